@@ -1,0 +1,91 @@
+// swift-tools-version: 6.1
+// Runnel — a Kafka-compatible commit-log broker. Module direction (DESIGN.md §2): arrows point
+// down only. Pure modules (RunnelCore, RaftCore, ClusterMetadata, Replication, GroupCoordinator)
+// depend on nothing that does I/O, reads a clock or owns a thread.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+// NIO-facing shells are kept in Swift 5 language mode: their state is owned by one event loop
+// (DESIGN.md §7), which Swift 6's Sendable checking cannot see. See docs/decisions.md.
+let shell: [SwiftSetting] = strict + [.swiftLanguageMode(.v5)]
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "runnel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "runnel", targets: ["runnel"]),
+        .executable(name: "raft-sim", targets: ["raft-sim"]),
+        .executable(name: "kafka-codegen", targets: ["kafka-codegen"]),
+        .library(name: "RunnelCore", targets: ["RunnelCore"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "KafkaMessages", targets: ["KafkaMessages"]),
+        .library(name: "LogStorage", targets: ["LogStorage"]),
+        .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "ClusterMetadata", targets: ["ClusterMetadata"]),
+        .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
+        .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "RunnelServer", targets: ["RunnelServer"]),
+        .library(name: "RunnelClient", targets: ["RunnelClient"]),
+        .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        // C shims
+        .target(name: "CCRC32C"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Pure modules ◇
+        .target(name: "RunnelCore", dependencies: ["CCRC32C"], swiftSettings: strict),
+        .target(name: "RaftCore", swiftSettings: strict),
+        .target(name: "ClusterMetadata", dependencies: ["RunnelCore"], swiftSettings: strict),
+        .target(name: "Replication", dependencies: ["RunnelCore"], swiftSettings: strict),
+        .target(name: "GroupCoordinator", dependencies: ["RunnelCore"], swiftSettings: strict),
+
+        // Wire format and storage
+        .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),
+        .target(name: "KafkaMessages", dependencies: ["KafkaWire", nioCore], swiftSettings: strict),
+        .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
+
+        // Shells
+        .target(
+            name: "RunnelServer",
+            dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
+                           "Replication", "GroupCoordinator", nioCore, nioPosix, logging],
+            swiftSettings: shell),
+        .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
+                swiftSettings: shell),
+        .target(name: "RunnelTesting", dependencies: ["RunnelCore"], swiftSettings: shell),
+
+        // Executables
+        .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging],
+                          swiftSettings: shell),
+        .executableTarget(name: "raft-sim", dependencies: ["RaftCore"], swiftSettings: strict),
+        .target(name: "KafkaCodegen", swiftSettings: strict),
+        .executableTarget(name: "kafka-codegen", dependencies: ["KafkaCodegen"], swiftSettings: strict),
+
+        // Tests
+        .testTarget(name: "RunnelCoreTests", dependencies: ["RunnelCore"]),
+        .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "RunnelCore", nioCore]),
+        .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", nioCore]),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaWire", "RunnelCore", "RunnelTesting", nioCore]),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], resources: [.copy("testdata")]),
+        .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata"]),
+        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "KafkaMessages", "KafkaWire", nioCore],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "RunnelIntegrationTests",
+                    dependencies: ["RunnelClient", "RunnelTesting", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+    ]
+)

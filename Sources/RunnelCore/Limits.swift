@@ -1,0 +1,36 @@
+// Every bound in Runnel lives here, with the reason for its value (STYLE.md "limits as code").
+// Configurable limits (socket.request.max.bytes, segment sizes) have their defaults here; the
+// configuration layer checks operator values against the hard maxima.
+
+public enum Limits {
+    /// Kafka's topic-name limit: 249 so that "<topic>-<partition>" plus suffixes fits a 255-byte
+    /// file name.
+    public static let topicNameBytesMax = 249
+
+    /// Default `socket.request.max.bytes` (Kafka's default, 100 MiB). A frame above it is refused
+    /// from its 4-byte length prefix, before any allocation.
+    public static let requestBytesMaxDefault = 100 * 1024 * 1024
+
+    /// Requests one connection may have in flight before the broker stops reading from it
+    /// (librdkafka pipelines up to 5 per partition leader with idempotence; Kafka allows 1 in
+    /// processing at a time and buffers the rest in the socket). Bounds memory per connection.
+    public static let inFlightRequestsPerConnectionMax = 64
+
+    /// Partitions per topic that CreateTopics/CreatePartitions accept: each partition holds
+    /// mapped files (log + two indexes), so this bounds address space and descriptors.
+    public static let partitionsPerTopicMax: Int32 = 10_000
+
+    /// Batches remembered per (producer, partition) for duplicate detection: Kafka's 5, which is
+    /// also librdkafka's max.in.flight with idempotence.
+    public static let producerBatchesRemembered = 5
+
+    /// Size of a RecordBatch v2 header: offsets 0..<61 (PROTOCOL.md §4).
+    public static let recordBatchHeaderBytes = 61
+
+    /// Smallest legal `log.segment.bytes` (Kafka: 14 bytes is its technical minimum; we require
+    /// room for at least one batch header).
+    public static let segmentBytesMin = 1024
+
+    /// Largest `log.segment.bytes`: relative positions in the offset index are int32.
+    public static let segmentBytesMax = Int(Int32.max)
+}
