@@ -1,0 +1,177 @@
+public import NIOCore
+public import RunnelCore
+
+/// One batch of a partition's produce records that passed validation.
+public struct ValidatedBatch: Equatable, Sendable {
+    /// Where the batch lies in the bytes passed to `RecordBatchValidator.validateProduce`.
+    public var range: Range<Int>
+    public var header: RecordBatchHeader
+    /// The largest record timestamp (baseTimestamp + timestampDelta) in the batch. Kafka rewrites
+    /// a CreateTime batch's maxTimestamp when it disagrees with this; a broker may do the same.
+    public var maxRecordTimestamp: TimestampMs
+}
+
+/// Broker-side checks of a Produce request's `records` for one partition (one or more
+/// concatenated batches), before anything is appended:
+///
+/// - the header is complete and batchLength fits the bytes;
+/// - magic is 2 (0 and 1 get their own error: pre-0.11 formats are neither stored nor converted);
+/// - CRC-32C over attributes…end;
+/// - recordsCount == lastOffsetDelta + 1 ≥ 1;
+/// - the codec is none or gzip (others → UNSUPPORTED_COMPRESSION_TYPE);
+/// - no control batch (only the broker writes transaction markers), and an idempotent batch has
+///   a sequence;
+/// - the records really parse: each length varint and field fits, offset deltas are 0, 1, 2…, and
+///   there are exactly recordsCount records and no byte after them. gzip sections are inflated
+///   first, bounded by `decompressedBytesMax`.
+///
+/// Apache Kafka accepts exactly one batch per partition in Produce v3+; Runnel accepts several
+/// and reports each.
+///
+/// This runs on the produce hot path: an uncompressed batch is walked in place over raw memory,
+/// with no allocation per record; the only allocations are the result array and, for gzip, the
+/// inflated section.
+public enum RecordBatchValidator {
+    public static func validateProduce(_ records: ByteBuffer, decompressedBytesMax: Int,
+                                       allowControlBatches: Bool = false) throws(RecordBatchError) -> [ValidatedBatch] {
+        try records.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
+            try validateProduce(bytes, decompressedBytesMax: decompressedBytesMax, allowControlBatches: allowControlBatches)
+        }
+    }
+
+    /// - Parameter allowControlBatches: true for the broker's own writes (transaction markers).
+    public static func validateProduce(_ records: UnsafeRawBufferPointer, decompressedBytesMax: Int,
+                                       allowControlBatches: Bool = false) throws(RecordBatchError) -> [ValidatedBatch] {
+        guard records.count > 0 else { throw RecordBatchError(batchPosition: 0, kind: .noBatches) }
+        var batches: [ValidatedBatch] = []
+        var position = 0
+        while position < records.count {
+            let batch = try validateBatch(records, at: position, decompressedBytesMax: decompressedBytesMax,
+                                          allowControlBatches: allowControlBatches)
+            batches.append(batch)
+            position = batch.range.upperBound
+        }
+        return batches
+    }
+
+    /// Validates the one batch starting at `position` of `records`.
+    public static func validateBatch(_ records: UnsafeRawBufferPointer, at position: Int, decompressedBytesMax: Int,
+                                     allowControlBatches: Bool = false) throws(RecordBatchError) -> ValidatedBatch {
+        func fail(_ kind: RecordBatchError.Kind) -> RecordBatchError { RecordBatchError(batchPosition: position, kind: kind) }
+        let header = try RecordBatchFrame.checkHeader(records, at: position, verifyCRC: true)
+        guard header.recordsCount >= 1, header.lastOffsetDelta >= 0,
+              Int64(header.recordsCount) == Int64(header.lastOffsetDelta) + 1 else {
+            throw fail(.badCounts(recordsCount: header.recordsCount, lastOffsetDelta: header.lastOffsetDelta))
+        }
+        let compression = try RecordBatchFrame.supportedCompression(header, at: position)
+        guard allowControlBatches || !header.isControl else { throw fail(.controlBatchFromClient) }
+        guard header.producerId < 0 || header.baseSequence >= 0 || header.isControl else {
+            throw fail(.missingSequence(producerId: header.producerId, baseSequence: header.baseSequence))
+        }
+        let range = position..<(position + header.totalSize)
+        let section = UnsafeRawBufferPointer(rebasing: records[(position + RecordBatchHeader.size)..<range.upperBound])
+        let maxTimestampDelta: Int64
+        switch compression {
+        case .none:
+            maxTimestampDelta = try RecordBatchFrame.walkRecords(section, header: header, at: position, contiguous: true) { _ in }
+        default:
+            let inflated = try RecordBatchFrame.decompress(section, compression: compression, at: position,
+                                                           outputBytesMax: decompressedBytesMax)
+            maxTimestampDelta = try inflated.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
+                try RecordBatchFrame.walkRecords(bytes, header: header, at: position, contiguous: true) { _ in }
+            }
+        }
+        let maxTimestamp = header.baseTimestamp &+ maxTimestampDelta
+        return ValidatedBatch(range: range, header: header, maxRecordTimestamp: TimestampMs(maxTimestamp))
+    }
+}
+
+/// The checks shared by produce validation and the consumer's decoder.
+enum RecordBatchFrame {
+    /// Header complete, batchLength within `bytes`, magic 2, and (if asked) CRC-32C. Does not check
+    /// counts: compacted batches legitimately hold fewer records than their offset span.
+    static func checkHeader(_ bytes: UnsafeRawBufferPointer, at position: Int,
+                            verifyCRC: Bool) throws(RecordBatchError) -> RecordBatchHeader {
+        func fail(_ kind: RecordBatchError.Kind) -> RecordBatchError { RecordBatchError(batchPosition: position, kind: kind) }
+        let available = bytes.count - position
+        // magic sits at byte 16 in every message format, so an old message set is recognised
+        // before its (shorter) header is mistaken for a truncated v2 one.
+        if available > RecordBatchHeader.Field.magic {
+            let magic = Int8(bitPattern: bytes[position + RecordBatchHeader.Field.magic])
+            if magic == 0 || magic == 1 { throw fail(.oldMessageFormat(magic: magic)) }
+        }
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[position...])
+        guard let header = RecordBatchHeader(rest) else { throw fail(.truncatedHeader(available: available)) }
+        guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
+              header.totalSize <= available else {
+            throw fail(.badLength(batchLength: header.batchLength, available: available))
+        }
+        guard header.magic == 2 else { throw fail(.badMagic(header.magic)) }
+        if verifyCRC {
+            let covered = UnsafeRawBufferPointer(rebasing: rest[RecordBatchHeader.crcCoverageStart..<header.totalSize])
+            let computed = CRC32C.checksum(covered)
+            guard computed == header.crc else { throw fail(.badCRC(stored: header.crc, computed: computed)) }
+        }
+        return header
+    }
+
+    static func supportedCompression(_ header: RecordBatchHeader, at position: Int) throws(RecordBatchError) -> Compression {
+        guard let compression = Compression(attributes: header.attributes), compression.isSupported else {
+            throw RecordBatchError(batchPosition: position,
+                                   kind: .unsupportedCompression(codec: header.attributes & Compression.attributeMask))
+        }
+        return compression
+    }
+
+    static func decompress(_ section: UnsafeRawBufferPointer, compression: Compression, at position: Int,
+                           outputBytesMax: Int) throws(RecordBatchError) -> ByteBuffer {
+        precondition(compression == .gzip, "only gzip is decompressed")
+        do {
+            return try Gzip.decompress(section, outputBytesMax: outputBytesMax)
+        } catch {
+            throw RecordBatchError(batchPosition: position, kind: .decompression(error))
+        }
+    }
+
+    /// Parses every record of an (uncompressed) record section and calls `visit` with each
+    /// layout, whose positions are indices into `section`. Requires exactly recordsCount records
+    /// filling the section; with `contiguous`, offset deltas 0, 1, 2…, else strictly increasing
+    /// deltas up to lastOffsetDelta (compaction leaves gaps). Returns the largest timestampDelta
+    /// (Int64.min when there is no record).
+    @discardableResult
+    static func walkRecords(_ section: UnsafeRawBufferPointer, header: RecordBatchHeader, at position: Int,
+                            contiguous: Bool, _ visit: (RecordLayout) -> Void) throws(RecordBatchError) -> Int64 {
+        func fail(_ kind: RecordBatchError.Kind) -> RecordBatchError { RecordBatchError(batchPosition: position, kind: kind) }
+        let declared = Int(max(header.recordsCount, 0))
+        var index = 0
+        var found = 0
+        var previousDelta: Int32 = -1
+        var maxTimestampDelta = Int64.min
+        while index < section.count {
+            guard found < declared else { throw fail(.trailingBytes(count: section.count - index)) }
+            let layout: RecordLayout
+            do {
+                layout = try RecordWire.parse(section, at: index)
+            } catch {
+                throw fail(.badRecord(index: found, error))
+            }
+            let delta = layout.offsetDelta
+            if contiguous {
+                guard delta == Int32(found) else {
+                    throw fail(.badRecord(index: found, .offsetDelta(expected: Int32(found), found: delta)))
+                }
+            } else {
+                guard delta > previousDelta, delta <= header.lastOffsetDelta else {
+                    throw fail(.badRecord(index: found, .offsetDelta(expected: previousDelta + 1, found: delta)))
+                }
+            }
+            previousDelta = delta
+            maxTimestampDelta = max(maxTimestampDelta, layout.timestampDelta)
+            visit(layout)
+            index = layout.end
+            found += 1
+        }
+        guard found == declared else { throw fail(.recordCountMismatch(declared: header.recordsCount, found: found)) }
+        return maxTimestampDelta
+    }
+}

@@ -1,0 +1,23 @@
+import Testing
+@testable import KafkaWire
+
+@Suite struct CompressionTests {
+    @Test func codecNumbersFollowKafka() {
+        #expect(Compression.allCases.map(\.rawValue) == [0, 1, 2, 3, 4])
+        #expect(Compression(attributes: 0x0011) == .gzip)   // transactional bit ignored
+        #expect(Compression(attributes: 0x000C) == .zstd)   // LogAppendTime bit ignored
+        #expect(Compression(attributes: 0x0005) == nil)
+        #expect(Compression(attributes: 0x0007) == nil)
+    }
+
+    @Test func onlyNoneAndGzipAreSupported() {
+        #expect(Compression.supported == [.none, .gzip])
+        #expect(!Compression.snappy.isSupported && !Compression.lz4.isSupported && !Compression.zstd.isSupported)
+    }
+
+    @Test func parsesKafkaConfigNames() {
+        for codec in Compression.allCases { #expect(Compression(name: codec.description) == codec) }
+        #expect(Compression(name: "GZIP") == .gzip)
+        #expect(Compression(name: "producer") == nil)
+    }
+}
