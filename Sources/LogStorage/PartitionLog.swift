@@ -1,0 +1,296 @@
+import Logging
+public import RunnelCore
+
+/// The log of one topic partition: a directory `<topic>-<partition>/` of segments (see
+/// `LogSegment` for the files and their crash story), the last of which is active.
+///
+/// - Append: `append` stamps the batch's baseOffset (from the log end) and partitionLeaderEpoch
+///   in place (outside the CRC), rewrites maxTimestamp + CRC for LogAppendTime topics, rolls when
+///   the batch would not fit (`segment.bytes`), the segment is older than `segment.ms`, an index
+///   is full or relative offsets would overflow, then memcpys the batch into the active mapping.
+/// - Read: `read` returns whole stored batches from one segment, starting with the batch that
+///   holds the fetch offset; lookups are a binary search over segments, then over the offset
+///   index, then a short forward scan of batch headers.
+/// - Durability (`PartitionLog+Flush.swift`): `recoveryPoint` is the offset below which
+///   everything is known to be on disk. Segment roll and clean close always fsync.
+/// - Recovery (`PartitionLog+Recovery.swift`), retention and truncation
+///   (`PartitionLog+Retention.swift`).
+///
+/// Threading contract: ONE owner thread calls everything here (append, read, lookups, roll,
+/// truncate, retention, close). The only work that may run elsewhere is `FlushRequest.perform()`
+/// (fdatasync), which the owner creates with `makeFlushRequest()` and whose completion it reports
+/// back with `flushCompleted`. Any I/O error during a mutation takes the log offline
+/// (`StorageError.logFailed` for later writes) until it is reopened, as Kafka does.
+public final class PartitionLog {
+    public let topic: TopicName
+    public let partition: PartitionID
+    public let directory: String
+    /// Replaceable at runtime (topic config alter); sizes apply from the next roll.
+    public var config: LogConfig
+    let fileSystem: any FileSystem
+    let logger: Logger
+    /// Sorted by base offset; the last one is active. Never empty while the log is open.
+    var segments: [LogSegment]
+    /// Offsets below this are gone (retention, DeleteRecords): reads there are out of range.
+    public internal(set) var logStartOffset: Offset
+    /// Everything below this offset is known to be flushed to disk.
+    public internal(set) var recoveryPoint: Offset
+    var lastFlushTime: TimestampMs
+    /// Bumped by every truncation: a flush started before one must not advance the recovery
+    /// point, because the bytes it synced may have been replaced.
+    var truncationGeneration = 0
+    var failure: StorageError?
+    var endOffsetAtClose: Offset?
+
+    init(topic: TopicName, partition: PartitionID, directory: String, config: LogConfig, fileSystem: any FileSystem,
+         logger: Logger, segments: [LogSegment], logStartOffset: Offset, recoveryPoint: Offset, now: TimestampMs) {
+        precondition(!segments.isEmpty && segments.last!.isActive)
+        self.topic = topic
+        self.partition = partition
+        self.directory = directory
+        self.config = config
+        self.fileSystem = fileSystem
+        self.logger = logger
+        self.segments = segments
+        self.logStartOffset = logStartOffset
+        self.recoveryPoint = recoveryPoint
+        self.lastFlushTime = now
+    }
+
+    /// `<topic>-<partition>`, Kafka's directory name.
+    public static func directoryName(topic: TopicName, partition: PartitionID) -> String {
+        "\(topic.rawValue)-\(partition.rawValue)"
+    }
+
+    /// One past the last offset in the log: the offset the next batch gets.
+    public var logEndOffset: Offset { segments.last?.nextOffset ?? endOffsetAtClose ?? .zero }
+    public var activeSegment: LogSegment { segments[segments.count - 1] }
+    public var segmentCount: Int { segments.count }
+    public var segmentBaseOffsets: [Offset] { segments.map(\.baseOffset) }
+    /// Bytes of batches in all segments.
+    public var sizeBytes: Int { segments.reduce(0) { $0 + $1.sizeBytes } }
+    public var isOffline: Bool { failure != nil }
+
+    // MARK: Append
+
+    public struct AppendResult: Sendable, Equatable {
+        public var baseOffset: Offset
+        public var lastOffset: Offset
+        /// The broker time stamped into the batch for LogAppendTime topics, else -1.
+        public var logAppendTime: TimestampMs
+        /// `flush.messages` / `flush.ms` say the log should be flushed now.
+        public var flushDue: Bool
+    }
+
+    /// Appends one validated batch (exactly one batch's bytes), assigning its offsets from the
+    /// log end. The bytes are stamped in place (baseOffset, partitionLeaderEpoch; maxTimestamp,
+    /// attributes and CRC for LogAppendTime), then copied into the active segment.
+    /// Throws `batchTooLarge` (nothing changes) for a batch larger than `segment.bytes`.
+    public func append(_ batch: UnsafeMutableRawBufferPointer, leaderEpoch: LeaderEpoch,
+                       now: TimestampMs) throws(StorageError) -> AppendResult {
+        let header = try checkedHeader(UnsafeRawBufferPointer(batch))
+        try checkWritable()
+        let base = logEndOffset
+        RecordBatchHeader.stamp(batch, baseOffset: base.rawValue, leaderEpoch: leaderEpoch.rawValue)
+        var appendTime = TimestampMs.none
+        if config.messageTimestampType == .logAppendTime {
+            RecordBatchHeader.stampLogAppendTime(batch, timestamp: now.rawValue)
+            appendTime = now
+        }
+        var stamped = header
+        stamped.baseOffset = base.rawValue
+        stamped.partitionLeaderEpoch = leaderEpoch.rawValue
+        if appendTime != .none { stamped.maxTimestamp = now.rawValue }
+        try appendStamped(UnsafeRawBufferPointer(batch), header: stamped, now: now)
+        return AppendResult(baseOffset: base, lastOffset: Offset(stamped.lastOffset), logAppendTime: appendTime,
+                            flushDue: flushIsDue(now: now))
+    }
+
+    /// Appends batches that already carry their offsets (a follower copying the leader's log):
+    /// every batch is validated (CRC included) and must start at or after the log end.
+    public func appendAssigned(_ batches: UnsafeRawBufferPointer, now: TimestampMs) throws(StorageError) -> Offset {
+        try checkWritable()
+        var position = 0
+        while position < batches.count {
+            let rest = UnsafeRawBufferPointer(rebasing: batches[position...])
+            let header: RecordBatchHeader
+            switch RecordBatchHeader.validate(rest) {
+            case .success(let valid): header = valid
+            case .failure(let invalid): throw .malformedBatch(path: directory, reason: "at byte \(position): \(invalid)")
+            }
+            guard header.totalSize <= config.segmentBytes else {
+                throw .batchTooLarge(bytes: header.totalSize, segmentBytes: config.segmentBytes, path: directory)
+            }
+            guard header.baseOffset >= logEndOffset.rawValue else {
+                throw .offsetNotIncreasing(path: directory, baseOffset: Offset(header.baseOffset), logEndOffset: logEndOffset)
+            }
+            try appendStamped(UnsafeRawBufferPointer(rebasing: rest[0..<header.totalSize]), header: header, now: now)
+            position += header.totalSize
+        }
+        return logEndOffset
+    }
+
+    private func checkedHeader(_ batch: UnsafeRawBufferPointer) throws(StorageError) -> RecordBatchHeader {
+        guard let header = RecordBatchHeader(batch), header.totalSize == batch.count, header.lastOffsetDelta >= 0 else {
+            throw .malformedBatch(path: directory, reason: "\(batch.count) bytes are not exactly one batch")
+        }
+        guard batch.count <= config.segmentBytes else {
+            throw .batchTooLarge(bytes: batch.count, segmentBytes: config.segmentBytes, path: directory)
+        }
+        return header
+    }
+
+    private func appendStamped(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) {
+        try guarded { () throws(StorageError) in
+            if let reason = rollReason(batchBytes: batch.count, lastOffset: Offset(header.lastOffset), now: now) {
+                logger.debug("rolling \(directory) at offset \(logEndOffset): \(reason)")
+                try rollUnguarded()
+            }
+            if !activeSegment.hasRoom(forBytes: batch.count, segmentBytes: config.segmentBytes) {
+                // An empty segment preallocated before segment.bytes was raised: grow it.
+                try activeSegment.activate(config: config)
+            }
+            activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now)
+        }
+    }
+
+    /// Why the active segment must roll before a batch is appended, or nil.
+    func rollReason(batchBytes: Int, lastOffset: Offset, now: TimestampMs) -> String? {
+        let active = activeSegment
+        guard !active.isEmpty else { return nil }
+        if !active.hasRoom(forBytes: batchBytes, segmentBytes: config.segmentBytes) { return "segment.bytes reached" }
+        if let base = active.rollingBaseTimestamp, now.rawValue - base.rawValue > config.segmentMs { return "segment.ms elapsed" }
+        if active.indexIsFull { return "index full" }
+        if lastOffset - active.baseOffset > Int64(Int32.max) { return "relative offset overflow" }
+        return nil
+    }
+
+    /// Seals the active segment (fsync, cut to size) and starts a new one at the log end.
+    public func roll() throws(StorageError) {
+        try checkWritable()
+        try guarded { () throws(StorageError) in try rollUnguarded() }
+    }
+
+    private func rollUnguarded() throws(StorageError) {
+        let newBase = logEndOffset
+        let old = activeSegment
+        if old.isEmpty { return }
+        let fresh = try LogSegment.create(directory: directory, baseOffset: newBase, config: config, fileSystem: fileSystem)
+        do throws(StorageError) {
+            try old.seal()
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            try? fresh.deleteFiles()
+            throw error
+        }
+        segments.append(fresh)
+        // The sealed segment was fsynced: everything before the new base is durable.
+        recoveryPoint = max(recoveryPoint, newBase)
+    }
+
+    // MARK: Read
+
+    public enum ReadResult: Sendable {
+        case records(LogSlice)
+        /// The offset is below the log start or above the log end.
+        case offsetOutOfRange(logStartOffset: Offset, logEndOffset: Offset)
+    }
+
+    /// Whole stored batches for a fetch at `offset`: starting with the batch that holds it (which
+    /// may begin before it), from one segment, ending before `upperBound` (the high watermark;
+    /// nothing at or after it is returned) and within `maxBytes` — except that with
+    /// `minOneBatch` the first batch is returned whole even when larger, so consumers progress.
+    public func read(from offset: Offset, maxBytes: Int, upperBound: Offset? = nil,
+                     minOneBatch: Bool = true) -> ReadResult {
+        let end = logEndOffset
+        guard offset >= logStartOffset, offset <= end else {
+            return .offsetOutOfRange(logStartOffset: logStartOffset, logEndOffset: end)
+        }
+        let bound = min(upperBound ?? end, end)
+        var index = segmentIndex(containing: offset)
+        while index < segments.count, offset < bound {
+            let segment = segments[index]
+            if segment.baseOffset >= bound { break }
+            if let (start, _) = segment.findBatch(atOrAfter: offset) {
+                return .records(slice(of: segment, from: start, maxBytes: maxBytes, bound: bound, minOneBatch: minOneBatch))
+            }
+            index += 1
+        }
+        return .records(.empty)
+    }
+
+    private func slice(of segment: LogSegment, from start: Int, maxBytes: Int, bound: Offset, minOneBatch: Bool) -> LogSlice {
+        var position = start
+        var count = 0
+        var first: Offset? = nil
+        var next: Offset? = nil
+        while let header = segment.header(at: position) {
+            if header.lastOffset >= bound.rawValue { break }
+            if position + header.totalSize - start > maxBytes && !(count == 0 && minOneBatch) { break }
+            if first == nil { first = Offset(header.baseOffset) }
+            next = Offset(header.lastOffset + 1)
+            position += header.totalSize
+            count += 1
+        }
+        guard count > 0 else { return .empty }
+        return LogSlice(mapping: segment.mapping, range: start..<position, firstOffset: first, nextOffset: next, batchCount: count)
+    }
+
+    /// Index of the segment whose base is the greatest ≤ `offset` (0 when all are greater).
+    func segmentIndex(containing offset: Offset) -> Int {
+        var low = 0, high = segments.count - 1, found = 0
+        while low <= high {
+            let mid = (low + high) / 2
+            if segments[mid].baseOffset <= offset {
+                found = mid
+                low = mid + 1
+            } else {
+                high = mid - 1
+            }
+        }
+        return found
+    }
+
+    // MARK: ListOffsets
+
+    /// ListOffsets EARLIEST (-2).
+    public var earliestOffset: Offset { logStartOffset }
+    /// ListOffsets LATEST (-1) before the high-watermark cap the caller applies.
+    public var latestOffset: Offset { logEndOffset }
+
+    /// ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp`, with that
+    /// timestamp; nil when there is none. Uses the time index of the first segment whose
+    /// largest timestamp reaches `timestamp`, then the offset index, then a forward scan.
+    public func offset(forTimestamp timestamp: TimestampMs) -> (offset: Offset, timestamp: TimestampMs)? {
+        for segment in segments where segment.nextOffset > logStartOffset && segment.maxTimestampSoFar >= timestamp {
+            if let found = segment.firstRecord(atOrAfter: timestamp) {
+                return (max(found.offset, logStartOffset), found.timestamp)
+            }
+        }
+        return nil
+    }
+
+    // MARK: Failure handling
+
+    func checkWritable() throws(StorageError) {
+        if let failure { throw .logFailed(path: directory, cause: failure.description) }
+        if segments.isEmpty { throw .logClosed(path: directory) }
+    }
+
+    /// Runs a mutation; an I/O error takes the log offline.
+    func guarded<R>(_ body: () throws(StorageError) -> R) throws(StorageError) -> R {
+        do throws(StorageError) {
+            return try body()
+        } catch {
+            markFailed(error)
+            throw error
+        }
+    }
+
+    func markFailed(_ error: StorageError) {
+        if failure == nil {
+            logger.error("log \(directory) is offline: \(error)")
+            failure = error
+        }
+    }
+}

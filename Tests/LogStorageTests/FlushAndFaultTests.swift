@@ -1,0 +1,196 @@
+import Foundation
+@testable import LogStorage
+import RunnelCore
+import Testing
+
+/// Wraps the real file system and fails chosen operations on paths with a chosen suffix.
+final class FaultyFileSystem: FileSystem, @unchecked Sendable {
+    // @unchecked: `failures` is guarded by `lock`.
+    enum Operation: Hashable { case open, truncate, sync, map, remove, rename }
+    private let real = PosixFileSystem()
+    private let lock = NSLock()
+    private var failures: [Operation: String] = [:]
+
+    func fail(_ operation: Operation, pathSuffix: String) { lock.withLock { failures[operation] = pathSuffix } }
+    func heal() { lock.withLock { failures = [:] } }
+
+    private func check(_ operation: Operation, _ path: String, _ name: String) throws(StorageError) {
+        let suffix = lock.withLock { failures[operation] }
+        if let suffix, path.hasSuffix(suffix) { throw .io(operation: name, path: path, errno: EIO) }
+    }
+
+    func open(_ path: String, create: Bool, truncate: Bool) throws(StorageError) -> Int32 {
+        try check(.open, path, "open")
+        return try real.open(path, create: create, truncate: truncate)
+    }
+    func close(_ fd: Int32) { real.close(fd) }
+    func size(_ fd: Int32, path: String) throws(StorageError) -> Int { try real.size(fd, path: path) }
+    func truncate(_ fd: Int32, path: String, size: Int) throws(StorageError) {
+        try check(.truncate, path, "ftruncate")
+        try real.truncate(fd, path: path, size: size)
+    }
+    func sync(_ fd: Int32, path: String) throws(StorageError) {
+        try check(.sync, path, "fdatasync")
+        try real.sync(fd, path: path)
+    }
+    func pread(_ fd: Int32, path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StorageError) -> Int {
+        try real.pread(fd, path: path, into: buffer, at: offset)
+    }
+    func pwrite(_ fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
+        try real.pwrite(fd, path: path, bytes, at: offset)
+    }
+    func map(_ fd: Int32, path: String, length: Int) throws(StorageError) -> UnsafeMutableRawPointer {
+        try check(.map, path, "mmap")
+        return try real.map(fd, path: path, length: length)
+    }
+    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
+    func rename(_ from: String, to: String) throws(StorageError) {
+        try check(.rename, from, "rename")
+        try real.rename(from, to: to)
+    }
+    func remove(_ path: String) throws(StorageError) {
+        try check(.remove, path, "unlink")
+        try real.remove(path)
+    }
+    func makeDirectory(_ path: String) throws(StorageError) { try real.makeDirectory(path) }
+    func removeDirectory(_ path: String) throws(StorageError) { try real.removeDirectory(path) }
+    func contents(ofDirectory path: String) throws(StorageError) -> [String] { try real.contents(ofDirectory: path) }
+    func isDirectory(_ path: String) -> Bool? { real.isDirectory(path) }
+    func syncDirectory(_ path: String) throws(StorageError) { try real.syncDirectory(path) }
+}
+
+@Suite struct FlushTests {
+    @Test func flushRequestRunsOffTheOwnerThreadWhileAppendsContinue() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try openLog(dir.path, config: smallConfig(segmentBytes: 64 * 1024))
+        for _ in 0..<5 { try log.append(TestBatch.make(records: 2)) }
+        #expect(log.recoveryPoint == Offset(0))
+        #expect(log.unflushedOffsets == 10)
+        let request = try #require(log.makeFlushRequest())
+        #expect(request.endOffset == Offset(10))
+        let work = Task.detached { () throws(StorageError) -> Offset in try request.perform() }
+        // The owner keeps appending while the flush runs.
+        for _ in 0..<5 { try log.append(TestBatch.make(records: 2)) }
+        let durable = try await work.value
+        #expect(durable == Offset(10))
+        log.flushCompleted(request, now: TimestampMs(5))
+        #expect(log.recoveryPoint == Offset(10))
+        try log.flush(now: TimestampMs(6))
+        #expect(log.recoveryPoint == Offset(20))
+        #expect(log.makeFlushRequest() == nil)
+    }
+
+    @Test func aFlushFromBeforeATruncationDoesNotAdvanceTheRecoveryPoint() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try openLog(dir.path, config: smallConfig(segmentBytes: 64 * 1024))
+        for _ in 0..<5 { try log.append(TestBatch.make(records: 2)) }
+        let request = try #require(log.makeFlushRequest())
+        _ = try request.perform()
+        try log.truncate(to: Offset(4))
+        for _ in 0..<5 { try log.append(TestBatch.make(records: 2)) }
+        log.flushCompleted(request, now: TimestampMs(0))
+        #expect(log.recoveryPoint == Offset(0))
+    }
+
+    @Test func rollFsyncsAndAdvancesTheRecoveryPoint() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try openLog(dir.path)
+        for _ in 0..<20 { try log.append(TestBatch.make(records: 2)) }
+        #expect(log.segmentCount > 1)
+        #expect(log.recoveryPoint == log.activeSegment.baseOffset)
+    }
+
+    @Test func flushPolicyHooks() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        var config = smallConfig(segmentBytes: 64 * 1024)
+        config.flushIntervalMessages = 5
+        let log = try openLog(dir.path, config: config)
+        #expect(try log.append(TestBatch.make(records: 2)).flushDue == false)
+        #expect(try log.append(TestBatch.make(records: 2)).flushDue == false)
+        #expect(try log.append(TestBatch.make(records: 2)).flushDue == true)
+        try log.flush(now: TimestampMs(100))
+        log.config.flushIntervalMessages = Int64.max
+        log.config.flushIntervalMs = 1_000
+        try log.append(TestBatch.make(records: 1))
+        #expect(!log.flushIsDue(now: TimestampMs(1_099)))
+        #expect(log.flushIsDue(now: TimestampMs(1_100)))
+        // Default config: never.
+        log.config = smallConfig(segmentBytes: 64 * 1024)
+        #expect(!log.flushIsDue(now: TimestampMs(1 << 50)))
+    }
+}
+
+@Suite struct FaultTests {
+    @Test func failedFsyncNamesTheFileAndTakesTheLogOffline() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let fs = FaultyFileSystem()
+        let log = try openLog(dir.path, config: smallConfig(segmentBytes: 64 * 1024), fileSystem: fs)
+        try log.append(TestBatch.make(records: 1))
+        fs.fail(.sync, pathSuffix: ".log")
+        let path = dir.path + "/00000000000000000000.log"
+        #expect(throws: StorageError.io(operation: "fdatasync", path: path, errno: EIO)) { try log.flush(now: TimestampMs(0)) }
+        #expect(log.isOffline)
+        #expect(log.recoveryPoint == Offset(0))
+        fs.heal()
+        do {
+            try log.append(TestBatch.make(records: 1))
+            Issue.record("append on an offline log succeeded")
+        } catch {
+            guard case .logFailed(let where_, let cause) = error else { Issue.record("\(error)"); return }
+            #expect(where_ == dir.path && cause.contains("fdatasync"))
+        }
+        // Reads still work.
+        #expect(log.allBatches().count == 1)
+    }
+
+    @Test func failedPreallocationOnRollLosesNothing() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let fs = FaultyFileSystem()
+        var log = try openLog(dir.path, fileSystem: fs)
+        var appended = 0
+        // Fail the ftruncate that preallocates the next segment.
+        fs.fail(.truncate, pathSuffix: ".log")
+        var thrown: StorageError? = nil
+        for _ in 0..<40 {
+            do {
+                try log.append(TestBatch.make(records: 1))
+                appended += 1
+            } catch {
+                thrown = error
+                break
+            }
+        }
+        let error = try #require(thrown)
+        guard case .io(let operation, let path, _) = error else { Issue.record("\(error)"); return }
+        #expect(operation == "ftruncate" && path.hasSuffix(".log"))
+        #expect(log.isOffline)
+        log.abandon()
+        fs.heal()
+        log = try openLog(dir.path, needsRecovery: true, fileSystem: fs)
+        #expect(log.logEndOffset == Offset(Int64(appended)))
+        #expect(log.allBatches().count == appended)
+        #expect(try log.append(TestBatch.make(records: 1)).baseOffset == Offset(Int64(appended)))
+    }
+
+    @Test func openFailureAtStartIsATypedError() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        var log = try openLog(dir.path)
+        try log.append(TestBatch.make(records: 1))
+        try log.close()
+        let fs = FaultyFileSystem()
+        fs.fail(.open, pathSuffix: ".timeindex")
+        #expect(throws: StorageError.self) { log = try openLog(dir.path, fileSystem: fs) }
+        do {
+            _ = try openLog(dir.path, fileSystem: fs)
+        } catch {
+            #expect(error.description.contains(".timeindex") && error.description.contains("open"))
+        }
+    }
+}
