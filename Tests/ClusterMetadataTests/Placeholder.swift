@@ -1,0 +1,78 @@
+import Testing
+import RunnelCore
+@testable import ClusterMetadata
+
+@Suite struct MetadataTests {
+    let controller = MetadataController(brokers: [BrokerID(1)])
+
+    func apply(_ records: [MetadataRecord], to image: MetadataImage) throws -> MetadataImage {
+        var image = image
+        for r in records {
+            // Every record survives its own encoding.
+            #expect(try MetadataRecord.decode(r.encode()) == r)
+            image = try image.applying(r)
+        }
+        return image
+    }
+
+    @Test func createTopicAssignsStableIDAndPartitions() throws {
+        var ids = SeededRandom(seed: 1)
+        let records = try controller.createTopic(name: "orders", partitions: 3, replicationFactor: 1,
+                                                 configs: ["retention.ms": "1000"], in: MetadataImage(), ids: &ids).get()
+        let image = try apply(records, to: MetadataImage())
+        let topic = try #require(image.topic(TopicName("orders")))
+        #expect(topic.partitions.map(\.partition) == [PartitionID(0), PartitionID(1), PartitionID(2)])
+        #expect(topic.partitions.allSatisfy { $0.leader == BrokerID(1) && $0.isr == [BrokerID(1)] })
+        #expect(topic.configs == ["retention.ms": "1000"])
+        #expect(image.topic(id: topic.id)?.name == TopicName("orders"))
+        #expect(topic.id != .zero)
+    }
+
+    @Test func refusals() throws {
+        var ids = SeededRandom(seed: 2)
+        let image = try apply(controller.createTopic(name: "t", partitions: 1, replicationFactor: 1, configs: [:],
+                                                     in: MetadataImage(), ids: &ids).get(), to: MetadataImage())
+        #expect(controller.createTopic(name: "t", partitions: 1, replicationFactor: 1, configs: [:], in: image, ids: &ids)
+            .failureCode == 36)
+        #expect(controller.createTopic(name: "bad name", partitions: 1, replicationFactor: 1, configs: [:], in: image, ids: &ids)
+            .failureCode == 17)
+        #expect(controller.createTopic(name: "u", partitions: 0, replicationFactor: 1, configs: [:], in: image, ids: &ids)
+            .failureCode == 37)
+        #expect(controller.createTopic(name: "u", partitions: 1, replicationFactor: 3, configs: [:], in: image, ids: &ids)
+            .failureCode == 38)
+        #expect(controller.createPartitions(topic: "t", totalCount: 1, in: image).failureCode == 37)
+        #expect(controller.deleteTopic(name: "nope", in: image).failureCode == 3)
+    }
+
+    @Test func createPartitionsAndDelete() throws {
+        var ids = SeededRandom(seed: 3)
+        var image = try apply(controller.createTopic(name: "t", partitions: 1, replicationFactor: 1, configs: [:],
+                                                     in: MetadataImage(), ids: &ids).get(), to: MetadataImage())
+        image = try apply(controller.createPartitions(topic: "t", totalCount: 4, in: image).get(), to: image)
+        #expect(image.topic(TopicName("t"))?.partitions.count == 4)
+        let id = try #require(image.topic(TopicName("t"))?.id)
+        image = try apply(controller.deleteTopic(name: "t", in: image).get(), to: image)
+        #expect(image.topic(TopicName("t")) == nil)
+        #expect(image.topic(id: id) == nil)
+    }
+
+    @Test func producerIDsNeverRepeat() throws {
+        var image = MetadataImage()
+        let (first, record) = controller.allocateProducerIDs(count: 1, in: image)
+        image = try image.applying(record)
+        let (second, _) = controller.allocateProducerIDs(count: 1, in: image)
+        #expect(first == 0 && second == 1)
+    }
+
+    @Test func corruptRecordsAreErrorsNotCrashes() {
+        let good = MetadataRecord.config(topic: TopicName("t"), key: "k", value: "v").encode()
+        for cut in 0..<good.count {
+            #expect(throws: MetadataDecodeError.self) { try MetadataRecord.decode(Array(good[0..<cut])) }
+        }
+        #expect(throws: MetadataDecodeError.self) { try MetadataRecord.decode([99, 0]) }
+    }
+}
+
+extension Result where Failure == MetadataController.Refusal {
+    var failureCode: Int16? { if case .failure(let r) = self { return r.code } else { return nil } }
+}
