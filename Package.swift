@@ -14,6 +14,7 @@ let shell: [SwiftSetting] = strict + [.swiftLanguageMode(.v5)]
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioConcurrency = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
@@ -55,18 +56,18 @@ let package = Package(
 
         // Wire format and storage
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),
-        .target(name: "KafkaMessages", dependencies: ["KafkaWire", nioCore], swiftSettings: strict),
+        .target(name: "KafkaMessages", dependencies: ["KafkaWire", "RunnelCore", nioCore], swiftSettings: strict),
         .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
 
         // Shells
         .target(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
-                           "Replication", "GroupCoordinator", nioCore, nioPosix, logging],
+                           "Replication", "GroupCoordinator", nioCore, nioPosix, nioConcurrency, logging],
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),
-        .target(name: "RunnelTesting", dependencies: ["RunnelCore"], swiftSettings: shell),
+        .target(name: "RunnelTesting", swiftSettings: shell),
 
         // Executables
         .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging],
@@ -78,8 +79,8 @@ let package = Package(
         // Tests
         .testTarget(name: "RunnelCoreTests", dependencies: ["RunnelCore"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "RunnelCore", nioCore]),
-        .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", nioCore]),
-        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "KafkaWire", "RunnelCore", "RunnelTesting", nioCore]),
+        .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", "RunnelCore", nioCore]),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], resources: [.copy("testdata")]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata"]),
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "KafkaMessages", "KafkaWire", nioCore],

@@ -34,3 +34,14 @@ public enum Limits {
     /// Largest `log.segment.bytes`: relative positions in the offset index are int32.
     public static let segmentBytesMax = Int(Int32.max)
 }
+
+extension Limits {
+    /// Largest size a compressed batch may inflate to when the broker validates it (Produce) or
+    /// a client decodes it. Kafka has no such bound; a 1 MiB batch of repetitive data can
+    /// legitimately inflate to tens of MiB, a "zip bomb" to gigabytes.
+    public static let batchDecompressedBytesMax = 64 * 1024 * 1024
+
+    /// Longest a parked Fetch may wait regardless of its max.wait.ms (a client asking for an
+    /// hour would otherwise pin a request slot that long).
+    public static let fetchMaxWaitMsMax: Int32 = 60_000
+}

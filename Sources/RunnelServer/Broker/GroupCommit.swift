@@ -1,0 +1,74 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// Group commit for one partition log: acks=all requests wait here until their batches are on
+/// disk. One flush covers every batch appended before it started; waiters that arrive while it
+/// runs are covered by the next one, so the fsync rate stays bounded by the disk, not by the
+/// request rate (DESIGN.md §4).
+///
+/// Owner-loop only. `flush` does the I/O off the loop and calls back on the loop.
+final class GroupCommit {
+    typealias Completion = (Result<Void, any Error>) -> Void
+    /// Starts one flush of everything appended so far; calls back on the owner loop with the
+    /// end offset it made durable.
+    typealias Flush = (@escaping (Result<Offset, any Error>) -> Void) -> Void
+
+    private let loop: any EventLoop
+    /// Set once by the owner right after init (it needs the owner's `self`).
+    var flush: Flush?
+    /// Everything below this offset is durable.
+    private(set) var durableEnd: Offset
+    private var flushing = false
+    private var waiters: [(end: Offset, completion: Completion)] = []
+
+    init(loop: any EventLoop, durableEnd: Offset) {
+        self.loop = loop
+        self.durableEnd = durableEnd
+    }
+
+    /// Calls `completion` on the owner loop once every offset below `end` is durable.
+    func waitDurable(end: Offset, completion: @escaping Completion) {
+        loop.preconditionInEventLoop()
+        if end <= durableEnd {
+            completion(.success(()))
+            return
+        }
+        waiters.append((end, completion))
+        startIfIdle()
+    }
+
+    /// The log was truncated (replication): lower the mark.
+    func truncated(to end: Offset) {
+        durableEnd = min(durableEnd, end)
+    }
+
+    private func startIfIdle() {
+        guard !flushing, !waiters.isEmpty, let flush else { return }
+        flushing = true
+        flush { [self] result in
+            loop.preconditionInEventLoop()
+            flushing = false
+            switch result {
+            case .success(let end):
+                durableEnd = max(durableEnd, end)
+                let ready = waiters.filter { $0.end <= durableEnd }
+                waiters.removeAll { $0.end <= durableEnd }
+                for w in ready { w.completion(.success(())) }
+            case .failure(let error):
+                // After a failed fsync the page cache no longer says what reached the disk:
+                // fail every waiter (producers retry elsewhere) rather than acknowledge.
+                let failed = waiters
+                waiters.removeAll()
+                for w in failed { w.completion(.failure(error)) }
+                return
+            }
+            startIfIdle()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// A partition this broker leads: its log, its group commit, and its idempotent-producer state.
+/// (Replication will add follower state, the ISR and a high watermark that lags the log end;
+/// with one replica the high watermark is the log end offset.)
+final class LocalPartition {
+    let log: PartitionLog
+    var leaderEpoch: LeaderEpoch
+    let groupCommit: GroupCommit
+    var producers = ProducerStateTable()
+    private unowned let broker: Broker
+
+    init(log: PartitionLog, leaderEpoch: LeaderEpoch, broker: Broker) {
+        self.log = log
+        self.leaderEpoch = leaderEpoch
+        self.broker = broker
+        let loop = broker.loop
+        // The flush request is made on the owner (it captures the files and end offset), run on
+        // the pool, and reported back on the owner.
+        groupCommit = GroupCommit(loop: loop, durableEnd: log.recoveryPoint)
+        groupCommit.flush = { [unowned self] completion in self.flush(completion) }
+        rebuildProducerState()
+    }
+
+    var highWatermark: Offset { log.logEndOffset }
+
+    /// One flush: request made here on the owner, fdatasync on the pool, completion back here.
+    private func flush(_ completion: @escaping (Result<Offset, any Error>) -> Void) {
+        guard let request = log.makeFlushRequest() else {
+            completion(.success(log.recoveryPoint))
+            return
+        }
+        broker.threadPool.runIfActive(eventLoop: broker.loop) { () throws -> Offset in
+            try request.perform()
+        }.whenComplete { [self] result in
+            switch result {
+            case .success:
+                log.flushCompleted(request, now: Clock.now())
+                completion(.success(request.endOffset))
+            case .failure(let error):
+                if let storage = error as? StorageError { log.flushFailed(storage) }
+                broker.logger.error("fdatasync of \(log.directory) failed: \(error); the log is offline until restart")
+                completion(.failure(error))
+            }
+        }
+    }
+
+    /// Kafka's flush.messages / flush.ms: start a background flush (nobody waits for it).
+    func flushInBackground() {
+        groupCommit.waitDurable(end: log.logEndOffset) { _ in }
+    }
+
+    /// Rebuilds the idempotent-producer table from the batch headers of the active segment, so a
+    /// producer retrying across a broker restart still gets duplicate detection for its recent
+    /// batches. (Kafka keeps producer snapshots; the active segment bounds this scan.)
+    private func rebuildProducerState() {
+        let start = max(log.activeSegment.baseOffset, log.logStartOffset)
+        guard case .records(let slice) = log.read(from: start, maxBytes: Int.max) else { return }
+        slice.withUnsafeBytes { bytes in
+            var position = 0
+            while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: bytes[position...])) {
+                if header.producerId >= 0 && header.baseSequence >= 0 {
+                    producers.record(producerId: header.producerId, epoch: header.producerEpoch,
+                                     batch: .init(firstSequence: header.baseSequence,
+                                                  lastSequence: header.baseSequence &+ header.lastOffsetDelta,
+                                                  baseOffset: Offset(header.baseOffset), logAppendTimeMs: -1))
+                }
+                position += header.totalSize
+                if position >= bytes.count { break }
+            }
+        }
+    }
+}

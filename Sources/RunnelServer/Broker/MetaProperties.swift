@@ -1,0 +1,41 @@
+import ClusterMetadata
+import Foundation
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// `<log.dirs>/meta.properties`, as KRaft writes it: the node id and the cluster id. Created on
+/// first start (the cluster id is a random Kafka-style uuid); afterwards a node.id that differs
+/// from the file stops start-up, because the data belongs to another node.
+enum MetaProperties {
+    static func load(dataDirectory: String, nodeID: BrokerID) throws -> String {
+        let path = dataDirectory + "/meta.properties"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            var values: [String: String] = [:]
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { values[parts[0]] = parts[1] }
+            }
+            guard let cluster = values["cluster.id"], !cluster.isEmpty else {
+                throw ConfigError("\(path) has no cluster.id; it is not a Runnel or Kafka data directory")
+            }
+            if let stored = values["node.id"], stored != String(nodeID.rawValue) {
+                throw ConfigError("node.id \(nodeID) does not match node.id=\(stored) in \(path): this data directory belongs to another node")
+            }
+            return cluster
+        }
+        var rng = SystemRandomNumberGenerator()
+        let cluster = TopicID.random(using: &rng).description
+        let text = "#\n#Written by Runnel\nversion=1\nnode.id=\(nodeID.rawValue)\ncluster.id=\(cluster)\n"
+        let tmp = path + ".tmp"
+        try text.write(toFile: tmp, atomically: false, encoding: .utf8)
+        let fd = open(tmp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(tmp, path) == 0 else { throw StorageFailure("rename", path: path, errno: errno) }
+        return cluster
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import RunnelCore
+
+/// The broker's resolved configuration. Sources, lowest precedence first: the embedded defaults
+/// (a single node on localhost:9092 with data in ./data), the `--config` properties file,
+/// `RUNNEL_*` environment variables (`RUNNEL_LOG_DIRS` → `log.dirs`), then `--override k=v`.
+/// Unknown keys and bad values throw a `ConfigError` naming the key, value and what is allowed.
+public struct BrokerConfig: Sendable {
+    /// Where each explicitly set value came from (for DescribeConfigs and error messages).
+    public enum Source: String, Sendable { case defaultValue = "default", file, environment, override }
+
+    /// Normalized values of every set key (explicit or defaulted).
+    public private(set) var values: [String: String]
+    public private(set) var sources: [String: Source]
+
+    // Typed views, derived once.
+    public let nodeID: BrokerID
+    public let listeners: [Listener]
+    public let advertisedListeners: [Listener]
+    public let dataDirectory: String
+    public let requestBytesMax: Int
+    public let networkThreads: Int
+    public let ioThreads: Int
+
+    public init(file: String? = nil, environment: [String: String] = [:], overrides: [String] = []) throws(ConfigError) {
+        var values: [String: String] = [:]
+        var sources: [String: Source] = [:]
+        for key in BrokerKeys.all { if let d = key.defaultValue { values[key.name] = d; sources[key.name] = .defaultValue } }
+
+        func set(_ name: String, _ raw: String, _ source: Source, origin: String) throws(ConfigError) {
+            guard let key = BrokerKeys.byName[name] else {
+                throw ConfigError("unknown configuration key '\(name)' (\(origin)); see the README's configuration reference for the keys Runnel accepts")
+            }
+            do {
+                values[name] = try key.validate(raw)
+            } catch {
+                throw ConfigError("\(error.message) (\(origin))")
+            }
+            sources[name] = source
+        }
+
+        if let file {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ConfigError("cannot read config file '\(file)': \(error.localizedDescription)")
+            }
+            for (line, key, value) in try Self.parseProperties(text, file: file) {
+                try set(key, value, .file, origin: "\(file):\(line)")
+            }
+        }
+        for (envName, value) in environment.sorted(by: { $0.key < $1.key }) where envName.hasPrefix("RUNNEL_") {
+            let key = envName.dropFirst("RUNNEL_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            // Client-side variables (RUNNEL_BOOTSTRAP_SERVERS) share the prefix; only broker keys apply.
+            guard BrokerKeys.byName[key] != nil else { continue }
+            try set(key, value, .environment, origin: "environment \(envName)")
+        }
+        for item in overrides {
+            guard let eq = item.firstIndex(of: "=") else {
+                throw ConfigError("override '\(item)' is not key=value")
+            }
+            try set(String(item[..<eq]).trimmingWhitespace(), String(item[item.index(after: eq)...]), .override,
+                    origin: "--override")
+        }
+        self.values = values
+        self.sources = sources
+
+        // Derived, cross-key checks.
+        nodeID = BrokerID(Int32(values["node.id"]!)!)
+        listeners = try Listener.parseList(values["listeners"]!)
+        advertisedListeners = try values["advertised.listeners"].map { v throws(ConfigError) in try Listener.parseList(v) } ?? listeners
+        let securityMap = Self.securityMap(values["listener.security.protocol.map"]!)
+        for l in listeners {
+            let proto = securityMap[l.name] ?? l.name
+            guard proto == "PLAINTEXT" else {
+                throw ConfigError("listener '\(l)' uses security protocol \(proto); only PLAINTEXT is supported so far")
+            }
+        }
+        let explicitDirs = sources["log.dirs"] != .defaultValue ? values["log.dirs"] : nil
+        let dirs = (explicitDirs ?? values["log.dir"] ?? values["log.dirs"]!).splitList()
+        guard dirs.count == 1 else {
+            throw ConfigError("log.dirs '\(values["log.dirs"]!)' lists \(dirs.count) directories; Runnel uses exactly one")
+        }
+        dataDirectory = dirs[0]
+        requestBytesMax = Int(values["socket.request.max.bytes"]!)!
+        networkThreads = Int(values["num.network.threads"]!)!
+        ioThreads = Int(values["num.io.threads"]!)!
+        let minSession = Int64(values["group.min.session.timeout.ms"]!)!
+        let maxSession = Int64(values["group.max.session.timeout.ms"]!)!
+        guard minSession <= maxSession else {
+            throw ConfigError("group.min.session.timeout.ms \(minSession) is above group.max.session.timeout.ms \(maxSession)")
+        }
+    }
+
+    public func string(_ key: String) -> String? { values[key] }
+    public func int(_ key: String) -> Int64? { values[key].flatMap { Int64($0) } }
+    public func bool(_ key: String) -> Bool { values[key] == "true" }
+
+    /// log.retention.ms, else minutes, else hours (Kafka's precedence).
+    public var retentionMs: Int64 {
+        if let ms = int("log.retention.ms") { return ms }
+        if let m = int("log.retention.minutes") { return m < 0 ? -1 : m * 60_000 }
+        let h = int("log.retention.hours")!
+        return h < 0 ? -1 : h * 3_600_000
+    }
+
+    /// log.roll.ms, else log.roll.hours.
+    public var rollMs: Int64 { int("log.roll.ms") ?? int("log.roll.hours")! * 3_600_000 }
+
+    /// Value of a broker key as topic defaults see it (the derived retention and roll values).
+    public func topicDefault(forBrokerKey key: String) -> String? {
+        switch key {
+        case "log.retention.ms": return String(retentionMs)
+        case "log.roll.ms": return String(rollMs)
+        default: return values[key]
+        }
+    }
+
+    static func securityMap(_ text: String) -> [String: String] {
+        var map: [String: String] = [:]
+        for item in text.splitList() {
+            let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2 { map[parts[0].uppercased()] = parts[1].uppercased() }
+        }
+        return map
+    }
+
+    /// Parses Java properties text: `key=value` or `key: value`, `#`/`!` comments, blank lines.
+    /// (Line continuations and escapes are not supported; a line ending in `\` is an error.)
+    static func parseProperties(_ text: String, file: String) throws(ConfigError) -> [(Int, String, String)] {
+        var out: [(Int, String, String)] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            if line.hasSuffix("\\") { throw ConfigError("\(file):\(n + 1): line continuations are not supported") }
+            guard let sep = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                throw ConfigError("\(file):\(n + 1): expected key=value, got '\(line)'")
+            }
+            out.append((n + 1, String(line[..<sep]).trimmingWhitespace(), String(line[line.index(after: sep)...]).trimmingWhitespace()))
+        }
+        return out
+    }
+}

@@ -1,0 +1,187 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// Produce (key 0), versions 0-9 (v9+ flexible). Per partition: every batch is validated (length,
+// magic 2, CRC-32C, record count and offset deltas, records really parse, codec none or gzip —
+// snappy/lz4/zstd → UNSUPPORTED_COMPRESSION_TYPE 76) before anything is appended; larger than
+// max.message.bytes → MESSAGE_TOO_LARGE (10). Idempotent batches are checked against the
+// producer's last 5 batches: a retried duplicate gets its original base offset, a gap gets
+// OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch INVALID_PRODUCER_EPOCH (47). Offsets are
+// assigned from the log end and the leader epoch stamped (both outside the CRC); LogAppendTime
+// topics get the broker's time (and a new CRC).
+// acks=0: no response. acks=1: answered after the local append. acks=all (-1): answered after
+// the batches are fsynced (group commit; runnel.acks.all.fsync=false answers at once, as Kafka).
+// Unknown topics are not auto-created here (Kafka creates them on Metadata).
+// Not implemented: transactional batches (→ INVALID_TXN_STATE 48), message formats v0/v1
+// (→ INVALID_RECORD 87), so Produce v0-2 only ever fails per partition.
+extension Broker {
+    func handleProduce(_ request: ProduceRequest, _ context: RequestContext, _ respond: Responder<ProduceResponse>) {
+        let now = Clock.now()
+        var response = ProduceResponse()
+        var durableWaits: [(LocalPartition, Offset)] = []
+        let acksValid = request.acks == 0 || request.acks == 1 || request.acks == -1
+        for topic in request.topicData {
+            var topicResult = ProduceResponse.TopicProduceResponse()
+            topicResult.name = topic.name
+            let topicName = TopicName(topic.name)
+            let overrides = image.topic(topicName)?.configs ?? [:]
+            for data in topic.partitionData {
+                var result = ProduceResponse.PartitionProduceResponse()
+                result.index = data.index
+                let key = TopicPartition(topicName, PartitionID(data.index))
+                if !acksValid {
+                    result.errorCode = KafkaError.invalidRequiredAcks
+                } else if let partition = partitions[key] {
+                    let outcome = append(data.records, to: partition, overrides: overrides, now: now)
+                    result.errorCode = outcome.errorCode
+                    result.errorMessage = outcome.errorMessage
+                    result.baseOffset = outcome.baseOffset
+                    result.logAppendTimeMs = outcome.logAppendTime
+                    result.logStartOffset = partition.log.logStartOffset.rawValue
+                    if outcome.errorCode == KafkaError.none, let end = outcome.durableEnd,
+                       request.acks == -1, LogConfigs.acksAllFsync(overrides, broker: config) {
+                        durableWaits.append((partition, end))
+                    }
+                    if outcome.appended { fetchWaiters.notify(key) }
+                } else {
+                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.baseOffset = -1
+                }
+                topicResult.partitionResponses.append(result)
+            }
+            response.responses.append(topicResult)
+        }
+        if request.acks == 0 {
+            respond.noResponse()
+            return
+        }
+        guard !durableWaits.isEmpty else {
+            respond.send(response)
+            return
+        }
+        waitDurable(durableWaits, response: response, respond: respond)
+    }
+
+    /// Answers once every partition's batches are fsynced; a failed fsync turns that partition's
+    /// result into KAFKA_STORAGE_ERROR (the producer retries; nothing unsynced is acknowledged).
+    private func waitDurable(_ waits: [(LocalPartition, Offset)], response: ProduceResponse,
+                             respond: Responder<ProduceResponse>) {
+        var response = response
+        var pending = waits.count
+        for (partition, end) in waits {
+            partition.groupCommit.waitDurable(end: end) { result in
+                if case .failure = result {
+                    let topic = partition.log.topic.rawValue
+                    let index = partition.log.partition.rawValue
+                    for t in response.responses.indices where response.responses[t].name == topic {
+                        for p in response.responses[t].partitionResponses.indices
+                        where response.responses[t].partitionResponses[p].index == index {
+                            response.responses[t].partitionResponses[p].errorCode = KafkaError.kafkaStorageError
+                            response.responses[t].partitionResponses[p].baseOffset = -1
+                        }
+                    }
+                }
+                pending -= 1
+                if pending == 0 { respond.send(response) }
+            }
+        }
+    }
+
+    struct AppendOutcome {
+        var errorCode: Int16 = KafkaError.none
+        var errorMessage: String? = nil
+        var baseOffset: Int64 = -1
+        var logAppendTime: Int64 = -1
+        /// One past the last offset appended (what acks=all waits for); nil if nothing was.
+        var durableEnd: Offset? = nil
+        var appended = false
+
+        static func failure(_ code: Int16, _ message: String) -> AppendOutcome {
+            AppendOutcome(errorCode: code, errorMessage: message)
+        }
+    }
+
+    /// Validates and appends one partition's records. Nothing is appended unless every batch is
+    /// valid and passes the idempotence checks.
+    func append(_ records: ByteBuffer?, to partition: LocalPartition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
+        guard var records, records.readableBytes > 0 else {
+            return .failure(KafkaError.corruptMessage, "no records")
+        }
+        let maxBytes = LogConfigs.maxMessageBytes(overrides, broker: config)
+        let batches: [ValidatedBatch]
+        do {
+            batches = try RecordBatchValidator.validateProduce(records, decompressedBytesMax: Limits.batchDecompressedBytesMax)
+        } catch {
+            return .failure(error.kafkaErrorCode, error.description)
+        }
+        for batch in batches where batch.range.count > maxBytes {
+            return .failure(KafkaError.messageTooLarge,
+                            "batch of \(batch.range.count) bytes exceeds max.message.bytes \(maxBytes)")
+        }
+        // Idempotence: all batches must pass before any is appended.
+        var duplicateOf: ProducerStateTable.BatchMetadata?
+        for batch in batches {
+            let h = batch.header
+            if h.isTransactional {
+                return .failure(48, "transactional batches are not supported (transactions are not implemented)")
+            }
+            guard h.producerId >= 0 else { continue }
+            switch partition.producers.check(producerId: h.producerId, epoch: h.producerEpoch,
+                                             firstSequence: h.baseSequence,
+                                             lastSequence: h.baseSequence &+ h.lastOffsetDelta) {
+            case .append: break
+            case .duplicate(let original):
+                guard batches.count == 1 else {
+                    return .failure(KafkaError.invalidRecord, "a duplicate batch must be sent alone")
+                }
+                duplicateOf = original
+            case .refuse(let code, let message):
+                return .failure(code, message)
+            }
+        }
+        if let original = duplicateOf {
+            return AppendOutcome(baseOffset: original.baseOffset.rawValue, logAppendTime: original.logAppendTimeMs,
+                                 durableEnd: partition.log.logEndOffset)
+        }
+        var outcome = AppendOutcome()
+        do {
+            try records.withUnsafeMutableReadableBytes { bytes in
+                for (i, batch) in batches.enumerated() {
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: bytes[batch.range])
+                    let appended = try partition.log.append(slice, leaderEpoch: partition.leaderEpoch, now: now)
+                    if i == 0 {
+                        outcome.baseOffset = appended.baseOffset.rawValue
+                        outcome.logAppendTime = appended.logAppendTime.rawValue
+                    }
+                    outcome.durableEnd = appended.lastOffset + 1
+                    outcome.appended = true
+                    let h = batch.header
+                    if h.producerId >= 0 {
+                        partition.producers.record(
+                            producerId: h.producerId, epoch: h.producerEpoch,
+                            batch: .init(firstSequence: h.baseSequence, lastSequence: h.baseSequence &+ h.lastOffsetDelta,
+                                         baseOffset: appended.baseOffset, logAppendTimeMs: appended.logAppendTime.rawValue))
+                    }
+                    if appended.flushDue { partition.flushInBackground() }
+                }
+            }
+        } catch let error as StorageError {
+            logger.error("append to \(partition.log.directory): \(error)")
+            if case .batchTooLarge = error {
+                return .failure(KafkaError.recordListTooLarge, error.description)
+            }
+            outcome.errorCode = KafkaError.kafkaStorageError
+            outcome.errorMessage = error.description
+        } catch {
+            outcome.errorCode = KafkaError.unknownServerError
+            outcome.errorMessage = "\(error)"
+        }
+        return outcome
+    }
+}

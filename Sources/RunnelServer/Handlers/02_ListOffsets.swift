@@ -1,0 +1,66 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// ListOffsets (key 2), versions 0-6. LATEST (-1) is the high watermark (the log end on one
+// node; read_committed is the same until transactions exist), EARLIEST (-2) the log start
+// offset, any other timestamp the first offset whose record timestamp is >= it (offset -1 when
+// there is none). v0 answers with the old offsets list. current_leader_epoch (v4+) is checked:
+// older → FENCED_LEADER_EPOCH (74), newer → UNKNOWN_LEADER_EPOCH (75).
+// Not implemented: MAX_TIMESTAMP (-3, v7), hence v7 is not advertised.
+extension Broker {
+    func handleListOffsets(_ request: ListOffsetsRequest, _ context: RequestContext,
+                           _ respond: Responder<ListOffsetsResponse>) {
+        var response = ListOffsetsResponse()
+        for topic in request.topics {
+            var topicResult = ListOffsetsResponse.ListOffsetsTopicResponse()
+            topicResult.name = topic.name
+            for wanted in topic.partitions {
+                var result = ListOffsetsResponse.ListOffsetsPartitionResponse()
+                result.partitionIndex = wanted.partitionIndex
+                let key = TopicPartition(TopicName(topic.name), PartitionID(wanted.partitionIndex))
+                guard let partition = partitions[key] else {
+                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    topicResult.partitions.append(result)
+                    continue
+                }
+                if let code = leaderEpochError(requested: wanted.currentLeaderEpoch, partition: partition) {
+                    result.errorCode = code
+                    topicResult.partitions.append(result)
+                    continue
+                }
+                let found: (offset: Offset, timestamp: TimestampMs)?
+                switch wanted.timestamp {
+                case -1: found = (partition.highWatermark, .none)
+                case -2: found = (partition.log.logStartOffset, .none)
+                default:
+                    found = partition.log.offset(forTimestamp: TimestampMs(wanted.timestamp))
+                        .flatMap { $0.offset < partition.highWatermark ? $0 : nil }
+                }
+                if context.version == 0 {
+                    result.oldStyleOffsets = found.map { [$0.offset.rawValue] } ?? []
+                } else {
+                    result.offset = found?.offset.rawValue ?? -1
+                    result.timestamp = found?.timestamp.rawValue ?? -1
+                    result.leaderEpoch = found == nil ? -1 : partition.leaderEpoch.rawValue
+                }
+                topicResult.partitions.append(result)
+            }
+            response.topics.append(topicResult)
+        }
+        respond.send(response)
+    }
+
+    /// Kafka's current_leader_epoch check (KIP-320): nil when the request may proceed.
+    func leaderEpochError(requested: Int32, partition: LocalPartition) -> Int16? {
+        guard requested >= 0 else { return nil }
+        if requested < partition.leaderEpoch.rawValue { return 74 }
+        if requested > partition.leaderEpoch.rawValue { return 75 }
+        return nil
+    }
+}

@@ -1,0 +1,97 @@
+import ClusterMetadata
+import Foundation
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// Metadata (key 3), versions 0-12. Brokers (this node, at its advertised listener), cluster id,
+// controller id (this node: it is the one-voter controller), topics with stable topic ids
+// (v10+), partitions with leader, leader epoch, replicas, ISR.
+// - v0: an empty topic list means all topics; v1+: null means all, empty means none.
+// - v10+: a topic may be named by id only; an unknown id gets UNKNOWN_TOPIC_ID (100).
+// - Unknown topics are created when auto.create.topics.enable is true and the request allows
+//   it (AllowAutoTopicCreation, v4+; always allowed before v4), with num.partitions partitions.
+// Not implemented: authorized operations (returned as Kafka's "not requested" value), racks.
+extension Broker {
+    func handleMetadata(_ request: MetadataRequest, _ context: RequestContext, _ respond: Responder<MetadataResponse>) {
+        var response = MetadataResponse()
+        response.brokers = [advertisedBroker()]
+        response.clusterId = clusterID
+        response.controllerId = nodeID.rawValue
+
+        let allowAutoCreate = config.bool("auto.create.topics.enable") && (context.version < 4 || request.allowAutoTopicCreation)
+        let wantsAll = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
+        if wantsAll {
+            response.topics = image.topicNames.map { topicMetadata(image.topic($0)!) }
+        } else {
+            for wanted in request.topics! {
+                if let name = wanted.name {
+                    response.topics.append(metadata(forTopicNamed: name, autoCreate: allowAutoCreate))
+                } else if let topic = image.topic(id: wanted.topicId) {
+                    response.topics.append(topicMetadata(topic))
+                } else {
+                    var missing = MetadataResponse.MetadataResponseTopic()
+                    missing.errorCode = KafkaError.unknownTopicID
+                    missing.name = nil
+                    missing.topicId = wanted.topicId
+                    response.topics.append(missing)
+                }
+            }
+        }
+        respond.send(response)
+    }
+
+    private func metadata(forTopicNamed name: String, autoCreate: Bool) -> MetadataResponse.MetadataResponseTopic {
+        if let topic = image.topic(TopicName(name)) { return topicMetadata(topic) }
+        var missing = MetadataResponse.MetadataResponseTopic()
+        missing.name = name
+        if TopicName.invalidReason(name) != nil {
+            missing.errorCode = KafkaError.invalidTopicException
+            return missing
+        }
+        guard autoCreate else {
+            missing.errorCode = KafkaError.unknownTopicOrPartition
+            return missing
+        }
+        let partitions = Int32(config.int("num.partitions")!)
+        let rf = Int16(config.int("default.replication.factor")!)
+        switch createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:]) {
+        case .success(let topic):
+            logger.info("auto-created topic \(name) with \(partitions) partitions")
+            return topicMetadata(topic)
+        case .failure(let refusal):
+            missing.errorCode = refusal.code
+            return missing
+        }
+    }
+
+    func topicMetadata(_ topic: MetadataImage.Topic) -> MetadataResponse.MetadataResponseTopic {
+        var out = MetadataResponse.MetadataResponseTopic()
+        out.name = topic.name.rawValue
+        out.topicId = topic.id
+        out.isInternal = topic.name.rawValue.hasPrefix("__")
+        out.partitions = topic.partitions.map { p in
+            var mp = MetadataResponse.MetadataResponsePartition()
+            mp.partitionIndex = p.partition.rawValue
+            mp.leaderId = p.leader.rawValue
+            mp.leaderEpoch = p.leaderEpoch.rawValue
+            mp.replicaNodes = p.replicas.map(\.rawValue)
+            mp.isrNodes = p.isr.map(\.rawValue)
+            return mp
+        }
+        return out
+    }
+
+    func advertisedBroker() -> MetadataResponse.MetadataResponseBroker {
+        var broker = MetadataResponse.MetadataResponseBroker()
+        broker.nodeId = nodeID.rawValue
+        let listener = advertisedListener
+        broker.host = listener.host
+        broker.port = Int32(listener.port)
+        return broker
+    }
+}

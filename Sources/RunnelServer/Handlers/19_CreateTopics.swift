@@ -1,0 +1,80 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// CreateTopics (key 19), versions 0-7. Partitions (-1 = num.partitions, v4+), replication factor
+// (-1 = default.replication.factor; above the number of brokers → INVALID_REPLICATION_FACTOR
+// naming the reason), manual assignments (every replica must be this node), topic configs
+// (retention.ms, retention.bytes, segment.bytes, segment.ms, cleanup.policy=delete,
+// message.timestamp.type, max.message.bytes, …; anything else → INVALID_CONFIG), validate_only.
+// v5+ returns the effective configs, partitions and replication factor; v7 the topic id.
+// A topic named twice in one request gets INVALID_REQUEST for both, as in Kafka.
+extension Broker {
+    func handleCreateTopics(_ request: CreateTopicsRequest, _ context: RequestContext,
+                            _ respond: Responder<CreateTopicsResponse>) {
+        var response = CreateTopicsResponse()
+        var seen: [String: Int] = [:]
+        for t in request.topics { seen[t.name, default: 0] += 1 }
+        for wanted in request.topics {
+            var result = CreateTopicsResponse.CreatableTopicResult()
+            result.name = wanted.name
+            result.errorMessage = nil
+            func fail(_ code: Int16, _ message: String) {
+                result.errorCode = code
+                result.errorMessage = message
+                response.topics.append(result)
+            }
+            if seen[wanted.name]! > 1 {
+                fail(KafkaError.invalidRequest, "Topic '\(wanted.name)' appears more than once in the request.")
+                continue
+            }
+            var partitions = wanted.numPartitions
+            var replicationFactor = wanted.replicationFactor
+            if !wanted.assignments.isEmpty {
+                guard partitions == -1, replicationFactor == -1 else {
+                    fail(KafkaError.invalidRequest, "Both replica assignments and a partition count or replication factor were given.")
+                    continue
+                }
+                let foreign = wanted.assignments.flatMap(\.brokerIds).filter { $0 != nodeID.rawValue }
+                guard foreign.isEmpty else {
+                    fail(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist; this cluster has node \(nodeID) only.")
+                    continue
+                }
+                partitions = Int32(wanted.assignments.count)
+                replicationFactor = Int16(wanted.assignments[0].brokerIds.count)
+            }
+            if partitions == -1 { partitions = Int32(config.int("num.partitions")!) }
+            if replicationFactor == -1 { replicationFactor = Int16(config.int("default.replication.factor")!) }
+            let overrides: [String: String]
+            switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }) {
+            case .success(let o): overrides = o
+            case .failure(let error):
+                fail(KafkaError.invalidConfig, error.message)
+                continue
+            }
+            switch createTopic(name: wanted.name, partitions: partitions, replicationFactor: replicationFactor,
+                               configs: overrides, validateOnly: request.validateOnly) {
+            case .failure(let refusal):
+                fail(refusal.code, refusal.message)
+            case .success(let topic):
+                if !request.validateOnly {
+                    logger.info("created topic \(wanted.name) with \(partitions) partitions")
+                    result.topicId = topic.id
+                }
+                result.numPartitions = Int32(topic.partitions.count)
+                result.replicationFactor = Int16(topic.partitions.first?.replicas.count ?? 1)
+                result.configs = describeTopicConfigs(overrides: topic.configs).map {
+                    CreateTopicsResponse.CreatableTopicConfigs(name: $0.name, value: $0.value, readOnly: false,
+                                                               configSource: $0.source, isSensitive: false)
+                }
+                response.topics.append(result)
+            }
+        }
+        respond.send(response)
+    }
+}

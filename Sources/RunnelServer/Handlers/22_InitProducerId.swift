@@ -1,0 +1,62 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// InitProducerId (key 22), versions 0-4. Idempotent producers: a fresh producer id (epoch 0),
+// ids handed out in blocks recorded in the metadata log so a restart never reuses one. v3+:
+// a producer that sends its current id and epoch gets the same id with the epoch bumped
+// (KIP-360); an id this cluster never issued → INVALID_PRODUCER_ID_MAPPING (49).
+// Not implemented: transactional ids (transactions come later) → INVALID_REQUEST with a log line.
+extension Broker {
+    /// Producer ids are reserved in blocks of this many per metadata record (Kafka's block
+    /// size), so an fsync is paid once per block, not per producer.
+    static let producerIDBlockSize: Int64 = 1000
+
+    func handleInitProducerId(_ request: InitProducerIdRequest, _ context: RequestContext,
+                              _ respond: Responder<InitProducerIdResponse>) {
+        var response = InitProducerIdResponse()
+        if let txn = request.transactionalId, !txn.isEmpty {
+            logger.notice("InitProducerId for transactional id '\(txn)' refused: transactions are not implemented")
+            response.errorCode = KafkaError.invalidRequest
+            respond.send(response)
+            return
+        }
+        if request.producerId >= 0 && request.producerEpoch >= 0 {
+            guard request.producerId < image.nextProducerID else {
+                response.errorCode = 49
+                respond.send(response)
+                return
+            }
+            if request.producerEpoch < Int16.max - 1 {
+                response.producerId = request.producerId
+                response.producerEpoch = request.producerEpoch + 1
+                respond.send(response)
+                return
+            }
+            // Epoch exhausted: a new id, as Kafka does.
+        }
+        do {
+            response.producerId = try nextProducerID()
+            response.producerEpoch = 0
+        } catch {
+            logger.error("allocating a producer id: \(error)")
+            response.errorCode = KafkaError.unknownServerError
+        }
+        respond.send(response)
+    }
+
+    private func nextProducerID() throws -> Int64 {
+        if producerIDsNext >= image.nextProducerID {
+            let (first, record) = controller.allocateProducerIDs(count: Self.producerIDBlockSize, in: image)
+            try metadataLog.append([record])
+            producerIDsNext = first
+        }
+        defer { producerIDsNext += 1 }
+        return producerIDsNext
+    }
+}

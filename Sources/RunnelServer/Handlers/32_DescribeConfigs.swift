@@ -1,0 +1,122 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// DescribeConfigs (key 32), versions 0-4. Resource types TOPIC (2) and BROKER (4; name = this
+// node's id, or "" for the cluster default). Values with their source (v1+: TOPIC_CONFIG 1 for a
+// topic override, STATIC_BROKER_CONFIG 4 for an explicitly set broker key, DEFAULT_CONFIG 5),
+// synonyms (v1+, when asked), config types and documentation (v3+). A subset of keys may be
+// asked for. Other resource types → INVALID_REQUEST; unknown topic → UNKNOWN_TOPIC_OR_PARTITION.
+extension Broker {
+    struct DescribedConfig {
+        var name: String
+        var value: String?
+        var source: Int8
+        var synonyms: [(name: String, value: String?, source: Int8)]
+        var type: Int8
+        var doc: String
+    }
+
+    enum ConfigSource {
+        static let topic: Int8 = 1
+        static let staticBroker: Int8 = 4
+        static let defaultValue: Int8 = 5
+    }
+
+    func handleDescribeConfigs(_ request: DescribeConfigsRequest, _ context: RequestContext,
+                               _ respond: Responder<DescribeConfigsResponse>) {
+        var response = DescribeConfigsResponse()
+        for resource in request.resources {
+            var result = DescribeConfigsResponse.DescribeConfigsResult()
+            result.resourceType = resource.resourceType
+            result.resourceName = resource.resourceName
+            result.errorMessage = nil
+            let described: [DescribedConfig]
+            switch resource.resourceType {
+            case 2:
+                guard let topic = image.topic(TopicName(resource.resourceName)) else {
+                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.errorMessage = "Topic '\(resource.resourceName)' does not exist."
+                    response.results.append(result)
+                    continue
+                }
+                described = describeTopicConfigs(overrides: topic.configs)
+            case 4:
+                guard resource.resourceName.isEmpty || resource.resourceName == String(nodeID.rawValue) else {
+                    result.errorCode = KafkaError.invalidRequest
+                    result.errorMessage = "Broker '\(resource.resourceName)' is not this node (\(nodeID))."
+                    response.results.append(result)
+                    continue
+                }
+                described = describeBrokerConfigs()
+            default:
+                result.errorCode = KafkaError.invalidRequest
+                result.errorMessage = "Resource type \(resource.resourceType) is not supported (only TOPIC 2 and BROKER 4)."
+                response.results.append(result)
+                continue
+            }
+            let wanted = resource.configurationKeys.map(Set.init)
+            result.configs = described.filter { wanted?.contains($0.name) ?? true }.map { c in
+                var out = DescribeConfigsResponse.DescribeConfigsResourceResult()
+                out.name = c.name
+                out.value = c.value
+                out.readOnly = resource.resourceType == 4
+                out.isDefault = c.source == ConfigSource.defaultValue
+                out.configSource = c.source
+                out.configType = c.type
+                out.documentation = request.includeDocumentation ? c.doc : nil
+                if request.includeSynonyms {
+                    out.synonyms = c.synonyms.map {
+                        DescribeConfigsResponse.DescribeConfigsSynonym(name: $0.name, value: $0.value, source: $0.source)
+                    }
+                }
+                return out
+            }
+            response.results.append(result)
+        }
+        respond.send(response)
+    }
+
+    func describeTopicConfigs(overrides: [String: String]) -> [DescribedConfig] {
+        TopicKeys.all.map { entry in
+            let name = entry.key.name
+            var synonyms: [(String, String?, Int8)] = []
+            if let v = overrides[name] { synonyms.append((name, v, ConfigSource.topic)) }
+            if let brokerKey = entry.brokerDefault {
+                let source = config.sources[brokerKey].map { $0 == .defaultValue ? ConfigSource.defaultValue : ConfigSource.staticBroker }
+                    ?? ConfigSource.defaultValue
+                synonyms.append((brokerKey, config.topicDefault(forBrokerKey: brokerKey), source))
+            }
+            let value = LogConfigs.effective(name, overrides: overrides, broker: config)
+            let source = synonyms.first?.2 ?? ConfigSource.defaultValue
+            return DescribedConfig(name: name, value: value, source: source,
+                                   synonyms: synonyms.map { ($0.0, $0.1, $0.2) },
+                                   type: Self.configType(entry.key.kind), doc: entry.key.doc)
+        }
+    }
+
+    func describeBrokerConfigs() -> [DescribedConfig] {
+        BrokerKeys.all.map { key in
+            let source = config.sources[key.name].map { $0 == .defaultValue ? ConfigSource.defaultValue : ConfigSource.staticBroker }
+                ?? ConfigSource.defaultValue
+            let value = config.string(key.name)
+            return DescribedConfig(name: key.name, value: value, source: source,
+                                   synonyms: [(key.name, value, source)], type: Self.configType(key.kind), doc: key.doc)
+        }
+    }
+
+    /// Kafka's ConfigType codes: BOOLEAN 1, STRING 2, LONG 5, LIST 7.
+    static func configType(_ kind: ConfigKind) -> Int8 {
+        switch kind {
+        case .bool: return 1
+        case .int: return 5
+        case .list, .choiceList, .listeners: return 7
+        case .string, .choice: return 2
+        }
+    }
+}

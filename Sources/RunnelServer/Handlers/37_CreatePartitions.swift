@@ -1,0 +1,36 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+// CreatePartitions (key 37), versions 0-3. Raises a topic's partition count; the new count must
+// be larger (INVALID_PARTITIONS otherwise); manual assignments must name this node only;
+// validate_only. Duplicate topics in one request → INVALID_REQUEST.
+extension Broker {
+    func handleCreatePartitions(_ request: CreatePartitionsRequest, _ context: RequestContext,
+                                _ respond: Responder<CreatePartitionsResponse>) {
+        var response = CreatePartitionsResponse()
+        var seen: [String: Int] = [:]
+        for t in request.topics { seen[t.name, default: 0] += 1 }
+        for wanted in request.topics {
+            var result = CreatePartitionsResponse.CreatePartitionsTopicResult()
+            result.name = wanted.name
+            if seen[wanted.name]! > 1 {
+                result.errorCode = KafkaError.invalidRequest
+                result.errorMessage = "Topic '\(wanted.name)' appears more than once in the request."
+            } else if let foreign = wanted.assignments?.flatMap(\.brokerIds).filter({ $0 != nodeID.rawValue }), !foreign.isEmpty {
+                result.errorCode = 39
+                result.errorMessage = "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist."
+            } else if let refusal = createPartitions(topic: wanted.name, totalCount: wanted.count, validateOnly: request.validateOnly) {
+                result.errorCode = refusal.code
+                result.errorMessage = refusal.message
+            }
+            response.results.append(result)
+        }
+        respond.send(response)
+    }
+}

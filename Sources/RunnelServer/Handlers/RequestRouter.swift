@@ -1,0 +1,131 @@
+import ClusterMetadata
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// What a handler knows about the request it serves.
+struct RequestContext {
+    let header: RequestHeader
+    let connection: ConnectionInfo
+    var version: Int16 { header.apiVersion }
+}
+
+/// How a handler answers: exactly one of `send` or `noResponse`, once, on the owner loop.
+struct Responder<Response: KafkaResponse> {
+    let send: (Response) -> Void
+    let noResponse: () -> Void
+}
+
+/// Frame → handler. Reads the header prefix, applies the version rules, decodes the request
+/// with the generated type, runs the handler and encodes its response under the right header
+/// version.
+///
+/// Version rules (PROTOCOL.md §3): an ApiVersions request at a version we do not support gets
+/// error 35 with a v0 body listing ApiVersions' own range; any other unknown key or
+/// unsupported version closes the connection, as Kafka does. A request that does not decode
+/// closes its connection with one log line; no other connection is affected.
+enum RequestRouter {
+    static func route(frame: ByteBuffer, connection: ConnectionInfo, broker: Broker,
+                      done: @escaping (DispatchResult) -> Void) {
+        let prefix: RequestHeader.Prefix
+        do {
+            prefix = try RequestHeader.Prefix.peek(frame)
+        } catch {
+            done(.close(reason: "malformed request header: \(error)"))
+            return
+        }
+        guard let apiKey = ApiKey(rawValue: prefix.apiKey) else {
+            done(.close(reason: "unknown API key \(prefix.apiKey)"))
+            return
+        }
+        guard ApiSupport.supports(apiKey: prefix.apiKey, version: prefix.apiVersion) else {
+            if apiKey == .apiVersions {
+                done(.respond(unsupportedApiVersions(correlationId: prefix.correlationId, allocator: broker.allocator)))
+            } else {
+                done(.close(reason: "unsupported version \(prefix.apiVersion) of \(apiKey)"))
+            }
+            return
+        }
+        var body = frame
+        let header: RequestHeader
+        do {
+            header = try RequestHeader(from: &body, headerVersion: apiKey.requestHeaderVersion(apiVersion: prefix.apiVersion))
+        } catch {
+            done(.close(reason: "malformed \(apiKey) v\(prefix.apiVersion) request header: \(error)"))
+            return
+        }
+        let context = RequestContext(header: header, connection: connection)
+        switch apiKey {
+        case .produce: serve(ProduceRequest.self, &body, context, broker, done, broker.handleProduce)
+        case .fetch: serve(FetchRequest.self, &body, context, broker, done, broker.handleFetch)
+        case .listOffsets: serve(ListOffsetsRequest.self, &body, context, broker, done, broker.handleListOffsets)
+        case .metadata: serve(MetadataRequest.self, &body, context, broker, done, broker.handleMetadata)
+        case .apiVersions: serve(ApiVersionsRequest.self, &body, context, broker, done, broker.handleApiVersions)
+        case .createTopics: serve(CreateTopicsRequest.self, &body, context, broker, done, broker.handleCreateTopics)
+        case .deleteTopics: serve(DeleteTopicsRequest.self, &body, context, broker, done, broker.handleDeleteTopics)
+        case .initProducerId: serve(InitProducerIdRequest.self, &body, context, broker, done, broker.handleInitProducerId)
+        case .describeConfigs: serve(DescribeConfigsRequest.self, &body, context, broker, done, broker.handleDescribeConfigs)
+        case .createPartitions: serve(CreatePartitionsRequest.self, &body, context, broker, done, broker.handleCreatePartitions)
+        default:
+            // ApiSupport and this switch list the same keys; a key advertised without a handler
+            // is a programmer error, but the client only loses its connection.
+            done(.close(reason: "no handler for \(apiKey)"))
+        }
+    }
+
+    private static func serve<Request: KafkaRequest>(
+        _: Request.Type, _ body: inout ByteBuffer, _ context: RequestContext, _ broker: Broker,
+        _ done: @escaping (DispatchResult) -> Void,
+        _ handler: (Request, RequestContext, Responder<Request.Response>) -> Void
+    ) {
+        let request: Request
+        do {
+            request = try Request(from: &body, version: context.version)
+        } catch {
+            done(.close(reason: "malformed \(Request.apiKey) v\(context.version) request: \(error)"))
+            return
+        }
+        let allocator = broker.allocator
+        var answered = false
+        let responder = Responder<Request.Response>(
+            send: { response in
+                precondition(!answered, "\(Request.apiKey) answered twice")
+                answered = true
+                done(.respond(encode(response, context: context, allocator: allocator)))
+            },
+            noResponse: {
+                precondition(!answered, "\(Request.apiKey) answered twice")
+                answered = true
+                done(.noResponse)
+            })
+        handler(request, context, responder)
+    }
+
+    static func encode<Response: KafkaResponse>(_ response: Response, context: RequestContext,
+                                                allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256)
+        let apiKey = Response.apiKey
+        ResponseHeader(correlationId: context.header.correlationId)
+            .encode(into: &buffer, headerVersion: apiKey.responseHeaderVersion(apiVersion: context.version))
+        response.encode(into: &buffer, version: context.version)
+        return buffer
+    }
+
+    /// Error 35 in a v0 ApiVersions body (header v0), listing ApiVersions' own range so the
+    /// client can retry with a version we speak (KIP-511).
+    static func unsupportedApiVersions(correlationId: Int32, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 32)
+        ResponseHeader(correlationId: correlationId).encode(into: &buffer, headerVersion: 0)
+        var response = ApiVersionsResponse()
+        response.errorCode = KafkaError.unsupportedVersion
+        let range = ApiSupport.ranges[ApiKey.apiVersions.rawValue]!
+        response.apiKeys = [ApiVersionsResponse.ApiVersion(apiKey: ApiKey.apiVersions.rawValue,
+                                                           minVersion: range.lowerBound, maxVersion: range.upperBound)]
+        response.encode(into: &buffer, version: 0)
+        return buffer
+    }
+}

@@ -1,0 +1,54 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// The listening side: binds every configured listener and wires each accepted connection to the
+/// dispatcher through the frame decoder and the connection handler.
+final class KafkaServer {
+    private let group: any EventLoopGroup
+    private let dispatcher: any RequestDispatcher
+    private let logger: Logger
+    private let frameBytesMax: Int
+    private var channels: [any Channel] = []
+    private var nextConnectionID: UInt64 = 0
+    private let idLock = NIOLock()
+
+    init(group: any EventLoopGroup, dispatcher: any RequestDispatcher, frameBytesMax: Int, logger: Logger) {
+        self.group = group
+        self.dispatcher = dispatcher
+        self.frameBytesMax = frameBytesMax
+        self.logger = logger
+    }
+
+    /// Binds `listener`; returns the bound address (the port is the real one when 0 was asked).
+    func bind(_ listener: Listener) throws -> SocketAddress {
+        let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
+        let channel = try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
+                let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown")
+                let decoder = ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax))
+                let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
+                                                     inFlightMax: Limits.inFlightRequestsPerConnectionMax)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(decoder)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .bind(host: host, port: listener.port).wait()
+        channels.append(channel)
+        return channel.localAddress!
+    }
+
+    /// Stops accepting connections (existing ones stay open so in-flight requests can finish).
+    func stopAccepting() {
+        for channel in channels { try? channel.close().wait() }
+        channels.removeAll()
+    }
+}

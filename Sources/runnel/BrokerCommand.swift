@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RunnelServer
+
+/// `runnel broker`: runs one broker (and its embedded controller) until SIGTERM or SIGINT.
+struct BrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run a broker. With no arguments: a single node on localhost:9092 with data in ./data.",
+        discussion: """
+            Configuration uses Kafka's property names. Sources, lowest precedence first: built-in \
+            defaults, --config FILE, RUNNEL_* environment variables (RUNNEL_LOG_DIRS sets log.dirs), \
+            then --override key=value.
+            """
+    )
+
+    @Option(name: .long, help: "A .properties file with Kafka configuration keys.")
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Set one configuration key (repeatable).", valueName: "key=value"))
+    var override: [String] = []
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["RUNNEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "runnel")
+        let brokerConfig: BrokerConfig
+        do {
+            brokerConfig = try BrokerConfig(file: config, environment: ProcessInfo.processInfo.environment, overrides: override)
+        } catch {
+            FileHandle.standardError.write(Data("runnel broker: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let runtime: BrokerRuntime
+        do {
+            runtime = try BrokerRuntime(config: brokerConfig, logger: logger)
+            try runtime.start()
+        } catch {
+            logger.critical("start-up failed: \(error)")
+            throw ExitCode(1)
+        }
+        let code = runtime.runUntilSignalled()
+        if code != 0 { throw ExitCode(code) }
+    }
+}

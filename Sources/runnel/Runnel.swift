@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `runnel`: the broker and the client commands in one binary.
+@main
+struct Runnel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runnel",
+        abstract: "A Kafka-compatible commit-log broker, and a client for it.",
+        subcommands: [BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self]
+    )
+}
