@@ -83,10 +83,10 @@ let package = Package(
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], resources: [.copy("testdata")]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata"]),
-        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "KafkaMessages", "KafkaWire", nioCore],
+        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RunnelIntegrationTests",
-                    dependencies: ["RunnelClient", "RunnelTesting", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
+                    dependencies: ["RunnelClient", "RunnelTesting", "RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -44,8 +44,12 @@ public final class LogSegment {
     public private(set) var maxTimestampSoFar: TimestampMs = .none
     private(set) var offsetOfMaxTimestampSoFar: Offset
     private var bytesSinceLastIndexEntry = 0
-    /// Start of the segment's age for `segment.ms`: its first batch's timestamp.
+    /// Start of the segment's age for `segment.ms`: its first batch's timestamp, or the wall
+    /// clock at its first append when that batch had none.
     private(set) var rollingBaseTimestamp: TimestampMs?
+    /// Whether `rollingBaseTimestamp` is a record timestamp (then age is measured in record
+    /// time, as Kafka does: the incoming batch's timestamp minus the first one's).
+    private(set) var rollingBaseIsRecordTime = false
     public private(set) var isActive = false
     /// An index file did not exist when the segment was opened (it must be rebuilt).
     private var indexFileMissing: Bool
@@ -153,7 +157,10 @@ public final class LogSegment {
         precondition(isActive && sizeBytes + batch.count <= capacityBytes, "append to a full or sealed segment")
         precondition(header.baseOffset >= nextOffset.rawValue, "offsets must increase")
         logMapping!.mutableBytes(sizeBytes ..< sizeBytes + batch.count).copyMemory(from: batch)
-        if sizeBytes == 0 { rollingBaseTimestamp = header.maxTimestamp >= 0 ? TimestampMs(header.maxTimestamp) : now }
+        if sizeBytes == 0 {
+            rollingBaseIsRecordTime = header.maxTimestamp >= 0
+            rollingBaseTimestamp = rollingBaseIsRecordTime ? TimestampMs(header.maxTimestamp) : now
+        }
         indexBatch(header, at: sizeBytes, indexIntervalBytes: indexIntervalBytes)
         sizeBytes += batch.count
     }
@@ -193,6 +200,7 @@ public final class LogSegment {
         try timeIndex.file.resize(capacityBytes: config.indexSizeMaxBytes)
         if rollingBaseTimestamp == nil, let first = header(at: 0) {
             rollingBaseTimestamp = first.maxTimestamp >= 0 ? TimestampMs(first.maxTimestamp) : nil
+            rollingBaseIsRecordTime = rollingBaseTimestamp != nil
         }
         isActive = true
     }

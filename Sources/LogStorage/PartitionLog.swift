@@ -142,7 +142,8 @@ public final class PartitionLog {
 
     private func appendStamped(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) {
         try guarded { () throws(StorageError) in
-            if let reason = rollReason(batchBytes: batch.count, lastOffset: Offset(header.lastOffset), now: now) {
+            if let reason = rollReason(batchBytes: batch.count, lastOffset: Offset(header.lastOffset),
+                                       batchTimestamp: TimestampMs(header.maxTimestamp), now: now) {
                 logger.debug("rolling \(directory) at offset \(logEndOffset): \(reason)")
                 try rollUnguarded()
             }
@@ -155,11 +156,16 @@ public final class PartitionLog {
     }
 
     /// Why the active segment must roll before a batch is appended, or nil.
-    func rollReason(batchBytes: Int, lastOffset: Offset, now: TimestampMs) -> String? {
+    /// Age follows Kafka: record time (the batch's timestamp minus the segment's first) when both
+    /// have timestamps, else wall-clock time since the first append.
+    func rollReason(batchBytes: Int, lastOffset: Offset, batchTimestamp: TimestampMs, now: TimestampMs) -> String? {
         let active = activeSegment
         guard !active.isEmpty else { return nil }
         if !active.hasRoom(forBytes: batchBytes, segmentBytes: config.segmentBytes) { return "segment.bytes reached" }
-        if let base = active.rollingBaseTimestamp, now.rawValue - base.rawValue > config.segmentMs { return "segment.ms elapsed" }
+        if let base = active.rollingBaseTimestamp {
+            let reference = active.rollingBaseIsRecordTime && batchTimestamp.rawValue >= 0 ? batchTimestamp : now
+            if reference.rawValue - base.rawValue > config.segmentMs { return "segment.ms elapsed" }
+        }
         if active.indexIsFull { return "index full" }
         if lastOffset - active.baseOffset > Int64(Int32.max) { return "relative offset overflow" }
         return nil

@@ -33,6 +33,8 @@ struct FetchWaiters {
     private var byPartition: [TopicPartition: [Waiter]] = [:]
     private var all: [ObjectIdentifier: Waiter] = [:]
 
+    var isEmpty: Bool { all.isEmpty }
+
     /// Parks `waiter` on `partitions` until `maxWait`, when it is answered with what it has.
     mutating func park(_ waiter: Waiter, on partitions: [TopicPartition], maxWait: TimeAmount, loop: any EventLoop,
                        onExpire: @escaping (Waiter) -> Void) {

@@ -103,6 +103,17 @@ public struct BrokerConfig: Sendable {
         return h < 0 ? -1 : h * 3_600_000
     }
 
+    /// Whether an operator set this key (or, for a derived key, any key it derives from).
+    public func isExplicit(_ key: String) -> Bool {
+        let group: [String]
+        switch key {
+        case "log.retention.ms": group = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]
+        case "log.roll.ms": group = ["log.roll.ms", "log.roll.hours"]
+        default: group = [key]
+        }
+        return group.contains { sources[$0].map { $0 != .defaultValue } ?? false }
+    }
+
     /// log.roll.ms, else log.roll.hours.
     public var rollMs: Int64 { int("log.roll.ms") ?? int("log.roll.hours")! * 3_600_000 }
 

@@ -88,8 +88,7 @@ extension Broker {
             var synonyms: [(String, String?, Int8)] = []
             if let v = overrides[name] { synonyms.append((name, v, ConfigSource.topic)) }
             if let brokerKey = entry.brokerDefault {
-                let source = config.sources[brokerKey].map { $0 == .defaultValue ? ConfigSource.defaultValue : ConfigSource.staticBroker }
-                    ?? ConfigSource.defaultValue
+                let source = config.isExplicit(brokerKey) ? ConfigSource.staticBroker : ConfigSource.defaultValue
                 synonyms.append((brokerKey, config.topicDefault(forBrokerKey: brokerKey), source))
             }
             let value = LogConfigs.effective(name, overrides: overrides, broker: config)
@@ -102,8 +101,7 @@ extension Broker {
 
     func describeBrokerConfigs() -> [DescribedConfig] {
         BrokerKeys.all.map { key in
-            let source = config.sources[key.name].map { $0 == .defaultValue ? ConfigSource.defaultValue : ConfigSource.staticBroker }
-                ?? ConfigSource.defaultValue
+            let source = config.isExplicit(key.name) ? ConfigSource.staticBroker : ConfigSource.defaultValue
             let value = config.string(key.name)
             return DescribedConfig(name: key.name, value: value, source: source,
                                    synonyms: [(key.name, value, source)], type: Self.configType(key.kind), doc: key.doc)
