@@ -131,14 +131,15 @@ public final class LogSegment {
 
     /// The first record with timestamp ≥ `timestamp`, as (offset, timestamp); nil when every
     /// batch in the segment is older.
-    func firstRecord(atOrAfter timestamp: TimestampMs) -> (offset: Offset, timestamp: TimestampMs)? {
+    func firstRecord(atOrAfter timestamp: TimestampMs,
+                     compressed: CompressedBatchScanner? = nil) -> (offset: Offset, timestamp: TimestampMs)? {
         guard maxTimestampSoFar >= timestamp else { return nil }
         let startOffset = timeIndex.lastEntry(before: timestamp)?.offset ?? baseOffset
         var position = offsetIndex.lookup(startOffset).position
         while let header = header(at: position) {
             if header.maxTimestamp >= timestamp.rawValue {
                 return RecordScan.firstRecord(in: bytes(position ..< position + header.totalSize), header: header,
-                                              atOrAfter: timestamp)
+                                              atOrAfter: timestamp, compressed: compressed)
             }
             position += header.totalSize
         }

@@ -267,9 +267,11 @@ public final class PartitionLog {
     /// ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp`, with that
     /// timestamp; nil when there is none. Uses the time index of the first segment whose
     /// largest timestamp reaches `timestamp`, then the offset index, then a forward scan.
-    public func offset(forTimestamp timestamp: TimestampMs) -> (offset: Offset, timestamp: TimestampMs)? {
+    /// `compressed` opens compressed batches to find the exact record (see RecordScan).
+    public func offset(forTimestamp timestamp: TimestampMs,
+                       compressed: CompressedBatchScanner? = nil) -> (offset: Offset, timestamp: TimestampMs)? {
         for segment in segments where segment.nextOffset > logStartOffset && segment.maxTimestampSoFar >= timestamp {
-            if let found = segment.firstRecord(atOrAfter: timestamp) {
+            if let found = segment.firstRecord(atOrAfter: timestamp, compressed: compressed) {
                 return (max(found.offset, logStartOffset), found.timestamp)
             }
         }

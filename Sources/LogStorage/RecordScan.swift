@@ -2,14 +2,19 @@ import RunnelCore
 
 /// Just enough record parsing for ListOffsets by timestamp: walks the records of an uncompressed
 /// batch reading each record's length, timestamp delta and offset delta (zigzag varints,
-/// PROTOCOL.md §4) to find the first record at or after a timestamp. Compressed batches are not
-/// opened (that needs the codecs of KafkaWire): their first offset is the answer, which is where
-/// Kafka's own answer lies within the batch or before it.
+/// PROTOCOL.md §4) to find the first record at or after a timestamp. Compressed batches need
+/// the codecs of KafkaWire, which this module does not depend on: the caller passes a
+/// `CompressedBatchScanner` that opens them (Kafka answers with the exact record there too).
+/// Without one, a compressed batch answers with its first offset.
 enum RecordScan {
     static func firstRecord(in batch: UnsafeRawBufferPointer, header: RecordBatchHeader,
-                            atOrAfter timestamp: TimestampMs) -> (offset: Offset, timestamp: TimestampMs) {
+                            atOrAfter timestamp: TimestampMs,
+                            compressed: CompressedBatchScanner? = nil) -> (offset: Offset, timestamp: TimestampMs) {
         let whole = (Offset(header.baseOffset), TimestampMs(header.maxTimestamp))
-        guard header.compression == 0, !header.isLogAppendTime else { return whole }
+        if header.isLogAppendTime { return whole }
+        if header.compression != 0 {
+            return compressed?(batch, timestamp) ?? whole
+        }
         var position = RecordBatchHeader.size
         for _ in 0..<max(0, Int(header.recordsCount)) {
             guard let length = readZigzag(batch, &position), length >= 0 else { return whole }
@@ -42,3 +47,7 @@ enum RecordScan {
         return nil
     }
 }
+
+/// Finds the first record with timestamp ≥ the target inside one compressed batch (its whole
+/// bytes); nil when it cannot tell (the caller then answers with the batch's first offset).
+public typealias CompressedBatchScanner = (_ batch: UnsafeRawBufferPointer, _ atOrAfter: TimestampMs) -> (offset: Offset, timestamp: TimestampMs)?

@@ -210,4 +210,17 @@ import Testing
         #expect(try list(9_999).offset == -1)
         #expect(try list(-1, version: 0).oldStyleOffsets == [3])
     }
+
+    /// Inside a compressed batch the answer is the exact record, as in Kafka, not the batch start.
+    @Test func listOffsetsByTimestampOpensCompressedBatches() throws {
+        let h = try BrokerHarness()
+        try createTopic(h, "t")
+        var b = RecordBatchBuilder(compression: .gzip)
+        for i in 0..<10 { b.append(timestamp: TimestampMs(1_000 + Int64(i) * 10), key: nil, value: ByteBuffer(string: "v\(i)")) }
+        _ = try produce(h, topic: "t", records: b.finish())
+        let r = try #require(try h.send(ListOffsetsRequest(replicaId: -1, topics: [
+            .init(name: "t", partitions: [.init(partitionIndex: 0, timestamp: 1_045)])]), version: 6))
+        #expect(r.topics[0].partitions[0].offset == 5)
+        #expect(r.topics[0].partitions[0].timestamp == 1_050)
+    }
 }

@@ -39,7 +39,7 @@ extension Broker {
                 case -1: found = (partition.highWatermark, .none)
                 case -2: found = (partition.log.logStartOffset, .none)
                 default:
-                    found = partition.log.offset(forTimestamp: TimestampMs(wanted.timestamp))
+                    found = partition.log.offset(forTimestamp: TimestampMs(wanted.timestamp), compressed: Self.scanCompressedBatch)
                         .flatMap { $0.offset < partition.highWatermark ? $0 : nil }
                 }
                 if context.version == 0 {
@@ -54,6 +54,16 @@ extension Broker {
             response.topics.append(topicResult)
         }
         respond.send(response)
+    }
+
+    /// Opens a compressed batch (gzip) to find the first record at or after `target`, as Kafka
+    /// does for offsetsForTimes. Bounded by Limits.batchDecompressedBytesMax.
+    static func scanCompressedBatch(_ batch: UnsafeRawBufferPointer, _ target: TimestampMs) -> (offset: Offset, timestamp: TimestampMs)? {
+        var buffer = ByteBufferAllocator().buffer(capacity: batch.count)
+        buffer.writeBytes(batch)
+        var decoder = RecordBatchDecoder(buffer, decompressedBytesMax: Limits.batchDecompressedBytesMax, verifyCRC: false)
+        guard let decoded = try? decoder.next() else { return nil }
+        return decoded.records.first { $0.timestamp >= target }.map { ($0.offset, $0.timestamp) }
     }
 
     /// Kafka's current_leader_epoch check (KIP-320): nil when the request may proceed.
