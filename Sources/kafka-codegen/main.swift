@@ -1,7 +1,9 @@
 // kafka-codegen: regenerates Sources/KafkaMessages/Generated from Kafka's JSON schemas.
 //
-//     kafka-codegen <specsDir> <outDir>           write the generated files
-//     kafka-codegen --check <specsDir> <outDir>   exit 1 listing stale files, write nothing
+//     kafka-codegen <specsDir> <outDir> [--extra DIR]...           write the generated files
+//     kafka-codegen --check <specsDir> <outDir> [--extra DIR]...   exit 1 listing stale files
+//
+// --extra adds a folder of schemas missing from Kafka's snapshot (the repository's specs/).
 import KafkaCodegen
 
 #if canImport(Glibc)
@@ -13,12 +15,17 @@ import Darwin
 var arguments = Array(CommandLine.arguments.dropFirst())
 let check = arguments.first == "--check"
 if check { arguments.removeFirst() }
+var extras: [String] = []
+while let flag = arguments.firstIndex(of: "--extra"), flag + 1 < arguments.count {
+    extras.append(arguments[flag + 1])
+    arguments.removeSubrange(flag...(flag + 1))
+}
 guard arguments.count == 2 else {
-    print("usage: kafka-codegen [--check] <specsDir> <outDir>")
+    print("usage: kafka-codegen [--check] <specsDir> <outDir> [--extra DIR]...")
     exit(2)
 }
 do {
-    let files = try MessageGenerator.generate(specsDirectory: arguments[0])
+    let files = try MessageGenerator.generate(specsDirectory: arguments[0], additionalDirectories: extras)
     if check {
         let stale = try MessageGenerator.staleFiles(files, in: arguments[1])
         if stale.isEmpty {

@@ -18,11 +18,14 @@ let kafkaSpecsDirectory: String? = {
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
+/// Schemas Kafka's snapshot lacks, kept in the repository (`specs/`).
+let extraSpecsDirectory = repositoryRoot.appendingPathComponent("specs").path
+
 @Suite struct GeneratedCodeTests {
     // Skipped (not failed) when the schemas are absent; set RUNNEL_KAFKA_SPECS to run it.
     @Test(.enabled(if: kafkaSpecsDirectory != nil, "Kafka schemas not found; set RUNNEL_KAFKA_SPECS"))
     func committedOutputMatchesGenerator() throws {
-        let files = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!)
+        let files = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!, additionalDirectories: [extraSpecsDirectory])
         let generated = repositoryRoot.appendingPathComponent("Sources/KafkaMessages/Generated").path
         let stale = try MessageGenerator.staleFiles(files, in: generated)
         #expect(stale.isEmpty, "stale generated files (run kafka-codegen): \(stale)")
@@ -32,8 +35,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test(.enabled(if: kafkaSpecsDirectory != nil, "Kafka schemas not found; set RUNNEL_KAFKA_SPECS"))
     func generationIsDeterministic() throws {
-        let first = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!)
-        let second = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!)
+        let first = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!, additionalDirectories: [extraSpecsDirectory])
+        let second = try MessageGenerator.generate(specsDirectory: kafkaSpecsDirectory!, additionalDirectories: [extraSpecsDirectory])
         #expect(first == second)
         #expect(first.map(\.name) == first.map(\.name).sorted())
         for file in first {
