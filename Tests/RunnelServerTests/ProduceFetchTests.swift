@@ -223,4 +223,26 @@ import Testing
         #expect(r.topics[0].partitions[0].offset == 5)
         #expect(r.topics[0].partitions[0].timestamp == 1_050)
     }
+
+    /// Retention deletes whole sealed segments; the log start offset moves, survives a restart,
+    /// and fetches below it are out of range.
+    @Test func retentionAdvancesTheLogStartOffset() throws {
+        let h = try BrokerHarness()
+        try createTopic(h, "t", configs: ["segment.bytes": "1024", "retention.ms": "60000"])
+        for i in 0..<20 {
+            let old = try #require(try produce(h, topic: "t", records: batch([String(repeating: "x", count: 200)], timestamp: 1_000 + Int64(i))))
+            #expect(old.errorCode == 0)
+        }
+        let before = try h.onLoop { $0.partitions.values.first!.log.segmentCount }
+        #expect(before > 3)
+        try h.onLoop { $0.applyRetention() }
+        let start = try h.onLoop { $0.partitions.values.first!.log.logStartOffset }
+        #expect(start > Offset(0))
+        #expect(try fetch(h, topic: "t", offset: 0).errorCode == 1)
+        #expect(try fetch(h, topic: "t", offset: start.rawValue).errorCode == 0)
+        try h.close()
+        try h.open()
+        #expect(try fetch(h, topic: "t", offset: 0).errorCode == 1)
+        #expect(try h.onLoop { $0.partitions.values.first!.log.logStartOffset } == start)
+    }
 }

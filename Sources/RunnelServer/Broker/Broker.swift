@@ -102,15 +102,21 @@ final class Broker: RequestDispatcher {
 
     func applyRetention() {
         let now = Clock.now()
-        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) {
+        var moved = false
+        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) where !partition.log.isOffline {
             do {
                 let result = try partition.log.applyRetention(now: now)
                 if result.deletedSegments > 0 {
+                    moved = true
                     logger.info("retention: deleted \(result.deletedSegments) segments (\(result.deletedBytes) bytes) of \(key); log start offset now \(result.logStartOffset)")
                 }
             } catch {
                 logger.error("retention of \(key): \(error)")
             }
+        }
+        // The log start offsets moved: persist them so a restart does not serve deleted ranges.
+        if moved {
+            do { try logs.writeCheckpoints() } catch { logger.error("writing checkpoints: \(error)") }
         }
     }
 
