@@ -1,0 +1,260 @@
+"""Fixtures for the interop suite: real `runnel broker` processes on free loopback ports.
+
+Each broker gets a port found by binding port 0, a fresh temporary data dir, and a log file that
+collects its stdout and stderr. A failing test's report ends with the tail of the log of every
+broker it used. Brokers are always killed at teardown, and the kernel kills them if pytest dies
+(PR_SET_PDEATHSIG), so no run leaves a broker behind.
+
+Fixtures:
+- `module_broker`: one broker per test module, shared by tests that use unique topic names. A
+  module sets `BROKER_OVERRIDES = {"num.partitions": "3"}` to add `--override` flags.
+- `broker`: a fresh broker for one test (for restarts and kills).
+- `start_broker(overrides=None)`: start more brokers inside one test.
+
+Time bounds: pytest-timeout is not installed, so every test runs under a SIGALRM deadline
+(`@pytest.mark.deadline(seconds)`, default 120 s) that raises in the test, plus a hard faulthandler
+backstop 60 s later that dumps every thread's stack and exits.
+"""
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DEADLINE_S = 120
+READY_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 30.0
+
+
+def runnel_bin() -> str:
+    path = os.environ.get("RUNNEL_BIN") or str(REPO_ROOT / ".build" / "debug" / "runnel")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"runnel binary not found or not executable: {path} (set RUNNEL_BIN)", pytrace=False)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: SIGKILL the broker when pytest exits.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Broker:
+    """One `runnel broker` process. Restarts keep the port and the data dir."""
+
+    def __init__(self, binary: str, overrides: dict[str, str] | None = None, name: str = "broker"):
+        self.binary = binary
+        self.name = name
+        self.port = free_port()
+        self.base_dir = Path(tempfile.mkdtemp(prefix=f"runnel-interop-{name}-"))
+        self.data_dir = self.base_dir / "data"
+        self.data_dir.mkdir()
+        self.log_path = self.base_dir / "broker.log"
+        self.overrides = {
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": str(self.data_dir),
+        }
+        self.overrides.update({k: str(v) for k, v in (overrides or {}).items()})
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def command(self) -> list[str]:
+        cmd = [self.binary, "broker"]
+        for key, value in self.overrides.items():
+            cmd += ["--override", f"{key}={value}"]
+        return cmd
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> "Broker":
+        assert not self.alive(), "broker already running"
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"==== start #{self.starts}: {' '.join(self.command)}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.base_dir, preexec_fn=_die_with_parent, start_new_session=True)
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                pytest.fail(f"{self.name} exited with code {code} during start-up.\n"
+                            f"command: {' '.join(self.command)}\nlog:\n{self.log_tail(80)}", pytrace=False)
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill9()
+                pytest.fail(f"{self.name} did not accept TCP connections on {self.bootstrap} within "
+                            f"{READY_TIMEOUT_S:.0f} s.\ncommand: {' '.join(self.command)}\n"
+                            f"log:\n{self.log_tail(80)}", pytrace=False)
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Send `sig`, wait for the process to exit and return its exit code (negative = signal).
+        A broker still running after `timeout` is killed and the test fails."""
+        assert self.proc is not None, "broker never started"
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                pytest.fail(f"{self.name} did not exit within {timeout:.0f} s of signal {sig}; killed.\n"
+                            f"log:\n{self.log_tail(60)}", pytrace=False)
+        return self.proc.returncode
+
+    def kill9(self) -> int:
+        return self.stop(signal.SIGKILL, timeout=10)
+
+    def restart(self) -> "Broker":
+        """Stop (SIGTERM) if running, then start again on the same port and data dir."""
+        if self.alive():
+            self.stop()
+        return self.start()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def close(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+# Brokers the running test can see, so a failure report can show their logs.
+_VISIBLE_BROKERS: list[Broker] = []
+
+
+def _new_broker(overrides: dict[str, str] | None, name: str) -> Broker:
+    b = Broker(runnel_bin(), overrides, name)
+    _VISIBLE_BROKERS.append(b)
+    try:
+        b.start()
+    except BaseException:
+        b.close()
+        _VISIBLE_BROKERS.remove(b)
+        raise
+    return b
+
+
+@pytest.fixture(scope="module")
+def module_broker(request):
+    overrides = getattr(request.module, "BROKER_OVERRIDES", None)
+    b = _new_broker(overrides, f"{request.module.__name__}-shared")
+    yield b
+    if b in _VISIBLE_BROKERS:
+        _VISIBLE_BROKERS.remove(b)
+    b.close()
+
+
+@pytest.fixture
+def start_broker(request):
+    started: list[Broker] = []
+
+    def start(overrides: dict[str, str] | None = None) -> Broker:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:40]
+        b = _new_broker(overrides, f"{name}-{len(started)}")
+        started.append(b)
+        return b
+
+    yield start
+    for b in started:
+        if b in _VISIBLE_BROKERS:
+            _VISIBLE_BROKERS.remove(b)
+        b.close()
+
+
+@pytest.fixture
+def broker(start_broker, request):
+    marker = request.node.get_closest_marker("broker_overrides")
+    return start_broker(marker.args[0] if marker else None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "deadline(seconds): per-test time limit (default 120 s)")
+    config.addinivalue_line("markers", "broker_overrides(dict): --override flags for the `broker` fixture")
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    marker = item.get_closest_marker("deadline")
+    limit = int(marker.args[0]) if marker else DEFAULT_DEADLINE_S
+
+    def on_alarm(signum, frame):
+        raise DeadlineExceeded(f"{item.nodeid} exceeded its {limit} s deadline")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(limit)
+    faulthandler.dump_traceback_later(limit + 60, exit=True)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when in ("setup", "call"):
+        for b in _VISIBLE_BROKERS:
+            state = "running" if b.alive() else f"exited {b.proc.returncode if b.proc else '-'}"
+            report.sections.append((f"{b.name} log tail ({b.bootstrap}, {state})", b.log_tail(80)))

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The project's one test command (README: `bash scripts/test-all.sh`; CI: `bash .ci/run`).
+# Phases: (1) install missing test tools, (2) swift build, (3) swift test, (4) the interop suite,
+# which drives real `runnel broker` processes with kcat, confluent-kafka, kafka-python and aiokafka.
+# Exits non-zero if any phase fails. Extra arguments are passed to pytest (e.g. `-k kcat`).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO="$(pwd)"
+
+START_ALL=$SECONDS
+FAILED=()
+
+phase() {
+    printf '\n==================== %s ====================\n' "$1"
+    PHASE_START=$SECONDS
+}
+
+phase_done() {  # $1 = name, $2 = status
+    local took=$((SECONDS - PHASE_START))
+    if [[ "$2" -eq 0 ]]; then
+        printf -- '---- %s: ok (%ss) ----\n' "$1" "$took"
+    else
+        printf -- '---- %s: FAILED, exit %s (%ss) ----\n' "$1" "$2" "$took"
+        FAILED+=("$1")
+    fi
+}
+
+summary_and_exit() {
+    printf '\n==================== summary ====================\n'
+    printf 'total time: %ss\n' "$((SECONDS - START_ALL))"
+    if [[ ${#FAILED[@]} -eq 0 ]]; then
+        echo "all phases passed"
+        exit 0
+    fi
+    echo "failed phases: ${FAILED[*]}"
+    exit 1
+}
+
+as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# ---------------------------------------------------------------- 1. tools
+phase "1/4 test tools"
+status=0
+if ! command -v kcat >/dev/null 2>&1; then
+    echo "kcat missing: installing the Debian package"
+    # Without `apt-get update` first, `apt-get install kcat` fails on a fresh machine.
+    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat; } || status=$?
+fi
+declare -A PIP_PINS=(
+    [confluent_kafka]="confluent-kafka==2.16.1"
+    [kafka]="kafka-python==3.0.12"
+    [aiokafka]="aiokafka==0.14.0"
+    [pytest]="pytest==9.0.3"
+)
+missing=()
+for module in confluent_kafka kafka aiokafka pytest; do
+    if ! python3 -c "import $module" >/dev/null 2>&1; then
+        missing+=("${PIP_PINS[$module]}")
+    fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing from PyPI: ${missing[*]}"
+    pip_log="$(mktemp)"
+    if ! python3 -m pip install --quiet "${missing[@]}" 2>"$pip_log"; then
+        if grep -q externally-managed-environment "$pip_log"; then
+            python3 -m pip install --quiet --break-system-packages "${missing[@]}" || status=$?
+        else
+            cat "$pip_log" >&2
+            status=1
+        fi
+    fi
+    rm -f "$pip_log"
+fi
+if [[ $status -eq 0 ]]; then
+    kcat -V 2>/dev/null | sed -n 4p || true
+    python3 - <<'PY' || status=$?
+import confluent_kafka, kafka, aiokafka, pytest
+print("confluent-kafka", confluent_kafka.__version__, "(librdkafka", confluent_kafka.libversion()[0] + ")",
+      "| kafka-python", kafka.__version__, "| aiokafka", aiokafka.__version__, "| pytest", pytest.__version__)
+PY
+fi
+phase_done "test tools" "$status"
+[[ $status -eq 0 ]] || summary_and_exit
+
+# ---------------------------------------------------------------- 2. build
+phase "2/4 swift build (debug)"
+status=0
+swift build || status=$?
+phase_done "swift build" "$status"
+[[ $status -eq 0 ]] || summary_and_exit
+
+# ---------------------------------------------------------------- 3. unit tests
+phase "3/4 swift test"
+status=0
+# The Kafka schemas the generator reads: next to the checkout (../shared), or the workplace's
+# shared folder when CI runs from a clone elsewhere. Without them the staleness test skips.
+for candidate in "${RUNNEL_KAFKA_SPECS:-}" "$REPO/../shared/kafka-message-specs" /work/shared/kafka-message-specs; do
+    if [[ -n "$candidate" && -d "$candidate" ]]; then
+        RUNNEL_KAFKA_SPECS="$(cd "$candidate" && pwd)"
+        export RUNNEL_KAFKA_SPECS
+        echo "RUNNEL_KAFKA_SPECS=$RUNNEL_KAFKA_SPECS"
+        break
+    fi
+done
+swift test || status=$?
+phase_done "swift test" "$status"
+
+# ---------------------------------------------------------------- 4. interop
+phase "4/4 interop suite (Tests/interop)"
+status=0
+export RUNNEL_BIN="$REPO/.build/debug/runnel"
+export PYTHONDONTWRITEBYTECODE=1
+python3 -m pytest -q Tests/interop "$@" || status=$?
+phase_done "interop suite" "$status"
+
+summary_and_exit
