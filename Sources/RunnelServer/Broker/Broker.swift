@@ -138,6 +138,12 @@ final class Broker: RequestDispatcher {
     }
 
     private func handle(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
+        // Once shutdown has begun the logs are closing: new requests get their connection
+        // closed (clients reconnect elsewhere or retry after the restart), never a half-done answer.
+        guard !shuttingDown else {
+            completion(.close(reason: "broker is shutting down"))
+            return
+        }
         inFlight += 1
         let done: (DispatchResult) -> Void = { [self] result in
             loop.preconditionInEventLoop()

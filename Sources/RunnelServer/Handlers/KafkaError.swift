@@ -19,6 +19,9 @@ enum KafkaError {
     static let notLeaderOrFollower: Int16 = 6
     static let requestTimedOut: Int16 = 7
     static let messageTooLarge: Int16 = 10
+    static let coordinatorLoadInProgress: Int16 = 14
+    static let coordinatorNotAvailable: Int16 = 15
+    static let notCoordinator: Int16 = 16
     static let invalidTopicException: Int16 = 17
     static let recordListTooLarge: Int16 = 18
     static let invalidRequiredAcks: Int16 = 21
