@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], resources: [.copy("testdata")]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata"]),
+        .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore"], resources: [.copy("testdata")]),
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RunnelIntegrationTests",

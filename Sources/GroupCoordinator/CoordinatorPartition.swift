@@ -1,5 +1,6 @@
-/// GroupCoordinator ◇: consumer-group state machines. For now only the mapping of a group to its
-/// `__consumer_offsets` partition; the state machines arrive with the consumer-groups issue.
+/// The mapping of a group to its `__consumer_offsets` partition, whose leader is the group's
+/// coordinator (DESIGN.md §6). The state machine of one such partition is
+/// `GroupCoordinatorStateMachine`.
 public enum CoordinatorPartition {
     /// Java's `String.hashCode`: h = 31*h + c over UTF-16 code units, wrapping at 32 bits.
     public static func javaStringHashCode(_ s: String) -> Int32 {

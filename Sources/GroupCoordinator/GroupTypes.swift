@@ -1,0 +1,133 @@
+public import RunnelCore
+
+/// Identifies one request the shell handed to the coordinator, so that a response produced later
+/// (a JoinGroup completed by another member's join or by a timer, a parked SyncGroup) can be
+/// routed back to its connection. The shell allocates tokens; the coordinator only echoes them.
+public struct RequestToken: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public init(_ value: UInt64) { self.rawValue = value }
+    public static func < (a: RequestToken, b: RequestToken) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { "#\(rawValue)" }
+}
+
+/// A Kafka error code as it appears in group responses (Errors.java numbering).
+public struct GroupErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int16
+    public init(rawValue: Int16) { self.rawValue = rawValue }
+
+    public static let none = GroupErrorCode(rawValue: 0)
+    public static let unknownTopicOrPartition = GroupErrorCode(rawValue: 3)
+    public static let offsetMetadataTooLarge = GroupErrorCode(rawValue: 12)
+    public static let coordinatorLoadInProgress = GroupErrorCode(rawValue: 14)
+    public static let coordinatorNotAvailable = GroupErrorCode(rawValue: 15)
+    public static let notCoordinator = GroupErrorCode(rawValue: 16)
+    public static let illegalGeneration = GroupErrorCode(rawValue: 22)
+    public static let inconsistentGroupProtocol = GroupErrorCode(rawValue: 23)
+    public static let invalidGroupID = GroupErrorCode(rawValue: 24)
+    public static let unknownMemberID = GroupErrorCode(rawValue: 25)
+    public static let invalidSessionTimeout = GroupErrorCode(rawValue: 26)
+    public static let rebalanceInProgress = GroupErrorCode(rawValue: 27)
+    public static let invalidRequest = GroupErrorCode(rawValue: 42)
+    public static let nonEmptyGroup = GroupErrorCode(rawValue: 68)
+    public static let groupIDNotFound = GroupErrorCode(rawValue: 69)
+    public static let memberIDRequired = GroupErrorCode(rawValue: 79)
+    public static let groupMaxSizeReached = GroupErrorCode(rawValue: 81)
+    public static let fencedInstanceID = GroupErrorCode(rawValue: 82)
+    public static let groupSubscribedToTopic = GroupErrorCode(rawValue: 86)
+    public static let fencedMemberEpoch = GroupErrorCode(rawValue: 110)
+    public static let unreleasedInstanceID = GroupErrorCode(rawValue: 111)
+    public static let unsupportedAssignor = GroupErrorCode(rawValue: 112)
+    public static let staleMemberEpoch = GroupErrorCode(rawValue: 113)
+    public static let invalidRegularExpression = GroupErrorCode(rawValue: 128)
+
+    public var description: String { String(rawValue) }
+}
+
+/// Bounds on what clients can grow inside the coordinator (STYLE.md "every queue is bounded").
+/// These belong in RunnelCore `Limits`; they live here until the lead moves them.
+public enum GroupLimits {
+    /// Members (plus pending members that were handed a member id) per group. Kafka's
+    /// `group.max.size` defaults to Int32.max; the JoinGroup response to a classic leader carries
+    /// every member's metadata, so 1000 members of 10 KiB subscriptions is already a 10 MiB
+    /// response. Above it joins get GROUP_MAX_SIZE_REACHED (81).
+    public static let membersPerGroupMax = 1000
+    /// Protocols one classic member may offer in JoinGroup (clients offer 1-3 assignors).
+    public static let protocolsPerMemberMax = 64
+    /// Topics one KIP-848 member may subscribe to by name.
+    public static let subscribedTopicsPerMemberMax = 10_000
+    /// Groups one coordinator partition holds. Simple commits create groups, so without a bound a
+    /// client could grow the map without end; above it new groups get COORDINATOR_NOT_AVAILABLE.
+    public static let groupsPerCoordinatorMax = 100_000
+}
+
+/// The coordinator's configuration (Kafka broker settings, with Kafka's defaults).
+public struct GroupConfig: Sendable {
+    /// `group.initial.rebalance.delay.ms`: how long the first join into an Empty group waits.
+    public var initialRebalanceDelayMs: Int64 = 3000
+    /// `group.min.session.timeout.ms` / `group.max.session.timeout.ms`.
+    public var minSessionTimeoutMs: Int32 = 6000
+    public var maxSessionTimeoutMs: Int32 = 1_800_000
+    /// `group.max.size` (classic) and `group.consumer.max.size` (KIP-848), capped by GroupLimits.
+    public var maxSize: Int = GroupLimits.membersPerGroupMax
+    public var consumerMaxSize: Int = GroupLimits.membersPerGroupMax
+    /// `offsets.retention.minutes` (10080) in milliseconds.
+    public var offsetsRetentionMs: Int64 = 10080 * 60_000
+    /// `offset.metadata.max.bytes`.
+    public var offsetMetadataMaxBytes: Int = 4096
+    /// `group.consumer.heartbeat.interval.ms` / `group.consumer.session.timeout.ms`.
+    public var consumerHeartbeatIntervalMs: Int32 = 5000
+    public var consumerSessionTimeoutMs: Int32 = 45000
+    /// `group.consumer.assignors`: the first one is the default.
+    public var consumerAssignors: [ServerAssignorName] = [.uniform, .range]
+
+    public init() {}
+}
+
+/// A server-side assignor name as ConsumerGroupHeartbeat's ServerAssignor carries it.
+public enum ServerAssignorName: String, Sendable, CaseIterable {
+    case uniform
+    case range
+}
+
+/// The shell's current view of one topic (from the cluster metadata): KIP-848 subscriptions are
+/// by name, assignments by topic id.
+public struct TopicInfo: Hashable, Sendable {
+    public var name: TopicName
+    public var id: TopicID
+    public var partitionCount: Int32
+    public init(name: TopicName, id: TopicID, partitionCount: Int32) {
+        self.name = name
+        self.id = id
+        self.partitionCount = partitionCount
+    }
+}
+
+/// One topic's partitions, by topic id: the unit of KIP-848 assignments.
+public struct TopicIDPartitions: Hashable, Sendable {
+    public var topicID: TopicID
+    public var partitions: [PartitionID]
+    public init(topicID: TopicID, partitions: [PartitionID]) {
+        self.topicID = topicID
+        self.partitions = partitions
+    }
+}
+
+/// A (topic name, partition) pair: the key of committed offsets.
+public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var topic: TopicName
+    public var partition: PartitionID
+    public init(topic: TopicName, partition: PartitionID) {
+        self.topic = topic
+        self.partition = partition
+    }
+    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
+        (a.topic, a.partition) < (b.topic, b.partition)
+    }
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+extension TopicID {
+    /// Total order for deterministic output (TopicID itself is not Comparable).
+    static func precedes(_ a: TopicID, _ b: TopicID) -> Bool { (a.high, a.low) < (b.high, b.low) }
+}
