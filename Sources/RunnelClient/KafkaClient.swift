@@ -15,6 +15,8 @@ public final class KafkaClient: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let ownedGroup: MultiThreadedEventLoopGroup?
     private let state = Locked(State())
+    /// Group id → coordinator broker, from FindCoordinator (`KafkaClient+Coordinator`).
+    let coordinators = Locked<[String: BrokerID]>([:])
 
     struct State {
         var bootstrap: EventLoopFuture<BrokerConnection>?

@@ -5,7 +5,10 @@ import KafkaMessages
 public struct ApiVersionTable: Sendable, Equatable {
     /// Versions whose semantics this client implements. Minimums: Produce 3 and Fetch 4 are the
     /// first with RecordBatch v2; ListOffsets 1 the first with a single offset per timestamp;
-    /// Metadata 1 the first where a null topic list means "all topics".
+    /// Metadata 1 the first where a null topic list means "all topics". Groups: OffsetFetch 2 is
+    /// the first where a null topic list means "every committed partition"; FindCoordinator
+    /// stops at 3 (v4 batches keys); ConsumerGroupHeartbeat 1 is the first with client-chosen
+    /// member ids (KIP-1082).
     public static let client: [ApiKey: ClosedRange<Int16>] = [
         .produce: 3...9,
         .fetch: 4...12,
@@ -17,6 +20,15 @@ public struct ApiVersionTable: Sendable, Equatable {
         .initProducerId: 0...4,
         .describeConfigs: 1...4,
         .createPartitions: 0...3,
+        .offsetCommit: 2...9,
+        .offsetFetch: 2...9,
+        .findCoordinator: 0...3,
+        .describeGroups: 0...5,
+        .listGroups: 0...5,
+        .deleteGroups: 0...2,
+        .offsetDelete: 0...0,
+        .consumerGroupHeartbeat: 1...1,
+        .consumerGroupDescribe: 0...0,
     ]
 
     /// What the broker advertised, by API key.

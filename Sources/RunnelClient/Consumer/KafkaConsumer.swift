@@ -35,6 +35,14 @@ public final class KafkaConsumer {
         }
     }
 
+    /// Stops fetching these partitions of `topic` and forgets their positions.
+    public func unassign(topic: String, partitions: [PartitionID]) {
+        for partition in partitions { assignments[TopicPartition(topic: topic, partition: partition)] = nil }
+    }
+
+    /// true when no partition is assigned (`poll` would throw).
+    public var hasNoAssignment: Bool { assignments.isEmpty }
+
     /// The next offset `poll` returns for a partition.
     public func position(topic: String, partition: PartitionID) -> Offset? {
         assignments[TopicPartition(topic: topic, partition: partition)]?.position
