@@ -154,10 +154,15 @@ public final class LogSegment {
     }
 
     /// Copies one stamped, validated batch to the end of the segment and indexes it.
-    func append(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, indexIntervalBytes: Int, now: TimestampMs) {
+    /// Copies `batch` to the end of the mapping, then lets `stamp` rewrite the stored copy
+    /// (offsets, epoch); `header` must describe the batch as stored after stamping.
+    func append(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, indexIntervalBytes: Int, now: TimestampMs,
+                stamp: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) {
         precondition(isActive && sizeBytes + batch.count <= capacityBytes, "append to a full or sealed segment")
         precondition(header.baseOffset >= nextOffset.rawValue, "offsets must increase")
-        logMapping!.mutableBytes(sizeBytes ..< sizeBytes + batch.count).copyMemory(from: batch)
+        let stored = logMapping!.mutableBytes(sizeBytes ..< sizeBytes + batch.count)
+        stored.copyMemory(from: batch)
+        stamp(stored)
         if sizeBytes == 0 {
             rollingBaseIsRecordTime = header.maxTimestamp >= 0
             rollingBaseTimestamp = rollingBaseIsRecordTime ? TimestampMs(header.maxTimestamp) : now

@@ -83,27 +83,35 @@ public final class PartitionLog {
     }
 
     /// Appends one validated batch (exactly one batch's bytes), assigning its offsets from the
-    /// log end. The bytes are stamped in place (baseOffset, partitionLeaderEpoch; maxTimestamp,
-    /// attributes and CRC for LogAppendTime), then copied into the active segment.
-    /// Throws `batchTooLarge` (nothing changes) for a batch larger than `segment.bytes`.
-    public func append(_ batch: UnsafeMutableRawBufferPointer, leaderEpoch: LeaderEpoch,
+    /// log end. The bytes are copied into the active segment once and stamped there
+    /// (baseOffset, partitionLeaderEpoch; maxTimestamp, attributes and CRC for LogAppendTime),
+    /// so the caller's buffer is only read: a Produce request's records slice needs no private
+    /// copy first. Throws `batchTooLarge` (nothing changes) for a batch larger than `segment.bytes`.
+    public func append(copying batch: UnsafeRawBufferPointer, leaderEpoch: LeaderEpoch,
                        now: TimestampMs) throws(StorageError) -> AppendResult {
-        let header = try checkedHeader(UnsafeRawBufferPointer(batch))
+        let header = try checkedHeader(batch)
         try checkWritable()
         let base = logEndOffset
-        RecordBatchHeader.stamp(batch, baseOffset: base.rawValue, leaderEpoch: leaderEpoch.rawValue)
-        var appendTime = TimestampMs.none
-        if config.messageTimestampType == .logAppendTime {
-            RecordBatchHeader.stampLogAppendTime(batch, timestamp: now.rawValue)
-            appendTime = now
-        }
+        let appendTime = config.messageTimestampType == .logAppendTime ? now : TimestampMs.none
         var stamped = header
         stamped.baseOffset = base.rawValue
         stamped.partitionLeaderEpoch = leaderEpoch.rawValue
-        if appendTime != .none { stamped.maxTimestamp = now.rawValue }
-        try appendStamped(UnsafeRawBufferPointer(batch), header: stamped, now: now)
+        if appendTime != .none {
+            stamped.maxTimestamp = now.rawValue
+            stamped.attributes |= 0x8
+        }
+        try appendStamped(batch, header: stamped, now: now) { stored in
+            RecordBatchHeader.stamp(stored, baseOffset: base.rawValue, leaderEpoch: leaderEpoch.rawValue)
+            if appendTime != .none { RecordBatchHeader.stampLogAppendTime(stored, timestamp: now.rawValue) }
+        }
         return AppendResult(baseOffset: base, lastOffset: Offset(stamped.lastOffset), logAppendTime: appendTime,
                             flushDue: flushIsDue(now: now))
+    }
+
+    /// `append(copying:)` for a mutable buffer (kept for callers that have one).
+    public func append(_ batch: UnsafeMutableRawBufferPointer, leaderEpoch: LeaderEpoch,
+                       now: TimestampMs) throws(StorageError) -> AppendResult {
+        try append(copying: UnsafeRawBufferPointer(batch), leaderEpoch: leaderEpoch, now: now)
     }
 
     /// Appends batches that already carry their offsets (a follower copying the leader's log):
@@ -140,7 +148,8 @@ public final class PartitionLog {
         return header
     }
 
-    private func appendStamped(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) {
+    private func appendStamped(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs,
+                               stamp: (UnsafeMutableRawBufferPointer) -> Void = { _ in }) throws(StorageError) {
         try guarded { () throws(StorageError) in
             if let reason = rollReason(batchBytes: batch.count, lastOffset: Offset(header.lastOffset),
                                        batchTimestamp: TimestampMs(header.maxTimestamp), now: now) {
@@ -151,7 +160,7 @@ public final class PartitionLog {
                 // An empty segment preallocated before segment.bytes was raised: grow it.
                 try activeSegment.activate(config: config)
             }
-            activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now)
+            activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now, stamp: stamp)
         }
     }
 

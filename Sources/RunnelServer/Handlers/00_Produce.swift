@@ -110,7 +110,7 @@ extension Broker {
     /// Validates and appends one partition's records. Nothing is appended unless every batch is
     /// valid and passes the idempotence checks.
     func append(_ records: ByteBuffer?, to partition: LocalPartition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
-        guard var records, records.readableBytes > 0 else {
+        guard let records, records.readableBytes > 0 else {
             return .failure(KafkaError.corruptMessage, "no records")
         }
         let maxBytes = LogConfigs.maxMessageBytes(overrides, broker: config)
@@ -151,10 +151,12 @@ extension Broker {
         }
         var outcome = AppendOutcome()
         do {
-            try records.withUnsafeMutableReadableBytes { bytes in
+            // Read-only access: the records are a slice of the request frame, and the log copies
+            // them into the segment once and stamps the stored copy (no private copy here).
+            try records.withUnsafeReadableBytes { bytes in
                 for (i, batch) in batches.enumerated() {
-                    let slice = UnsafeMutableRawBufferPointer(rebasing: bytes[batch.range])
-                    let appended = try partition.log.append(slice, leaderEpoch: partition.leaderEpoch, now: now)
+                    let slice = UnsafeRawBufferPointer(rebasing: bytes[batch.range])
+                    let appended = try partition.log.append(copying: slice, leaderEpoch: partition.leaderEpoch, now: now)
                     if i == 0 {
                         outcome.baseOffset = appended.baseOffset.rawValue
                         outcome.logAppendTime = appended.logAppendTime.rawValue
