@@ -74,6 +74,11 @@ public struct OffsetFetchGroupResult: Hashable, Sendable {
     public var groupID: String
     public var error: GroupErrorCode
     public var partitions: [OffsetFetchPartition]
+    public init(groupID: String, error: GroupErrorCode, partitions: [OffsetFetchPartition]) {
+        self.groupID = groupID
+        self.error = error
+        self.partitions = partitions
+    }
 }
 
 /// A partition with nothing committed has offset -1, leader epoch -1 and empty metadata.

@@ -113,20 +113,6 @@ public struct TopicIDPartitions: Hashable, Sendable {
     }
 }
 
-/// A (topic name, partition) pair: the key of committed offsets.
-public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: TopicName
-    public var partition: PartitionID
-    public init(topic: TopicName, partition: PartitionID) {
-        self.topic = topic
-        self.partition = partition
-    }
-    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
-        (a.topic, a.partition) < (b.topic, b.partition)
-    }
-    public var description: String { "\(topic)-\(partition)" }
-}
-
 extension TopicID {
     /// Total order for deterministic output (TopicID itself is not Comparable).
     static func precedes(_ a: TopicID, _ b: TopicID) -> Bool { (a.high, a.low) < (b.high, b.low) }

@@ -1,19 +1,5 @@
 import RunnelCore
 
-/// A topic partition, the key of the checkpoint files and of `LogManager`.
-public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var topic: TopicName
-    public var partition: PartitionID
-    public init(_ topic: TopicName, _ partition: PartitionID) {
-        self.topic = topic
-        self.partition = partition
-    }
-    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
-        (a.topic, a.partition) < (b.topic, b.partition)
-    }
-    public var description: String { "\(topic)-\(partition)" }
-}
-
 /// Kafka's offset checkpoint files at the data-dir root: `recovery-point-offset-checkpoint`,
 /// `log-start-offset-checkpoint` (and later `replication-offset-checkpoint`).
 ///

@@ -157,3 +157,21 @@ enum Base64URL {
         return out
     }
 }
+
+/// A (topic name, partition) pair: the key of partition logs, checkpoint files and committed
+/// offsets. Prints as Kafka's directory name, `<topic>-<partition>`.
+public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var topic: TopicName
+    public var partition: PartitionID
+    public init(_ topic: TopicName, _ partition: PartitionID) {
+        self.topic = topic
+        self.partition = partition
+    }
+    public init(topic: TopicName, partition: PartitionID) {
+        self.init(topic, partition)
+    }
+    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
+        (a.topic, a.partition) < (b.topic, b.partition)
+    }
+    public var description: String { "\(topic)-\(partition)" }
+}

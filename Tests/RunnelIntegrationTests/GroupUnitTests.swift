@@ -188,13 +188,13 @@ func aFencedMemberDropsItsPartitionsAndRejoinsWithEpochZero(code: KafkaErrorCode
 }
 
 @Test func assignmentChangeRevokesAddsAndWaitsForUnknownTopicIds() {
-    let owned: Set<TopicPartition> = [TopicPartition(topic: "a", partition: PartitionID(0)),
-                                      TopicPartition(topic: "a", partition: PartitionID(1)),
-                                      TopicPartition(topic: "b", partition: PartitionID(0))]
+    let owned: Set<RunnelClient.TopicPartition> = [RunnelClient.TopicPartition(topic: "a", partition: PartitionID(0)),
+                                      RunnelClient.TopicPartition(topic: "a", partition: PartitionID(1)),
+                                      RunnelClient.TopicPartition(topic: "b", partition: PartitionID(0))]
     let change = AssignmentChange.between(owned: owned, target: [topicA: [1, 2], topicB: [5]], names: [topicA: "a"])
-    #expect(change.revoked == [TopicPartition(topic: "a", partition: PartitionID(0)),
-                               TopicPartition(topic: "b", partition: PartitionID(0))])
-    #expect(change.added == [TopicPartition(topic: "a", partition: PartitionID(2))])
+    #expect(change.revoked == [RunnelClient.TopicPartition(topic: "a", partition: PartitionID(0)),
+                               RunnelClient.TopicPartition(topic: "b", partition: PartitionID(0))])
+    #expect(change.added == [RunnelClient.TopicPartition(topic: "a", partition: PartitionID(2))])
     #expect(change.unresolved == [topicB])
 
     let none = AssignmentChange.between(owned: owned, target: [topicA: [0, 1], topicB: [0]], names: [topicA: "a", topicB: "b"])

@@ -45,7 +45,7 @@ import Testing
 
     @Test func otherUnsupportedVersionsAndKeysCloseTheConnection() throws {
         let h = try BrokerHarness()
-        for (key, version): (Int16, Int16) in [(3, 99), (1, 13), (999, 0), (8, 0), (12, 0)] {
+        for (key, version): (Int16, Int16) in [(3, 99), (1, 13), (999, 0), (21, 0), (24, 0), (68, 0)] {
             var frame = ByteBuffer()
             RequestHeader(apiKey: key, apiVersion: version, correlationId: 1, clientId: "x").encode(into: &frame, headerVersion: 1)
             guard case .close = try h.dispatch(frame) else {

@@ -43,6 +43,7 @@ extension Broker {
                 logger.error("creating topic \(name): \(error)")
                 return .failure(.init(KafkaError.unknownServerError, "creating topic \(name) failed: \(error)"))
             }
+            if !name.hasPrefix("__") { groups.topicsChanged() }
             return .success(image.topic(TopicName(name))!)
         }
     }
@@ -56,6 +57,7 @@ extension Broker {
                 try metadataLog.append(records)
                 try openPartitions(of: TopicName(topic))
                 logger.info("topic \(topic) now has \(totalCount) partitions")
+                groups.topicsChanged()
             } catch {
                 return .init(KafkaError.unknownServerError, "creating partitions of \(topic) failed: \(error)")
             }
@@ -90,6 +92,7 @@ extension Broker {
                 }
             }
             logger.info("deleted topic \(name) and its \(count) partitions")
+            groups.topicsChanged()
             return nil
         }
     }

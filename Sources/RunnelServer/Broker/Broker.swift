@@ -26,6 +26,8 @@ final class Broker: RequestDispatcher {
     var partitions: [TopicPartition: LocalPartition] = [:]
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
+    /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
+    lazy var groups = GroupService(broker: self)
     /// The port actually bound, when the listener asked for port 0 (set by BrokerRuntime).
     var boundPort: Int?
     /// Next producer id to hand out; ids up to image.nextProducerID are reserved for this run.
@@ -56,6 +58,7 @@ final class Broker: RequestDispatcher {
         logs = try LogManager(dataDirectory: dataDirectory, defaultConfig: defaults, now: Clock.now(), logger: logger,
                               configFor: { topic in image.topic(topic).map { LogConfigs.forTopic($0.configs, broker: config) } })
         try reconcileLogs()
+        groups.start()
         schedulePeriodicWork()
     }
 
@@ -163,6 +166,7 @@ final class Broker: RequestDispatcher {
         loop.preconditionInEventLoop()
         shuttingDown = true
         for task in periodicTasks { task.cancel() }
+        groups.shutdown()
         fetchWaiters.completeAll()
         let promise = loop.makePromise(of: Void.self)
         if inFlight == 0 { promise.succeed(()) } else { drained = promise }

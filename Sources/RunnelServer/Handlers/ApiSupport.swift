@@ -28,9 +28,21 @@ import RunnelCore
 /// | 22  | InitProducerId   | 0-4        | idempotent producers only; transactional ids refused |
 /// | 32  | DescribeConfigs  | 0-4        | topic and broker resources, synonyms, documentation |
 /// | 37  | CreatePartitions | 0-3        | |
+/// | 8   | OffsetCommit     | 0-9        | v9: KIP-848 member epoch |
+/// | 9   | OffsetFetch      | 0-9        | v8+: several groups |
+/// | 10  | FindCoordinator  | 0-4        | groups only (transactions → COORDINATOR_NOT_AVAILABLE) |
+/// | 11  | JoinGroup        | 0-9        | MEMBER_ID_REQUIRED v4+, static members v5+ |
+/// | 12  | Heartbeat        | 0-4        | |
+/// | 13  | LeaveGroup       | 0-5        | batched members v3+ |
+/// | 14  | SyncGroup        | 0-5        | |
+/// | 15  | DescribeGroups   | 0-5        | |
+/// | 16  | ListGroups       | 0-5        | states filter v4+, types filter v5 |
+/// | 42  | DeleteGroups     | 0-2        | |
+/// | 47  | OffsetDelete     | 0          | |
+/// | 68  | ConsumerGroupHeartbeat | 1    | KIP-848; v0 (server-made member ids) is not implemented |
+/// | 69  | ConsumerGroupDescribe  | 0    | |
 ///
-/// Not implemented (so not advertised): groups (FindCoordinator, Join/Sync/Heartbeat/Leave,
-/// OffsetCommit/Fetch, ...), transactions, SASL, DeleteRecords, OffsetForLeaderEpoch.
+/// Not implemented (so not advertised): transactions, SASL, DeleteRecords, OffsetForLeaderEpoch.
 enum ApiSupport {
     static let advertised: [(apiKey: Int16, min: Int16, max: Int16)] = [
         (0, 0, 9),
@@ -43,7 +55,20 @@ enum ApiSupport {
         (22, 0, 4),
         (32, 0, 4),
         (37, 0, 3),
-    ]
+        (8, 0, 9),
+        (9, 0, 9),
+        (10, 0, 4),
+        (11, 0, 9),
+        (12, 0, 4),
+        (13, 0, 5),
+        (14, 0, 5),
+        (15, 0, 5),
+        (16, 0, 5),
+        (42, 0, 2),
+        (47, 0, 0),
+        (68, 1, 1),
+        (69, 0, 0),
+    ].sorted { $0.apiKey < $1.apiKey }
 
     static let ranges: [Int16: ClosedRange<Int16>] = Dictionary(
         uniqueKeysWithValues: advertised.map { ($0.apiKey, $0.min...$0.max) })

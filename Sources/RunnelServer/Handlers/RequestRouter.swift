@@ -70,6 +70,21 @@ enum RequestRouter {
         case .initProducerId: serve(InitProducerIdRequest.self, &body, context, broker, done, broker.handleInitProducerId)
         case .describeConfigs: serve(DescribeConfigsRequest.self, &body, context, broker, done, broker.handleDescribeConfigs)
         case .createPartitions: serve(CreatePartitionsRequest.self, &body, context, broker, done, broker.handleCreatePartitions)
+        case .findCoordinator: serve(FindCoordinatorRequest.self, &body, context, broker, done, broker.handleFindCoordinator)
+        case .joinGroup: serve(KafkaMessages.JoinGroupRequest.self, &body, context, broker, done, broker.handleJoinGroup)
+        case .syncGroup: serve(KafkaMessages.SyncGroupRequest.self, &body, context, broker, done, broker.handleSyncGroup)
+        case .heartbeat: serve(KafkaMessages.HeartbeatRequest.self, &body, context, broker, done, broker.handleHeartbeat)
+        case .leaveGroup: serve(KafkaMessages.LeaveGroupRequest.self, &body, context, broker, done, broker.handleLeaveGroup)
+        case .offsetCommit: serve(KafkaMessages.OffsetCommitRequest.self, &body, context, broker, done, broker.handleOffsetCommit)
+        case .offsetFetch: serve(OffsetFetchRequest.self, &body, context, broker, done, broker.handleOffsetFetch)
+        case .describeGroups: serve(DescribeGroupsRequest.self, &body, context, broker, done, broker.handleDescribeGroups)
+        case .listGroups: serve(ListGroupsRequest.self, &body, context, broker, done, broker.handleListGroups)
+        case .deleteGroups: serve(DeleteGroupsRequest.self, &body, context, broker, done, broker.handleDeleteGroups)
+        case .offsetDelete: serve(KafkaMessages.OffsetDeleteRequest.self, &body, context, broker, done, broker.handleOffsetDelete)
+        case .consumerGroupHeartbeat:
+            serve(KafkaMessages.ConsumerGroupHeartbeatRequest.self, &body, context, broker, done, broker.handleConsumerGroupHeartbeat)
+        case .consumerGroupDescribe:
+            serve(ConsumerGroupDescribeRequest.self, &body, context, broker, done, broker.handleConsumerGroupDescribe)
         default:
             // ApiSupport and this switch list the same keys; a key advertised without a handler
             // is a programmer error, but the client only loses its connection.

@@ -23,6 +23,8 @@ protocol RequestDispatcher: AnyObject {
 struct ConnectionInfo {
     let id: UInt64
     let remote: String
+    /// The client's address as Kafka reports it in group descriptions ("/127.0.0.1").
+    var host: String = "/unknown"
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a

@@ -32,7 +32,8 @@ final class KafkaServer {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
-                let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown")
+                let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
+                                          host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"))
                 let decoder = ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax))
                 let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
                                                      inFlightMax: Limits.inFlightRequestsPerConnectionMax)

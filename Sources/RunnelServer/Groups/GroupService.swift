@@ -1,0 +1,240 @@
+import ClusterMetadata
+import GroupCoordinator
+import KafkaWire
+import Logging
+import LogStorage
+import NIOCore
+import RunnelCore
+
+/// The shell around the pure group coordinator: one `GroupCoordinatorStateMachine` per
+/// `__consumer_offsets` partition this broker leads (all of them on one node). It feeds requests
+/// in, executes the actions that come out, and keeps their ordering obligations:
+///
+/// - `.append` records go to the partition's log at once (in order) and the responses of the
+///   same action list wait until the log is durable up to them (group commit, as an acks=all
+///   produce would). Responses of later lists wait behind earlier ones (FIFO per partition), so
+///   nothing a client is told can be lost by a crash.
+/// - A failed append or fsync answers the waiting responses with NOT_COORDINATOR, unloads the
+///   coordinator and reloads it from the log (the log is the truth after a failed write).
+/// - `.wakeup(at:)` becomes one scheduled task per partition (replaced by the next wakeup).
+///
+/// Owner-loop only.
+final class GroupService {
+    private unowned let broker: Broker
+    let config: GroupConfig
+    private(set) var coordinators: [Int32: GroupCoordinatorStateMachine] = [:]
+    private var callbacks: [RequestToken: (GroupResponse) -> Void] = [:]
+    private var nextToken: UInt64 = 1
+    private var wakeups: [Int32: Scheduled<Void>] = [:]
+    private var waiting: [Int32: [(end: Offset, responses: [(RequestToken, GroupResponse)])]] = [:]
+    private var seeds = SystemRandomNumberGenerator()
+
+    init(broker: Broker) {
+        self.broker = broker
+        var c = GroupConfig()
+        let b = broker.config
+        c.initialRebalanceDelayMs = b.int("group.initial.rebalance.delay.ms")!
+        c.minSessionTimeoutMs = Int32(b.int("group.min.session.timeout.ms")!)
+        c.maxSessionTimeoutMs = Int32(b.int("group.max.session.timeout.ms")!)
+        c.offsetsRetentionMs = b.int("offsets.retention.minutes")! * 60_000
+        c.consumerHeartbeatIntervalMs = Int32(b.int("group.consumer.heartbeat.interval.ms")!)
+        c.consumerSessionTimeoutMs = Int32(b.int("group.consumer.session.timeout.ms")!)
+        config = c
+    }
+
+    static var topic: TopicName { TopicName(Broker.consumerOffsetsTopic) }
+
+    var partitionCount: Int32 { Int32(broker.image.topic(Self.topic)?.partitions.count ?? 0) }
+
+    /// At start-up: load every partition of an existing `__consumer_offsets`.
+    func start() {
+        guard partitionCount > 0 else { return }
+        for p in 0..<partitionCount { load(partition: p) }
+    }
+
+    /// Creates `__consumer_offsets` (and its empty coordinators) on first use. nil when ready.
+    func ensureReady() -> String? {
+        if partitionCount == 0 {
+            if let refusal = broker.ensureConsumerOffsetsTopic() { return refusal.message }
+        }
+        for p in 0..<partitionCount where coordinators[p] == nil { load(partition: p) }
+        return nil
+    }
+
+    /// Why requests for `group` cannot be served now (nil when they can): no coordinator
+    /// partitions (the topic could not be created) or a partition whose coordinator failed to load.
+    func unavailable(group: String) -> GroupErrorCode? {
+        if ensureReady() != nil { return .coordinatorNotAvailable }
+        return coordinators[partition(forGroup: group)] == nil ? .notCoordinator : nil
+    }
+
+    func partition(forGroup group: String) -> Int32 {
+        CoordinatorPartition.partition(forGroup: group, partitionCount: partitionCount)
+    }
+
+    /// Runs one event on the coordinator of `group`'s partition; `respond` gets its response,
+    /// now or later.
+    func submit(group: String, respond: @escaping (GroupResponse) -> Void,
+                _ event: (inout GroupCoordinatorStateMachine, RequestToken, TimestampMs) -> [GroupAction]) {
+        submit(partition: partition(forGroup: group), respond: respond, event)
+    }
+
+    func submit(partition p: Int32, respond: @escaping (GroupResponse) -> Void,
+                _ event: (inout GroupCoordinatorStateMachine, RequestToken, TimestampMs) -> [GroupAction]) {
+        let token = RequestToken(nextToken)
+        nextToken += 1
+        callbacks[token] = respond
+        precondition(coordinators[p] != nil, "submit to an unavailable coordinator: check unavailable(group:) first")
+        let actions = event(&coordinators[p]!, token, Clock.now())
+        execute(actions, partition: p)
+    }
+
+    /// The cluster's topics changed (created, deleted, grown): KIP-848 groups reassign.
+    func topicsChanged() {
+        let topics = broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
+            guard let t = broker.image.topic(name) else { return nil }
+            return TopicInfo(name: name, id: t.id, partitionCount: Int32(t.partitions.count))
+        }
+        for p in coordinators.keys.sorted() {
+            let actions = coordinators[p]!.topicsChanged(topics, now: Clock.now())
+            execute(actions, partition: p)
+        }
+    }
+
+    func shutdown() {
+        for w in wakeups.values { w.cancel() }
+        wakeups.removeAll()
+    }
+
+    // MARK: Loading
+
+    private func load(partition p: Int32) {
+        let key = TopicPartition(Self.topic, PartitionID(p))
+        guard let local = broker.partitions[key] else { return }
+        var machine = GroupCoordinatorStateMachine(config: config, seed: seeds.next())
+        var offset = local.log.logStartOffset
+        let end = local.log.logEndOffset
+        var records = 0
+        do {
+            while offset < end {
+                guard case .records(let slice) = local.log.read(from: offset, maxBytes: 16 << 20), let next = slice.nextOffset else { break }
+                var decoder = RecordBatchDecoder(slice.makeByteBuffer(), decompressedBytesMax: Limits.batchDecompressedBytesMax)
+                while let batch = try decoder.next() {
+                    for r in batch.records where r.offset >= offset {
+                        machine.load(try GroupRecordCodec.decode(key: r.key, value: r.value))
+                        records += 1
+                    }
+                }
+                offset = next
+            }
+        } catch {
+            broker.logger.error("loading group coordinator for \(key) at offset \(offset): \(error); it stays unavailable")
+            return
+        }
+        if records > 0 { broker.logger.info("loaded \(records) group records from \(key)") }
+        coordinators[p] = machine
+        let actions = coordinators[p]!.finishLoading(now: Clock.now())
+        execute(actions, partition: p)
+        topicsChangedFor(partition: p)
+    }
+
+    private func topicsChangedFor(partition p: Int32) {
+        let topics = broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
+            guard let t = broker.image.topic(name) else { return nil }
+            return TopicInfo(name: name, id: t.id, partitionCount: Int32(t.partitions.count))
+        }
+        let actions = coordinators[p]!.topicsChanged(topics, now: Clock.now())
+        execute(actions, partition: p)
+    }
+
+    // MARK: Actions
+
+    private func execute(_ actions: [GroupAction], partition p: Int32) {
+        let key = TopicPartition(Self.topic, PartitionID(p))
+        guard let local = broker.partitions[key] else {
+            for case .respond(let token, let response) in actions { deliver(token, response.failed(with: .notCoordinator)) }
+            return
+        }
+        var end = local.log.logEndOffset
+        var failed = false
+        var responses: [(RequestToken, GroupResponse)] = []
+        for action in actions {
+            switch action {
+            case .append(let records):
+                guard !failed, !records.isEmpty else { continue }
+                do {
+                    end = try append(records, to: local, key: key)
+                } catch {
+                    broker.logger.error("group coordinator \(key): append failed: \(error); reloading from the log")
+                    failed = true
+                }
+            case .respond(let token, let response):
+                responses.append((token, failed ? response.failed(with: .notCoordinator) : response))
+            case .wakeup(let at):
+                scheduleWakeup(partition: p, at: at)
+            }
+        }
+        if failed { reload(partition: p) }
+        guard !responses.isEmpty else { return }
+        waiting[p, default: []].append((end, responses))
+        local.groupCommit.waitDurable(end: end) { [weak self] result in
+            self?.durable(partition: p, result: result, end: end)
+        }
+    }
+
+    private func append(_ records: [GroupRecord], to local: LocalPartition, key: TopicPartition) throws -> Offset {
+        let now = Clock.now()
+        var builder = RecordBatchBuilder(capacityBytes: 1024)
+        for record in records {
+            let encoded = GroupRecordCodec.encode(record)
+            builder.append(timestamp: now, key: encoded.key, value: encoded.value)
+        }
+        let batch = builder.finish()
+        let appended = try batch.withUnsafeReadableBytes { bytes in
+            try local.log.append(copying: bytes, leaderEpoch: local.leaderEpoch, now: now)
+        }
+        broker.fetchWaiters.notify(key)
+        return appended.lastOffset + 1
+    }
+
+    private func durable(partition p: Int32, result: Result<Void, any Error>, end: Offset) {
+        guard var queue = waiting[p] else { return }
+        if case .failure = result {
+            waiting[p] = nil
+            for entry in queue { for (t, r) in entry.responses { deliver(t, r.failed(with: .notCoordinator)) } }
+            reload(partition: p)
+            return
+        }
+        while let first = queue.first, first.end <= end {
+            queue.removeFirst()
+            for (t, r) in first.responses { deliver(t, r) }
+        }
+        waiting[p] = queue.isEmpty ? nil : queue
+    }
+
+    private func deliver(_ token: RequestToken, _ response: GroupResponse) {
+        guard let callback = callbacks.removeValue(forKey: token) else { return }
+        callback(response)
+    }
+
+    private func scheduleWakeup(partition p: Int32, at: TimestampMs) {
+        wakeups[p]?.cancel()
+        let delayMs = max(0, at.rawValue - Clock.now().rawValue)
+        wakeups[p] = broker.loop.scheduleTask(in: .milliseconds(delayMs)) { [weak self] in
+            guard let self, self.coordinators[p] != nil else { return }
+            self.wakeups[p] = nil
+            let actions = self.coordinators[p]!.tick(now: Clock.now())
+            self.execute(actions, partition: p)
+        }
+    }
+
+    private func reload(partition p: Int32) {
+        guard coordinators[p] != nil else { return }
+        let actions = coordinators[p]!.unload()
+        for case .respond(let token, let response) in actions { deliver(token, response) }
+        coordinators[p] = nil
+        wakeups[p]?.cancel()
+        wakeups[p] = nil
+        load(partition: p)
+    }
+}
