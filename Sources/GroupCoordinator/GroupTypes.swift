@@ -46,21 +46,6 @@ public struct GroupErrorCode: RawRepresentable, Hashable, Sendable, CustomString
 
 /// Bounds on what clients can grow inside the coordinator (STYLE.md "every queue is bounded").
 /// These belong in RunnelCore `Limits`; they live here until the lead moves them.
-public enum GroupLimits {
-    /// Members (plus pending members that were handed a member id) per group. Kafka's
-    /// `group.max.size` defaults to Int32.max; the JoinGroup response to a classic leader carries
-    /// every member's metadata, so 1000 members of 10 KiB subscriptions is already a 10 MiB
-    /// response. Above it joins get GROUP_MAX_SIZE_REACHED (81).
-    public static let membersPerGroupMax = 1000
-    /// Protocols one classic member may offer in JoinGroup (clients offer 1-3 assignors).
-    public static let protocolsPerMemberMax = 64
-    /// Topics one KIP-848 member may subscribe to by name.
-    public static let subscribedTopicsPerMemberMax = 10_000
-    /// Groups one coordinator partition holds. Simple commits create groups, so without a bound a
-    /// client could grow the map without end; above it new groups get COORDINATOR_NOT_AVAILABLE.
-    public static let groupsPerCoordinatorMax = 100_000
-}
-
 /// The coordinator's configuration (Kafka broker settings, with Kafka's defaults).
 public struct GroupConfig: Sendable {
     /// `group.initial.rebalance.delay.ms`: how long the first join into an Empty group waits.

@@ -45,3 +45,19 @@ extension Limits {
     /// hour would otherwise pin a request slot that long).
     public static let fetchMaxWaitMsMax: Int32 = 60_000
 }
+
+/// Bounds of the group coordinator (consumer groups).
+public enum GroupLimits {
+    /// Members (plus pending members that were handed a member id) per group. Kafka's
+    /// `group.max.size` defaults to Int32.max; the JoinGroup response to a classic leader carries
+    /// every member's metadata, so 1000 members of 10 KiB subscriptions is already a 10 MiB
+    /// response. Above it joins get GROUP_MAX_SIZE_REACHED (81).
+    public static let membersPerGroupMax = 1000
+    /// Protocols one classic member may offer in JoinGroup (clients offer 1-3 assignors).
+    public static let protocolsPerMemberMax = 64
+    /// Topics one KIP-848 member may subscribe to by name.
+    public static let subscribedTopicsPerMemberMax = 10_000
+    /// Groups one coordinator partition holds. Simple commits create groups, so without a bound a
+    /// client could grow the map without end; above it new groups get COORDINATOR_NOT_AVAILABLE.
+    public static let groupsPerCoordinatorMax = 100_000
+}
