@@ -68,6 +68,18 @@ struct IndexFile {
         entryCount += 1
     }
 
+    /// Drops every entry by cutting the file to zero bytes (recovery rebuilds from there). Unlike
+    /// zeroing through the mapping, this writes nothing: a crashed active segment's index is its
+    /// whole preallocated size (10 MiB), and zeroing it in memory dirtied and allocated every page
+    /// (1 GB of writes and 2.6 s of start-up for the 50 partitions of __consumer_offsets).
+    mutating func reset() throws(StorageError) {
+        mapping = nil
+        try handle.truncate(to: 0)
+        fileSizeBytes = 0
+        entryCount = 0
+        capacityEntries = 0
+    }
+
     /// Drops entries from `count` on; zeroes them so that a later crash cannot resurrect them.
     mutating func truncate(toCount count: Int) {
         precondition(count >= 0 && count <= entryCount)

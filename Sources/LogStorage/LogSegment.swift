@@ -307,8 +307,8 @@ public final class LogSegment {
     /// file or the zero tail of preallocation).
     func recover(minimumOffset: Offset, config: LogConfig) throws(StorageError) -> RecoveryCut? {
         indexFileMissing = false
-        offsetIndex.file.truncate(toCount: 0)
-        timeIndex.file.truncate(toCount: 0)
+        try offsetIndex.file.reset()
+        try timeIndex.file.reset()
         try offsetIndex.file.resize(capacityBytes: config.indexSizeMaxBytes)
         try timeIndex.file.resize(capacityBytes: config.indexSizeMaxBytes)
         maxTimestampSoFar = .none
