@@ -160,6 +160,7 @@ public final class PartitionLog {
                 // An empty segment preallocated before segment.bytes was raised: grow it.
                 try activeSegment.activate(config: config)
             }
+            try activeSegment.reserve(bytes: batch.count)
             activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now, stamp: stamp)
         }
     }

@@ -6,7 +6,7 @@ import Testing
 /// Wraps the real file system and fails chosen operations on paths with a chosen suffix.
 final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     // @unchecked: `failures` is guarded by `lock`.
-    enum Operation: Hashable { case open, truncate, sync, map, remove, rename }
+    enum Operation: Hashable { case open, truncate, sync, map, remove, rename, allocate }
     private let real = PosixFileSystem()
     private let lock = NSLock()
     private var failures: [Operation: String] = [:]
@@ -57,6 +57,11 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     func contents(ofDirectory path: String) throws(StorageError) -> [String] { try real.contents(ofDirectory: path) }
     func isDirectory(_ path: String) -> Bool? { real.isDirectory(path) }
     func syncDirectory(_ path: String) throws(StorageError) { try real.syncDirectory(path) }
+    func allocate(_ fd: Int32, path: String, offset: Int, length: Int) throws(StorageError) {
+        let suffix = lock.withLock { failures[.allocate] }
+        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "posix_fallocate", path: path, errno: ENOSPC) }
+        try real.allocate(fd, path: path, offset: offset, length: length)
+    }
 }
 
 @Suite struct FlushTests {
@@ -146,6 +151,24 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         }
         // Reads still work.
         #expect(log.allBatches().count == 1)
+    }
+
+    /// A full disk shows up as an error from the block reservation made before an append, never
+    /// as SIGBUS from a store into a sparse hole of the mapping; what was appended stays readable.
+    @Test func aFullDiskIsAnErrorNotACrash() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let fs = FaultyFileSystem()
+        let log = try openLog(dir.path, config: smallConfig(segmentBytes: 64 << 20), fileSystem: fs)
+        try log.append(TestBatch.make(records: 1))
+        fs.fail(.allocate, pathSuffix: ".log")
+        var thrown: StorageError? = nil
+        for _ in 0..<100_000 {
+            do { try log.append(TestBatch.make(records: 1)) } catch { thrown = error; break }
+        }
+        guard case .io(let operation, _, let code) = try #require(thrown) else { Issue.record("\(String(describing: thrown))"); return }
+        #expect(operation == "posix_fallocate" && code == ENOSPC)
+        #expect(log.allBatches().count == Int(log.logEndOffset.rawValue))
     }
 
     @Test func failedPreallocationOnRollLosesNothing() throws {
