@@ -52,18 +52,8 @@ public protocol FileSystem: Sendable {
     func isDirectory(_ path: String) -> Bool?
     /// fsync of a directory, making created, renamed and removed entries durable.
     func syncDirectory(_ path: String) throws(StorageError)
-    /// Reserves disk blocks for `offset ..< offset + length` (posix_fallocate). Writing through a
-    /// mapping into a sparse hole when the disk is full kills the process with SIGBUS; reserving
-    /// first turns that into an ENOSPC error here.
-    func allocate(_ fd: Int32, path: String, offset: Int, length: Int) throws(StorageError)
 }
 
-extension FileSystem {
-    public func allocate(_ fd: Int32, path: String, offset: Int, length: Int) throws(StorageError) {
-        let rc = posix_fallocate(fd, off_t(offset), off_t(length))
-        if rc != 0 { throw .io(operation: "posix_fallocate", path: path, errno: rc) }
-    }
-}
 
 /// The real file system (POSIX calls).
 public struct PosixFileSystem: FileSystem {
@@ -195,8 +185,8 @@ public final class FileHandle: Sendable {
     func size() throws(StorageError) -> Int { try fileSystem.size(fd, path: path) }
     func truncate(to size: Int) throws(StorageError) { try fileSystem.truncate(fd, path: path, size: size) }
     func sync() throws(StorageError) { try fileSystem.sync(fd, path: path) }
-    func allocate(offset: Int, length: Int) throws(StorageError) {
-        try fileSystem.allocate(fd, path: path, offset: offset, length: length)
+    func pwrite(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
+        try fileSystem.pwrite(fd, path: path, bytes, at: offset)
     }
 }
 

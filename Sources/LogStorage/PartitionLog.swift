@@ -83,10 +83,10 @@ public final class PartitionLog {
     }
 
     /// Appends one validated batch (exactly one batch's bytes), assigning its offsets from the
-    /// log end. The bytes are copied into the active segment once and stamped there
-    /// (baseOffset, partitionLeaderEpoch; maxTimestamp, attributes and CRC for LogAppendTime),
-    /// so the caller's buffer is only read: a Produce request's records slice needs no private
-    /// copy first. Throws `batchTooLarge` (nothing changes) for a batch larger than `segment.bytes`.
+    /// log end. The bytes are written to the active segment once, with a stamped copy of the
+    /// header (baseOffset, partitionLeaderEpoch; maxTimestamp, attributes and CRC for
+    /// LogAppendTime), so the caller's buffer is only read: a Produce request's records slice
+    /// needs no private copy first. Throws `batchTooLarge` (nothing changes) for a batch larger than `segment.bytes`.
     public func append(copying batch: UnsafeRawBufferPointer, leaderEpoch: LeaderEpoch,
                        now: TimestampMs) throws(StorageError) -> AppendResult {
         let header = try checkedHeader(batch)
@@ -100,9 +100,12 @@ public final class PartitionLog {
             stamped.maxTimestamp = now.rawValue
             stamped.attributes |= 0x8
         }
-        try appendStamped(batch, header: stamped, now: now) { stored in
-            RecordBatchHeader.stamp(stored, baseOffset: base.rawValue, leaderEpoch: leaderEpoch.rawValue)
-            if appendTime != .none { RecordBatchHeader.stampLogAppendTime(stored, timestamp: now.rawValue) }
+        try appendStamped(batch, header: stamped, now: now) { storedHeader in
+            RecordBatchHeader.stamp(storedHeader, baseOffset: base.rawValue, leaderEpoch: leaderEpoch.rawValue)
+            if appendTime != .none {
+                RecordBatchHeader.stampLogAppendTime(header: storedHeader, body: UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size...]),
+                                                     timestamp: now.rawValue)
+            }
         }
         return AppendResult(baseOffset: base, lastOffset: Offset(stamped.lastOffset), logAppendTime: appendTime,
                             flushDue: flushIsDue(now: now))
@@ -160,8 +163,7 @@ public final class PartitionLog {
                 // An empty segment preallocated before segment.bytes was raised: grow it.
                 try activeSegment.activate(config: config)
             }
-            try activeSegment.reserve(bytes: batch.count)
-            activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now, stamp: stamp)
+            try activeSegment.append(batch, header: header, indexIntervalBytes: config.indexIntervalBytes, now: now, stamp: stamp)
         }
     }
 

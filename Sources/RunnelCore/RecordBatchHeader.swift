@@ -129,6 +129,17 @@ public struct RecordBatchHeader: Equatable, Sendable {
         bytes.storeBigEndian(leaderEpoch, at: Field.partitionLeaderEpoch)
     }
 
+    /// `stampLogAppendTime` for a batch whose header (61 bytes) and body are in separate
+    /// buffers: the header is rewritten, the CRC recomputed over header[21...] then the body.
+    public static func stampLogAppendTime(header: UnsafeMutableRawBufferPointer, body: UnsafeRawBufferPointer, timestamp: Int64) {
+        precondition(header.count == size, "header must be exactly \(size) bytes")
+        let attributes = UnsafeRawBufferPointer(header).loadBigEndian(Int16.self, at: Field.attributes) | 0x8
+        header.storeBigEndian(attributes, at: Field.attributes)
+        header.storeBigEndian(timestamp, at: Field.maxTimestamp)
+        let headPart = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(header)[crcCoverageStart...]))
+        header.storeBigEndian(CRC32C.checksum(body, continuing: headPart), at: Field.crc)
+    }
+
     /// Rewrites maxTimestamp and sets the LogAppendTime attribute, then recomputes the CRC (both
     /// fields are inside its coverage).
     public static func stampLogAppendTime(_ bytes: UnsafeMutableRawBufferPointer, timestamp: Int64) {

@@ -6,7 +6,7 @@ import Testing
 /// Wraps the real file system and fails chosen operations on paths with a chosen suffix.
 final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     // @unchecked: `failures` is guarded by `lock`.
-    enum Operation: Hashable { case open, truncate, sync, map, remove, rename, allocate }
+    enum Operation: Hashable { case open, truncate, sync, map, remove, rename, pwrite }
     private let real = PosixFileSystem()
     private let lock = NSLock()
     private var failures: [Operation: String] = [:]
@@ -37,6 +37,8 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         try real.pread(fd, path: path, into: buffer, at: offset)
     }
     func pwrite(_ fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
+        let suffix = lock.withLock { failures[.pwrite] }
+        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "pwrite", path: path, errno: ENOSPC) }
         try real.pwrite(fd, path: path, bytes, at: offset)
     }
     func map(_ fd: Int32, path: String, length: Int) throws(StorageError) -> UnsafeMutableRawPointer {
@@ -57,11 +59,6 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
     func contents(ofDirectory path: String) throws(StorageError) -> [String] { try real.contents(ofDirectory: path) }
     func isDirectory(_ path: String) -> Bool? { real.isDirectory(path) }
     func syncDirectory(_ path: String) throws(StorageError) { try real.syncDirectory(path) }
-    func allocate(_ fd: Int32, path: String, offset: Int, length: Int) throws(StorageError) {
-        let suffix = lock.withLock { failures[.allocate] }
-        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "posix_fallocate", path: path, errno: ENOSPC) }
-        try real.allocate(fd, path: path, offset: offset, length: length)
-    }
 }
 
 @Suite struct FlushTests {
@@ -153,22 +150,23 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         #expect(log.allBatches().count == 1)
     }
 
-    /// A full disk shows up as an error from the block reservation made before an append, never
-    /// as SIGBUS from a store into a sparse hole of the mapping; what was appended stays readable.
+    /// A full disk shows up as ENOSPC from the write of an append (never as SIGBUS from a store
+    /// into a sparse hole of the mapping); what was appended before stays readable.
     @Test func aFullDiskIsAnErrorNotACrash() throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         let fs = FaultyFileSystem()
         let log = try openLog(dir.path, config: smallConfig(segmentBytes: 64 << 20), fileSystem: fs)
         try log.append(TestBatch.make(records: 1))
-        fs.fail(.allocate, pathSuffix: ".log")
+        fs.fail(.pwrite, pathSuffix: ".log")
         var thrown: StorageError? = nil
         for _ in 0..<100_000 {
             do { try log.append(TestBatch.make(records: 1)) } catch { thrown = error; break }
         }
         guard case .io(let operation, _, let code) = try #require(thrown) else { Issue.record("\(String(describing: thrown))"); return }
-        #expect(operation == "posix_fallocate" && code == ENOSPC)
-        #expect(log.allBatches().count == Int(log.logEndOffset.rawValue))
+        #expect(operation == "pwrite" && code == ENOSPC)
+        #expect(log.isOffline)
+        #expect(log.allBatches().count == 1 && log.logEndOffset == Offset(1))
     }
 
     @Test func failedPreallocationOnRollLosesNothing() throws {

@@ -21,8 +21,8 @@ import Testing
             var batch = TestBatch.make(records: 3, timestamp: 1_000 + Int64(i) * 10)
             batch.withUnsafeMutableBytes { RecordBatchHeader.stamp($0, baseOffset: Int64(i * 3), leaderEpoch: 1) }
             starts.append(segment.sizeBytes)
-            batch.withUnsafeBytes { raw in
-                segment.append(raw, header: RecordBatchHeader(raw)!, indexIntervalBytes: 0, now: TimestampMs(0))
+            try batch.withUnsafeBytes { raw in
+                try segment.append(raw, header: RecordBatchHeader(raw)!, indexIntervalBytes: 0, now: TimestampMs(0))
             }
         }
         #expect(segment.nextOffset == Offset(120))
@@ -59,7 +59,7 @@ import Testing
         for i in 0..<100 {
             var batch = TestBatch.make(records: 1)
             batch.withUnsafeMutableBytes { RecordBatchHeader.stamp($0, baseOffset: 100 + Int64(i), leaderEpoch: 0) }
-            batch.withUnsafeBytes { segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 1000, now: TimestampMs(0)) }
+            try batch.withUnsafeBytes { try segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 1000, now: TimestampMs(0)) }
         }
         // One entry each time more than 1000 bytes accumulated.
         let perEntry = 1000 / batchBytes + 1
@@ -78,7 +78,7 @@ import Testing
         for (i, ts) in timestamps.enumerated() {
             var batch = TestBatch.make(records: 1, timestamp: ts)
             batch.withUnsafeMutableBytes { RecordBatchHeader.stamp($0, baseOffset: Int64(i), leaderEpoch: 0) }
-            batch.withUnsafeBytes { segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 0, now: TimestampMs(0)) }
+            try batch.withUnsafeBytes { try segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 0, now: TimestampMs(0)) }
         }
         let entries = (0..<segment.timeIndex.entryCount).map { segment.timeIndex.entry($0) }
         // Entries are written from the second batch on, with the max so far.
@@ -126,7 +126,7 @@ import Testing
         for i in 0..<3 {
             var batch = TestBatch.make(records: 1)
             batch.withUnsafeMutableBytes { RecordBatchHeader.stamp($0, baseOffset: Int64(i), leaderEpoch: 0) }
-            batch.withUnsafeBytes { segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 0, now: TimestampMs(0)) }
+            try batch.withUnsafeBytes { try segment.append($0, header: RecordBatchHeader($0)!, indexIntervalBytes: 0, now: TimestampMs(0)) }
         }
         try segment.seal()
         #expect(fileSize(logPath) == segment.sizeBytes)
