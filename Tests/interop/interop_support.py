@@ -1,6 +1,7 @@
 """Shared helpers for the interop suite: record generation and comparison, confluent-kafka
-produce/consume loops, a minimal raw Kafka protocol client, and a reader for the batch headers of
-on-disk segments (the layout of PROTOCOL.md §4-5).
+produce/consume loops, confluent-kafka consumer-group members polled from the test's thread, a
+minimal raw Kafka protocol client, and a reader for the batch headers of on-disk segments (the
+layout of PROTOCOL.md §4-5).
 
 Everything here is bounded in time: each loop has a deadline and raises AssertionError with what
 it saw (client errors included) when the deadline passes.
@@ -8,6 +9,7 @@ it saw (client errors included) when the deadline passes.
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import struct
 import time
@@ -446,3 +448,149 @@ def segment_batches(data_dir: Path, topic: str, partition: int) -> list[BatchHea
                 out.append(BatchHeader(base_offset, batch_length, magic, attributes, last_delta, count))
                 pos += 12 + batch_length
     return out
+
+
+# ------------------------------------------------------------------ consumer groups (librdkafka)
+
+def ck_group_consumer(bootstrap: str, group: str, extra: dict | None = None, client_id: str | None = None):
+    """A confluent-kafka Consumer in `group` for subscribe(): no auto-commit (tests commit what they
+    have read), offsets stored as records are returned, earliest when nothing is committed."""
+    from confluent_kafka import Consumer
+    conf = {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "socket.timeout.ms": 10000,
+            "client.id": client_id or "interop-group-member"}
+    conf.update(extra or {})
+    return Consumer(conf)
+
+
+class CkMember:
+    """One librdkafka group member driven from the test's thread (`poll_members` polls all of them
+    in turn). Keeps every record it read, stamped with a global read sequence number, and commits
+    the offsets it has read (synchronously) whenever partitions are revoked, so that whoever gets a
+    partition next resumes right after the last record read here."""
+
+    _sequence = 0
+
+    def __init__(self, name: str, bootstrap: str, group: str, extra: dict | None = None):
+        self.name = name
+        self.group = group
+        self.consumer = ck_group_consumer(bootstrap, group, extra, client_id=name)
+        self.reads: list[tuple[int, Rec]] = []  # (global sequence, record)
+        self.errors: list[str] = []
+        self.revoked: list[tuple[float, list[int]]] = []
+        self.assigned: list[tuple[float, list[int]]] = []
+        self.subscribed_at: float | None = None
+        self.closed = False
+        self.revoke_commit_errors: list[str] = []
+
+    def subscribe(self, topic: str) -> None:
+        self.subscribed_at = time.monotonic()
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer, partitions) -> None:
+        self.assigned.append((time.monotonic(), sorted(p.partition for p in partitions)))
+
+    def _on_revoke(self, consumer, partitions) -> None:
+        self.revoked.append((time.monotonic(), sorted(p.partition for p in partitions)))
+        try:
+            self.commit()
+        except Exception as e:  # noqa: BLE001 - an exception here would be lost in librdkafka
+            # A lost assignment (session expired, member fenced) cannot commit; Kafka's clients
+            # then leave the partitions to be re-read. Recorded so tests can tell.
+            self.revoke_commit_errors.append(repr(e))
+
+    def commit(self) -> None:
+        """Commit the offsets of the records read so far (stored offsets) and wait for the answer.
+        Nothing to commit is not an error."""
+        from confluent_kafka import KafkaError, KafkaException
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._NO_OFFSET:
+                raise
+
+    def poll(self, timeout: float) -> None:
+        msg = self.consumer.poll(timeout)
+        if msg is None:
+            return
+        if msg.error():
+            self.errors.append(str(msg.error()))
+            return
+        CkMember._sequence += 1
+        headers = tuple((k, v) for k, v in (msg.headers() or []))
+        self.reads.append((CkMember._sequence, Rec(msg.partition(), msg.key(), msg.value(), headers,
+                                                   msg.timestamp()[1], msg.offset())))
+
+    def owned(self) -> set[int]:
+        return {tp.partition for tp in self.consumer.assignment()}
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.consumer.close()
+
+    def __repr__(self) -> str:
+        return f"{self.name}(owns {sorted(self.owned()) if not self.closed else 'closed'}, read {len(self.reads)})"
+
+
+def poll_members(members: list[CkMember], until: Callable[[], object], timeout: float, what: str,
+                 poll_s: float = 0.05, exclusive: bool = True) -> float:
+    """Poll every member in turn until `until()` is truthy; return the seconds it took. With
+    `exclusive`, fail as soon as two members own the same partition at once (each round's
+    assignments are read between polls, when no rebalance callback can run)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        live = [m for m in members if not m.closed]
+        if exclusive:
+            seen: dict[int, str] = {}
+            for m in live:
+                for p in m.owned():
+                    assert p not in seen, f"partition {p} owned by {seen[p]} and {m.name} at once: {live}"
+                    seen[p] = m.name
+        if until():
+            return time.monotonic() - start
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}: {live}; "
+                                 f"errors: {[(m.name, m.errors[:3]) for m in live if m.errors]}")
+        for m in live:
+            m.poll(poll_s)
+
+
+def merged_reads(members: Iterable[CkMember]) -> dict[int, list[Rec]]:
+    """Every record every member read, per partition, in the order they were read."""
+    reads = sorted((seq, r) for m in members for seq, r in m.reads)
+    return by_partition(r for _, r in reads)
+
+
+def ck_committed(bootstrap: str, group: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    """The group's committed offset per partition (-1001 = none), via AdminClient."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    admin = ck_admin(bootstrap)
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])
+    result = admin.list_consumer_group_offsets([request], request_timeout=CLIENT_TIMEOUT_S)[group] \
+        .result(timeout=CLIENT_TIMEOUT_S)
+    out = {}
+    for tp in result.topic_partitions:
+        assert tp.error is None, f"{group} {tp.topic}[{tp.partition}]: {tp.error}"
+        out[tp.partition] = tp.offset
+    return out
+
+
+def ck_end_offsets(bootstrap: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    from confluent_kafka import TopicPartition
+    consumer = ck_consumer(bootstrap)
+    try:
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    finally:
+        consumer.close()
+
+
+def record_figure(line: str) -> None:
+    """A measured figure (not a check): printed (visible with `pytest -s`) and appended to the file
+    named by $RUNNEL_INTEROP_FIGURES when that is set."""
+    print(f"FIGURE {line}")
+    path = os.environ.get("RUNNEL_INTEROP_FIGURES")
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
