@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "KafkaMessages", targets: ["KafkaMessages"]),
         .library(name: "LogStorage", targets: ["LogStorage"]),
         .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "ClusterMetadata", targets: ["ClusterMetadata"]),
         .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "Replication", targets: ["Replication"]),
@@ -41,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C shims
@@ -58,6 +60,8 @@ let package = Package(
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),
         .target(name: "KafkaMessages", dependencies: ["KafkaWire", "RunnelCore", nioCore], swiftSettings: strict),
         .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
+        .target(name: "RaftStorage", dependencies: ["RaftCore", "LogStorage", "KafkaWire", "RunnelCore", nioCore, logging],
+                swiftSettings: strict),
 
         // Shells
         .target(
@@ -70,7 +74,8 @@ let package = Package(
         .target(name: "RunnelTesting", swiftSettings: shell),
 
         // Executables
-        .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging],
+        .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging,
+                                                        .product(name: "Histogram", package: "hdrhistogram-swift")],
                           swiftSettings: shell),
         .executableTarget(name: "raft-sim", dependencies: ["RaftCore"], swiftSettings: strict),
         .target(name: "KafkaCodegen", swiftSettings: strict),
@@ -82,6 +87,7 @@ let package = Package(
         .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", "RunnelCore", nioCore]),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], resources: [.copy("testdata")]),
+        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "LogStorage", "RunnelCore", logging]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata"]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore"], resources: [.copy("testdata")]),
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],

@@ -30,6 +30,8 @@ let package = Package(
                 .product(name: "KafkaWire", package: "runnel"),
                 .product(name: "KafkaMessages", package: "runnel"),
                 .product(name: "LogStorage", package: "runnel"),
+                .product(name: "GroupCoordinator", package: "runnel"),
+                .product(name: "RaftCore", package: "runnel"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

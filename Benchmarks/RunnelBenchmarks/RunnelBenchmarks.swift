@@ -16,4 +16,6 @@ let benchmarks: @Sendable () -> Void = {
     indexLookupBenchmarks()
     recordBatchBenchmarks()
     requestDecodeBenchmarks()
+    groupBenchmarks()
+    raftBenchmarks()
 }

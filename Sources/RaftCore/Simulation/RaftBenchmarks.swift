@@ -4,11 +4,14 @@
 
 public enum RaftBenchmarks {
     /// Simulated events per second: runs `seeds` simulations of `steps` events (3 voters, no
-    /// canary) and returns the number of events processed.
-    public static func simulatedEvents(seeds: UInt64, steps: Int) -> Int {
+    /// canary) starting at `firstSeed`, and returns the number of events processed (chaos and
+    /// liveness phases, with every invariant checked after each event, as in `raft-sim`).
+    public static func simulatedEvents(seeds: UInt64, steps: Int, firstSeed: UInt64 = 1) -> Int {
         var events = 0
-        for seed in 1...max(1, seeds) {
-            events += RaftSimulation.run(RaftSimulationOptions(seed: seed, voters: 3, steps: steps)).events
+        for offset in 0..<max(1, seeds) {
+            let report = RaftSimulation.run(RaftSimulationOptions(seed: firstSeed &+ offset, voters: 3, steps: steps))
+            precondition(report.violation == nil, "seed \(firstSeed &+ offset) violated \(report.violation!)")
+            events += report.events
         }
         return events
     }

@@ -40,6 +40,30 @@ extension Simulator {
         slots[id]!.persistedCommit = max(slot.persistedCommit, hs.commit)
     }
 
+    /// Commitment rule (Raft §5.4.2, the Figure 8 fix): a leader of term T may only move the
+    /// commit index to `commit` when some entry of term T at an index ≥ `commit` is durable on a
+    /// quorum of its voters (its own persisted log included) with the same history as its own.
+    /// Older entries are committed only indirectly, under such an entry. Every correct commit
+    /// satisfies this at the moment the leader persists it (followers' persisted logs cannot lose
+    /// an entry of the current term that a quorum holds), so checking it directly catches an
+    /// unsafe commit when it is made — not only in the rare runs where a later leader then
+    /// overwrites the entry (`committed-entry-lost`, `leader-completeness`).
+    /// Checked only for indexes nobody committed before (the rest is checked by the history).
+    mutating func checkCommitRule(_ id: NodeID, term: Term, commit: LogIndex) {
+        guard commit > LogIndex(UInt64(committedHash.count)), let node = slots[id]!.node else { return }
+        let storage = slots[id]!.storage
+        let mirror = slots[id]!.mirror
+        let voters = node.confState.voters
+        var index = commit
+        while index <= mirror.lastIndex {
+            defer { index = index + 1 }
+            guard (try? storage.term(at: index)) == term, let hash = mirror.hash(at: index) else { continue }
+            let holders = voters.filter { slots[$0]?.mirror.hash(at: index) == hash }.count
+            if holders >= node.confState.quorum { return }
+        }
+        fail("commit-rule", "leader \(id) of term \(term) committed \(commit) but no entry of term \(term) at or after it is durable on a quorum of \(node.confState)")
+    }
+
     private mutating func recordCommitted(_ id: NodeID, from lo: LogIndex, through hi: LogIndex, term: Term) {
         let mirror = slots[id]!.mirror
         var index = lo

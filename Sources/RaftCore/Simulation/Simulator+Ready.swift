@@ -19,6 +19,7 @@ extension Simulator {
         if let snapshot = ready.snapshot { mirrorInstall(id, snapshot) }
         mirrorAppend(id, ready.entries)
         let commitAdvanced = (ready.hardState?.commit ?? .zero) > slots[id]!.persistedCommit
+        if ready.role == .leader, let hs = ready.hardState { checkCommitRule(id, term: hs.term, commit: hs.commit) }
         if let hs = ready.hardState { checkPersisted(id, hs) }
         if ready.role == .leader {
             // Cut a leader off before this Ready's messages leave, on top of any partition: just
