@@ -37,6 +37,10 @@ public protocol FileSystem: Sendable {
     func sync(_ fd: Int32, path: String) throws(StorageError)
     func pread(_ fd: Int32, path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StorageError) -> Int
     func pwrite(_ fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError)
+    /// Writes `first` then `second` contiguously at `offset` (one pwritev where the
+    /// implementation can). The default is two `pwrite`s.
+    func pwrite(_ fd: Int32, path: String, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                at offset: Int) throws(StorageError)
     /// Maps `length` bytes of the file shared, read-write.
     func map(_ fd: Int32, path: String, length: Int) throws(StorageError) -> UnsafeMutableRawPointer
     func unmap(_ address: UnsafeMutableRawPointer, length: Int)
@@ -54,6 +58,14 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ path: String) throws(StorageError)
 }
 
+
+extension FileSystem {
+    public func pwrite(_ fd: Int32, path: String, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                       at offset: Int) throws(StorageError) {
+        try pwrite(fd, path: path, first, at: offset)
+        try pwrite(fd, path: path, second, at: offset + first.count)
+    }
+}
 
 /// The real file system (POSIX calls).
 public struct PosixFileSystem: FileSystem {
@@ -111,6 +123,30 @@ public struct PosixFileSystem: FileSystem {
                 throw Self.fail("pwrite", path)
             }
             done += n
+        }
+    }
+
+    /// One pwritev for both parts (a batch's stamped header and its body: one syscall per
+    /// append); a short write finishes with pwrite.
+    public func pwrite(_ fd: Int32, path: String, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                       at offset: Int) throws(StorageError) {
+        var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+                       iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+        var n: Int
+        repeat {
+            n = withUnsafeMutablePointer(to: &vectors) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { pwritev(fd, $0, 2, off_t(offset)) }
+            }
+        } while n < 0 && errno == EINTR
+        if n < 0 { throw Self.fail("pwritev", path) }
+        let total = first.count + second.count
+        guard n < total else { return }
+        // Short write: finish the rest with plain pwrites.
+        if n < first.count {
+            try pwrite(fd, path: path, UnsafeRawBufferPointer(rebasing: first[n...]), at: offset + n)
+            try pwrite(fd, path: path, second, at: offset + first.count)
+        } else {
+            try pwrite(fd, path: path, UnsafeRawBufferPointer(rebasing: second[(n - first.count)...]), at: offset + n)
         }
     }
 
@@ -187,6 +223,9 @@ public final class FileHandle: Sendable {
     func sync() throws(StorageError) { try fileSystem.sync(fd, path: path) }
     func pwrite(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
         try fileSystem.pwrite(fd, path: path, bytes, at: offset)
+    }
+    func pwrite(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
+        try fileSystem.pwrite(fd, path: path, first, second, at: offset)
     }
 }
 

@@ -171,10 +171,8 @@ public final class LogSegment {
         try withUnsafeTemporaryAllocation(byteCount: headerBytes, alignment: 8) { (stamped) throws(StorageError) in
             stamped.copyMemory(from: UnsafeRawBufferPointer(rebasing: batch[0..<headerBytes]))
             stamp(stamped)
-            try logHandle.pwrite(UnsafeRawBufferPointer(stamped), at: sizeBytes)
-        }
-        if batch.count > headerBytes {
-            try logHandle.pwrite(UnsafeRawBufferPointer(rebasing: batch[headerBytes...]), at: sizeBytes + headerBytes)
+            try logHandle.pwrite(UnsafeRawBufferPointer(stamped), UnsafeRawBufferPointer(rebasing: batch[headerBytes...]),
+                                 at: sizeBytes)
         }
         if sizeBytes == 0 {
             rollingBaseIsRecordTime = header.maxTimestamp >= 0

@@ -41,6 +41,12 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         if let suffix, path.hasSuffix(suffix) { throw .io(operation: "pwrite", path: path, errno: ENOSPC) }
         try real.pwrite(fd, path: path, bytes, at: offset)
     }
+    func pwrite(_ fd: Int32, path: String, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                at offset: Int) throws(StorageError) {
+        let suffix = lock.withLock { failures[.pwrite] }
+        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "pwrite", path: path, errno: ENOSPC) }
+        try real.pwrite(fd, path: path, first, second, at: offset)
+    }
     func map(_ fd: Int32, path: String, length: Int) throws(StorageError) -> UnsafeMutableRawPointer {
         try check(.map, path, "mmap")
         return try real.map(fd, path: path, length: length)
