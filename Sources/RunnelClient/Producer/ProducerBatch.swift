@@ -19,6 +19,8 @@ struct BatchDelivery: Sendable {
     var partition: PartitionID
     var baseOffset: Offset?
     var logAppendTime: TimestampMs?
+    /// Records in the batch.
+    var recordCount: Int32
 }
 
 /// A handle to one appended record's delivery. Cheap: it shares its batch's future.

@@ -218,7 +218,8 @@ final class ProducerSender: @unchecked Sendable {
 
     private func succeed(_ batch: ProducerBatch, baseOffset: Offset?, logAppendTime: TimestampMs?) {
         batch.promise.succeed(BatchDelivery(topic: batch.key.topic, partition: batch.key.partition,
-                                            baseOffset: baseOffset, logAppendTime: logAppendTime))
+                                            baseOffset: baseOffset, logAppendTime: logAppendTime,
+                                            recordCount: batch.recordCount))
         accumulator.completed(batch, error: nil)
     }
 

@@ -25,7 +25,13 @@ final class RecordAccumulator: @unchecked Sendable {
     }
 
     struct State {
-        var topics: [String: TopicState] = [:]
+        /// Topic name → index in `topicStates`.
+        var topicIndex: [String: Int] = [:]
+        var topicNames: [String] = []
+        var topicStates: [TopicState] = []
+        /// The topic of the latest append (most producers send to one topic): spares hashing
+        /// the name on every record.
+        var lastTopic: (name: String, index: Int)?
         /// Sealed (full) batches not yet taken by the sender.
         var full: [ProducerBatch] = []
         var bufferedBytes = 0
@@ -62,14 +68,16 @@ final class RecordAccumulator: @unchecked Sendable {
     /// Registers or updates a topic's partition count (from metadata).
     func setPartitionCount(topic: String, count: Int) {
         state.withLock { state in
-            if var existing = state.topics[topic] {
-                guard count > existing.partitionCount else { return }
-                existing.open += Array(repeating: nil, count: count - existing.partitionCount)
-                existing.partitionCount = count
-                state.topics[topic] = existing
+            if let index = state.topicIndex[topic] {
+                let existing = state.topicStates[index].partitionCount
+                guard count > existing else { return }
+                state.topicStates[index].open += Array(repeating: nil, count: count - existing)
+                state.topicStates[index].partitionCount = count
             } else {
-                state.topics[topic] = TopicState(partitionCount: count, open: Array(repeating: nil, count: count),
-                                                 sticky: Int.random(in: 0..<count))
+                state.topicIndex[topic] = state.topicStates.count
+                state.topicNames.append(topic)
+                state.topicStates.append(TopicState(partitionCount: count, open: Array(repeating: nil, count: count),
+                                                    sticky: Int.random(in: 0..<count)))
             }
         }
     }
@@ -85,49 +93,58 @@ final class RecordAccumulator: @unchecked Sendable {
                 state.spaceWaiter = waiter
                 return .bufferFull(waiter.futureResult)
             }
-            guard var topicState = state.topics[topic] else { return .needsMetadata }
+            let topicIndex: Int
+            if let last = state.lastTopic, last.name == topic {
+                topicIndex = last.index
+            } else {
+                guard let found = state.topicIndex[topic] else { return .needsMetadata }
+                topicIndex = found
+                state.lastTopic = (topic, found)
+            }
+            // Everything below mutates `state.topicStates[topicIndex]` in place: a copy of the
+            // topic's state would share the open batch's buffer, and the append would then copy
+            // the whole batch (copy-on-write) for every record.
+            let partitionCount = state.topicStates[topicIndex].partitionCount
             let index: Int
             if let partition {
-                guard partition.rawValue >= 0, Int(partition.rawValue) < topicState.partitionCount else {
-                    return .partitionOutOfRange(topicState.partitionCount)
+                guard partition.rawValue >= 0, Int(partition.rawValue) < partitionCount else {
+                    return .partitionOutOfRange(partitionCount)
                 }
                 index = Int(partition.rawValue)
             } else if let key {
-                index = Int(Partitioner.partition(forKey: key, partitionCount: topicState.partitionCount))
+                index = Int(Partitioner.partition(forKey: key, partitionCount: partitionCount))
             } else {
-                index = topicState.sticky
+                index = state.topicStates[topicIndex].sticky
             }
             let recordBytes = RecordBatchBuilder.recordSizeBytesMax(keyBytes: key?.count, valueBytes: value?.count,
                                                                     headers: headers)
-            if let open = topicState.open[index], open.builder.sizeBytes + recordBytes > config.batchBytes {
-                sealed = (open, TopicPartition(topic: topic, partition: PartitionID(Int32(index))))
-                topicState.open[index] = nil
-                if partition == nil && key == nil && topicState.partitionCount > 1 {
-                    topicState.sticky = (topicState.sticky + 1) % topicState.partitionCount
+            if let size = state.topicStates[topicIndex].open[index]?.builder.sizeBytes, size + recordBytes > config.batchBytes {
+                sealed = (state.topicStates[topicIndex].open[index]!, TopicPartition(topic: topic, partition: PartitionID(Int32(index))))
+                state.topicStates[topicIndex].open[index] = nil
+                if partition == nil && key == nil && partitionCount > 1 {
+                    state.topicStates[topicIndex].sticky = (index + 1) % partitionCount
                 }
                 wake = true
             }
-            if topicState.open[index] == nil {
+            if state.topicStates[topicIndex].open[index] == nil {
                 let number = state.nextBatchNumber
                 state.nextBatchNumber += 1
                 state.outstandingBatches += 1
-                topicState.open[index] = OpenBatch(
+                state.topicStates[topicIndex].open[index] = OpenBatch(
                     builder: RecordBatchBuilder(compression: config.compression,
                                                 capacityBytes: min(config.batchBytes, 1 << 20) + 64),
                     promise: eventLoop.makePromise(of: BatchDelivery.self), number: number, createdAt: .now())
                 wake = true
             }
-            let recordIndex = Int32(topicState.open[index]!.builder.count)
-            let before = topicState.open[index]!.builder.sizeBytes
-            topicState.open[index]!.builder.appendUnsafe(timestamp: timestamp, key: key, value: value, headers: headers)
-            state.bufferedBytes += topicState.open[index]!.builder.sizeBytes - before
-            let future = topicState.open[index]!.promise.futureResult
-            state.topics[topic] = topicState
+            let appended: (recordIndex: Int32, addedBytes: Int, future: EventLoopFuture<BatchDelivery>) =
+                Self.appendInPlace(&state.topicStates[topicIndex].open[index]!, timestamp: timestamp, key: key,
+                                   value: value, headers: headers)
+            state.bufferedBytes += appended.addedBytes
             if wake {
                 wake = !state.wakePending
                 state.wakePending = true
             }
-            return .appended(DeliveryHandle(batch: future, index: recordIndex))
+            return .appended(DeliveryHandle(batch: appended.future, index: appended.recordIndex))
         }
         if let (open, key) = sealed {
             let batch = Self.seal(open, key: key)
@@ -135,6 +152,15 @@ final class RecordAccumulator: @unchecked Sendable {
         }
         if wake { wakeSender() }
         return result
+    }
+
+    private static func appendInPlace(_ open: inout OpenBatch, timestamp: TimestampMs, key: UnsafeRawBufferPointer?,
+                                      value: UnsafeRawBufferPointer?, headers: [RecordHeader])
+        -> (recordIndex: Int32, addedBytes: Int, future: EventLoopFuture<BatchDelivery>) {
+        let recordIndex = Int32(open.builder.count)
+        let before = open.builder.sizeBytes
+        open.builder.appendUnsafe(timestamp: timestamp, key: key, value: value, headers: headers)
+        return (recordIndex, open.builder.sizeBytes - before, open.promise.futureResult)
     }
 
     /// Finishes an open batch (compression and CRC happen here, outside the lock).
@@ -163,22 +189,20 @@ final class RecordAccumulator: @unchecked Sendable {
             drained.batches = state.full
             state.full = []
             let force = state.flushing > 0 || state.closed
-            for (topic, var topicState) in state.topics {
-                var changed = false
-                for index in topicState.open.indices {
-                    guard let open = topicState.open[index] else { continue }
+            for topicIndex in state.topicStates.indices {
+                let topic = state.topicNames[topicIndex]
+                for index in state.topicStates[topicIndex].open.indices {
+                    guard let createdAt = state.topicStates[topicIndex].open[index]?.createdAt else { continue }
                     let key = TopicPartition(topic: topic, partition: PartitionID(Int32(index)))
-                    let dueAt = open.createdAt + linger
+                    let dueAt = createdAt + linger
                     guard force || dueAt <= now else {
                         drained.nextDue = min(drained.nextDue ?? dueAt, dueAt)
                         continue
                     }
                     guard admit(key) else { continue }
-                    due.append((open, key))
-                    topicState.open[index] = nil
-                    changed = true
+                    due.append((state.topicStates[topicIndex].open[index]!, key))
+                    state.topicStates[topicIndex].open[index] = nil
                 }
-                if changed { state.topics[topic] = topicState }
             }
         }
         for (open, key) in due { drained.batches.append(Self.seal(open, key: key)) }
