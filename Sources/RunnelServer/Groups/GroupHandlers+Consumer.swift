@@ -58,10 +58,9 @@ extension Broker {
             byPartition[groups.partition(forGroup: id), default: []].append(id)
         }
         var pending = byPartition.count
-        let finish = { [self] in
+        let finish = {
             var r = ConsumerGroupDescribeResponse()
             r.groups = request.groupIds.compactMap { described[$0] }
-            _ = self
             respond.send(r)
         }
         if pending == 0 { return finish() }

@@ -91,14 +91,20 @@ final class GroupService {
 
     /// The cluster's topics changed (created, deleted, grown): KIP-848 groups reassign.
     func topicsChanged() {
-        let topics = broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
+        for p in coordinators.keys.sorted() { topicsChanged(partition: p) }
+    }
+
+    /// The cluster's user topics as the coordinator sees them (internal topics excluded).
+    private var currentTopics: [TopicInfo] {
+        broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
             guard let t = broker.image.topic(name) else { return nil }
             return TopicInfo(name: name, id: t.id, partitionCount: Int32(t.partitions.count))
         }
-        for p in coordinators.keys.sorted() {
-            let actions = coordinators[p]!.topicsChanged(topics, now: Clock.now())
-            execute(actions, partition: p)
-        }
+    }
+
+    private func topicsChanged(partition p: Int32) {
+        let actions = coordinators[p]!.topicsChanged(currentTopics, now: Clock.now())
+        execute(actions, partition: p)
     }
 
     func shutdown() {
@@ -135,16 +141,7 @@ final class GroupService {
         coordinators[p] = machine
         let actions = coordinators[p]!.finishLoading(now: Clock.now())
         execute(actions, partition: p)
-        topicsChangedFor(partition: p)
-    }
-
-    private func topicsChangedFor(partition p: Int32) {
-        let topics = broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
-            guard let t = broker.image.topic(name) else { return nil }
-            return TopicInfo(name: name, id: t.id, partitionCount: Int32(t.partitions.count))
-        }
-        let actions = coordinators[p]!.topicsChanged(topics, now: Clock.now())
-        execute(actions, partition: p)
+        topicsChanged(partition: p)
     }
 
     // MARK: Actions
