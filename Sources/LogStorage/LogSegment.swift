@@ -224,16 +224,22 @@ public final class LogSegment {
 
     /// Roll or clean close: writes the final time-index entry, cuts the log and the indexes to
     /// their real sizes and makes everything durable.
-    func seal() throws(StorageError) {
+    /// Makes the segment read-only: final time-index entry, files cut to their real size. With
+    /// `sync` the log and index files are fsynced here (clean close, recovery); a roll passes
+    /// false and leaves the log's fsync to a flush off the owner thread (the log's recovery
+    /// point stays below this segment until then), as Kafka flushes a rolled segment in the
+    /// background.
+    func seal(sync: Bool = true) throws(StorageError) {
         guard isActive else { return }
         timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar, final: true)
         try logHandle.truncate(to: sizeBytes)
         capacityBytes = sizeBytes
         isActive = false
-        // One fdatasync covers the mapped writes and the new size.
-        try logHandle.sync()
         try offsetIndex.file.trim()
         try timeIndex.file.trim()
+        guard sync else { return }
+        // One fdatasync covers the written data and the new size.
+        try logHandle.sync()
         try offsetIndex.file.sync()
         try timeIndex.file.sync()
     }

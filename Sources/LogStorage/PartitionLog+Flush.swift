@@ -15,7 +15,8 @@ import RunnelCore
 //
 // Kafka's `flush.messages` / `flush.ms` (default: never) are hooks: `flushIsDue(now:)` (also
 // reported by every append) tells the server to start a flush; by default it never does and
-// the OS writes the page cache back on its own schedule.
+// the OS writes the page cache back on its own schedule — except after a roll, when the sealed
+// segment is due (Kafka flushes a rolled segment in the background too).
 
 /// The work of one flush, safe to run on any thread (it holds only file descriptors, which stay
 /// open while it exists even if the owner rolls or deletes the segments meanwhile).
@@ -74,9 +75,12 @@ extension PartitionLog {
 
     /// Kafka's flush policy: true when `flush.messages` unflushed offsets accumulated or the
     /// last flush is older than `flush.ms` (and something is unflushed).
+    /// Also true when a rolled segment is not yet known durable: Kafka flushes a rolled segment
+    /// right after the roll, off the append path; so does Runnel, through this hook.
     public func flushIsDue(now: TimestampMs) -> Bool {
         let unflushed = unflushedOffsets
         guard unflushed > 0 else { return false }
+        if segments.count > 1 && recoveryPoint < activeSegment.baseOffset { return true }
         if unflushed >= config.flushIntervalMessages { return true }
         return config.flushIntervalMs != Int64.max && now.rawValue - lastFlushTime.rawValue >= config.flushIntervalMs
     }

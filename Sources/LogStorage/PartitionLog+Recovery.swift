@@ -130,8 +130,8 @@ extension PartitionLog {
         }
     }
 
-    /// Clean close: seals the active segment (final time-index entry, files cut to size,
-    /// fsync), after which the recovery point is the log end. The log cannot be used afterwards.
+    /// Clean close: fsyncs rolled segments not yet flushed, seals the active segment (final
+    /// time-index entry, files cut to size, fsync), after which the recovery point is the log end. The log cannot be used afterwards.
     /// An offline log is closed without writing.
     public func close() throws(StorageError) {
         guard !segments.isEmpty else { return }
@@ -139,6 +139,8 @@ extension PartitionLog {
         defer { segments = [] }
         guard failure == nil else { return }
         try guarded { () throws(StorageError) in
+            // Rolled segments whose background flush has not run yet, then the active one.
+            for segment in segments.dropLast() where segment.nextOffset > recoveryPoint { try segment.logHandle.sync() }
             try activeSegment.seal()
             recoveryPoint = logEndOffset
         }

@@ -183,7 +183,8 @@ public final class PartitionLog {
         return nil
     }
 
-    /// Seals the active segment (fsync, cut to size) and starts a new one at the log end.
+    /// Seals the active segment (cut to size; its fsync is left to the next flush, which
+    /// `flushIsDue` then asks for) and starts a new one at the log end.
     public func roll() throws(StorageError) {
         try checkWritable()
         try guarded { () throws(StorageError) in try rollUnguarded() }
@@ -195,15 +196,17 @@ public final class PartitionLog {
         if old.isEmpty { return }
         let fresh = try LogSegment.create(directory: directory, baseOffset: newBase, config: config, fileSystem: fileSystem)
         do throws(StorageError) {
-            try old.seal()
+            // No fsync of the old segment here: a roll must not stall the owner thread for the
+            // seconds a 1 GiB fdatasync can take. The recovery point stays where it is, so
+            // `flushIsDue` turns true and the owner's caller runs the flush off-thread (a crash
+            // before it completes recovers the sealed segment like the active one).
+            try old.seal(sync: false)
             try fileSystem.syncDirectory(directory)
         } catch {
             try? fresh.deleteFiles()
             throw error
         }
         segments.append(fresh)
-        // The sealed segment was fsynced: everything before the new base is durable.
-        recoveryPoint = max(recoveryPoint, newBase)
     }
 
     // MARK: Read

@@ -102,13 +102,24 @@ final class FaultyFileSystem: FileSystem, @unchecked Sendable {
         #expect(log.recoveryPoint == Offset(0))
     }
 
-    @Test func rollFsyncsAndAdvancesTheRecoveryPoint() throws {
+    /// A roll does not fsync on the owner thread: the sealed segment makes `flushIsDue` true,
+    /// and the flush (which the broker runs off-thread) advances the recovery point past it.
+    @Test func rollLeavesTheFsyncToAFlushThatAdvancesTheRecoveryPoint() throws {
         let dir = TempDirectory()
         defer { dir.remove() }
         let log = try openLog(dir.path)
-        for _ in 0..<20 { try log.append(TestBatch.make(records: 2)) }
+        var flushDueAfterRoll = false
+        for _ in 0..<20 {
+            let result = try log.append(TestBatch.make(records: 2))
+            if log.segmentCount > 1 && result.flushDue { flushDueAfterRoll = true }
+        }
         #expect(log.segmentCount > 1)
-        #expect(log.recoveryPoint == log.activeSegment.baseOffset)
+        #expect(flushDueAfterRoll)
+        #expect(log.recoveryPoint < log.activeSegment.baseOffset)
+        let request = try #require(log.makeFlushRequest())
+        _ = try request.perform()
+        log.flushCompleted(request, now: TimestampMs(0))
+        #expect(log.recoveryPoint == log.logEndOffset)
     }
 
     @Test func flushPolicyHooks() throws {
