@@ -65,7 +65,7 @@ final class FakeGroupBroker: @unchecked Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [unowned self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: 1 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: 1 << 20)))
                     try channel.pipeline.syncOperations.addHandler(Handler(broker: self))
                 }
             }

@@ -1,3 +1,4 @@
+import KafkaWire
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -15,7 +16,7 @@ final class ManualDispatcher: RequestDispatcher {
 @Suite struct FramingTests {
     func makeChannel(dispatcher: ManualDispatcher, frameBytesMax: Int = 1024, inFlightMax: Int = 8) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax)))
         try channel.pipeline.syncOperations.addHandler(
             KafkaConnectionHandler(dispatcher: dispatcher, info: ConnectionInfo(id: 1, remote: "test"),
                                    logger: Logger(label: "test"), inFlightMax: inFlightMax))

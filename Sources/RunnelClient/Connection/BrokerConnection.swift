@@ -50,7 +50,7 @@ final class BrokerConnection: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
+                        ByteToMessageHandler(KafkaFrameDecoder(.responses, frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(KafkaClientHandler(address: address))
                 }
             }

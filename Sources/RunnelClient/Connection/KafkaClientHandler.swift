@@ -66,7 +66,7 @@ final class KafkaClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let reason: String
-        if let tooLarge = error as? KafkaFrameDecoder.FrameTooLarge {
+        if let tooLarge = error as? KafkaFrameDecoder.FrameSizeError {
             reason = "\(tooLarge)"
         } else if let io = error as? IOError {
             reason = ConnectErrorText.describe(io)

@@ -1,4 +1,5 @@
 import Logging
+import KafkaWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -34,7 +35,7 @@ final class KafkaServer {
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
                 let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
                                           host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"))
-                let decoder = ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax))
+                let decoder = ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax))
                 let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
                                                      inFlightMax: Limits.inFlightRequestsPerConnectionMax)
                 return channel.eventLoop.makeCompletedFuture {
