@@ -57,8 +57,8 @@ final class ScratchLog: @unchecked Sendable {
 // MARK: Segment append
 
 /// `PartitionLog.append` of one prebuilt batch: header parse, offset/epoch stamp in place, roll
-/// check, memcpy into the mmapped active segment (fresh, preallocated pages: page faults
-/// included), index bookkeeping every 4 KiB. segment.bytes is 1 GiB and the log is recreated
+/// check, one pwritev of the stamped header and the body into the active segment (the kernel's
+/// copy into fresh page-cache pages included), index bookkeeping every 4 KiB. segment.bytes is 1 GiB and the log is recreated
 /// outside the measurement before a sample would overflow it, so no roll (and no fsync) is timed.
 func segmentAppendBenchmarks() {
     for (label, target) in [("1 KiB", 1024), ("16 KiB", 16 * 1024)] {

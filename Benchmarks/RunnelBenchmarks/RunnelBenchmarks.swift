@@ -14,6 +14,8 @@ let benchmarks: @Sendable () -> Void = {
     crcBenchmarks()
     segmentAppendBenchmarks()
     indexLookupBenchmarks()
+    fetchPathBenchmarks()
+    groupCommitBenchmarks()
     recordBatchBenchmarks()
     requestDecodeBenchmarks()
     groupBenchmarks()

@@ -10,6 +10,7 @@ enum Rate {
     static let recordsPerSecond = BenchmarkMetric.custom("records/s", polarity: .prefersLarger, useScalingFactor: false)
     static let lookupsPerSecond = BenchmarkMetric.custom("lookups/s", polarity: .prefersLarger, useScalingFactor: false)
     static let requestsPerSecond = BenchmarkMetric.custom("requests/s", polarity: .prefersLarger, useScalingFactor: false)
+    static let batchesPerSecond = BenchmarkMetric.custom("batches/s", polarity: .prefersLarger, useScalingFactor: false)
 }
 
 /// The standard configuration: short runs (the machine has two shared cores), bounded samples.

@@ -205,6 +205,11 @@ final class MessageEmitter {
         !field.nullableVersions.isEmpty
     }
 
+    /// Records in a response are `ResponseRecords` (a broker can encode them straight from a
+    /// `RecordsSource`, one copy); elsewhere they are a `ByteBuffer`.
+    private var recordsTypeName: String { spec.kind == .response ? "ResponseRecords" : "ByteBuffer" }
+    private var recordsFunctionStem: String { spec.kind == .response ? "ResponseRecords" : "Records" }
+
     func baseSwiftType(_ type: FieldType) -> String {
         switch type {
         case .bool: return "Bool"
@@ -212,7 +217,7 @@ final class MessageEmitter {
         case .float64: return "Double"
         case .string: return "String"
         case .bytes: return "[UInt8]"
-        case .records: return "ByteBuffer"
+        case .records: return recordsTypeName
         case .uuid: return "TopicID"
         case .array(let element): return "[\(baseSwiftType(element))]"
         case .structure(let name): return name
@@ -268,7 +273,7 @@ final class MessageEmitter {
             if let text, !text.isEmpty { throw SchemaError("\(spec.sourcePath): \(field.name) has default \(text)") }
             return "[]"
         case .records:
-            return isOptional(field) ? "nil" : "ByteBuffer()"
+            return isOptional(field) ? "nil" : "\(recordsTypeName)()"
         case .uuid:
             if let text, !text.isEmpty { throw SchemaError("\(spec.sourcePath): \(field.name) has uuid default \(text)") }
             return "TopicID.zero"
@@ -299,7 +304,8 @@ final class MessageEmitter {
             if isOptional(field) { return "\(value) \(op) []" }
             return negated ? "!\(value).isEmpty" : "\(value).isEmpty"
         case .records:
-            return isOptional(field) ? "\(value) \(op) nil" : "\(value).readableBytes \(op) 0"
+            let length = spec.kind == .response ? "byteCount" : "readableBytes"
+            return isOptional(field) ? "\(value) \(op) nil" : "\(value).\(length) \(op) 0"
         default:
             return "\(value) \(op) \(literal)"
         }
@@ -399,7 +405,7 @@ final class MessageEmitter {
         case .uuid: return "try \(buffer).readKafkaUUID(\(fieldOnly))"
         case .string: return lengthPrefixed("String")
         case .bytes: return lengthPrefixed("Bytes")
-        case .records: return lengthPrefixed("Records")
+        case .records: return lengthPrefixed(recordsFunctionStem)
         case .structure(let name): return "try \(name)(from: &\(buffer), version: version)"
         case .array(let element):
             let elementRead = readExpression(element, nullable: .never, compact: compact, buffer: "buffer", label: nil)
@@ -518,7 +524,7 @@ final class MessageEmitter {
         case .uuid: return "\(buffer).writeKafkaUUID(\(value))"
         case .string: return lengthPrefixed("String")
         case .bytes: return lengthPrefixed("Bytes")
-        case .records: return lengthPrefixed("Records")
+        case .records: return lengthPrefixed(recordsFunctionStem)
         case .structure: return "\(value).encode(into: &\(buffer), version: version)"
         case .array(let element):
             let elementWrite = writeExpression(element, value: "element", optional: false, nullable: .never,

@@ -89,7 +89,7 @@ func decodeResponseFrame(_ frame: ByteBuffer, apiKey: ApiKey, version: Int16) th
     @Test func fetchResponseRecordsAreASliceOfTheFrame() throws {
         let batch = ByteBuffer(bytes: Array(repeating: 0xAB, count: 100))
         var response = FetchResponse()
-        response.responses = [.init(topic: "t", partitions: [.init(partitionIndex: 0, highWatermark: 10, records: batch)])]
+        response.responses = [.init(topic: "t", partitions: [.init(partitionIndex: 0, highWatermark: 10, records: ResponseRecords(batch))])]
         for version: Int16 in [4, 10, 11, 12] {
             var buffer = ByteBuffer()
             response.encode(into: &buffer, version: version)
@@ -97,8 +97,38 @@ func decodeResponseFrame(_ frame: ByteBuffer, apiKey: ApiKey, version: Int16) th
             let decoded = try FetchResponse(from: &buffer, version: version)
             #expect(decoded == response)
             let records = try #require(decoded.responses.first?.partitions.first?.records)
-            let recordsStart = records.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+            let recordsStart = records.buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
             #expect(recordsStart > start, "records must point into the frame (zero copy)")
+        }
+    }
+
+    /// Counts its writes: a broker's stored batches, written straight into the response.
+    final class CountingSource: RecordsSource, @unchecked Sendable {
+        let bytes: [UInt8]
+        var writes = 0
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        var byteCount: Int { bytes.count }
+        func write(to buffer: inout ByteBuffer) {
+            writes += 1
+            buffer.writeBytes(bytes)
+        }
+    }
+
+    @Test func recordsFromASourceEncodeLikeTheSameBytesInABuffer() throws {
+        let bytes = (0..<300).map { UInt8($0 & 0xFF) }
+        for version: Int16 in [4, 11, 12] {
+            let source = CountingSource(bytes)
+            var fromSource = FetchResponse()
+            fromSource.responses = [.init(topic: "t", partitions: [.init(partitionIndex: 0, records: ResponseRecords(source: source))])]
+            var fromBuffer = FetchResponse()
+            fromBuffer.responses = [.init(topic: "t", partitions: [.init(partitionIndex: 0, records: ResponseRecords(ByteBuffer(bytes: bytes)))])]
+            var a = ByteBuffer(), b = ByteBuffer()
+            fromSource.encode(into: &a, version: version)
+            fromBuffer.encode(into: &b, version: version)
+            #expect(a == b, "v\(version)")
+            #expect(source.writes == 1, "the source is written once, straight into the response")
+            let decoded = try FetchResponse(from: &a, version: version)
+            #expect(decoded.responses.first?.partitions.first?.records?.buffer == ByteBuffer(bytes: bytes))
         }
     }
 

@@ -209,7 +209,7 @@ final class FakeGroupBroker: @unchecked Sendable {
                 p.partitionIndex = partition.partition
                 p.highWatermark = 0
                 p.logStartOffset = 0
-                p.records = ByteBuffer()
+                p.records = ResponseRecords()
                 return p
             }
             return entry

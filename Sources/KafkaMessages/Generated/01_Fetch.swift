@@ -626,7 +626,7 @@ public struct FetchResponse: KafkaResponse {
         public var preferredReadReplica: Int32 = -1
         /// The record data.
         /// Schema: versions 0+, nullable 0+.
-        public var records: ByteBuffer? = nil
+        public var records: ResponseRecords? = nil
         /// Tagged fields this schema does not define, kept so that re-encoding preserves them.
         public var unknownTaggedFields: [KafkaTaggedField] = []
 
@@ -643,7 +643,7 @@ public struct FetchResponse: KafkaResponse {
             snapshotId: SnapshotId = SnapshotId(),
             abortedTransactions: [AbortedTransaction]? = [],
             preferredReadReplica: Int32 = -1,
-            records: ByteBuffer? = nil
+            records: ResponseRecords? = nil
         ) {
             self.partitionIndex = partitionIndex
             self.errorCode = errorCode
@@ -675,7 +675,7 @@ public struct FetchResponse: KafkaResponse {
             if version >= 11 {
                 self.preferredReadReplica = try buffer.readKafkaInt32(field: "preferredReadReplica")
             }
-            self.records = try buffer.readKafkaNullableRecords(compact: flexible, field: "records")
+            self.records = try buffer.readKafkaNullableResponseRecords(compact: flexible, field: "records")
             if flexible {
                 let taggedFieldCount = try buffer.readKafkaTaggedFieldCount(field: "taggedFields")
                 for _ in 0..<taggedFieldCount {
@@ -714,7 +714,7 @@ public struct FetchResponse: KafkaResponse {
             if version >= 11 {
                 buffer.writeInteger(self.preferredReadReplica)
             }
-            buffer.writeKafkaNullableRecords(self.records, compact: flexible)
+            buffer.writeKafkaNullableResponseRecords(self.records, compact: flexible)
             if flexible {
                 var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
                 if self.divergingEpoch != EpochEndOffset() {

@@ -367,7 +367,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
         public var position: Int64 = 0
         /// Snapshot data in records format which may not be aligned on an offset boundary
         /// Schema: versions 0+.
-        public var unalignedRecords: ByteBuffer = ByteBuffer()
+        public var unalignedRecords: ResponseRecords = ResponseRecords()
         /// Tagged fields this schema does not define, kept so that re-encoding preserves them.
         public var unknownTaggedFields: [KafkaTaggedField] = []
 
@@ -380,7 +380,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
             currentLeader: LeaderIdAndEpoch = LeaderIdAndEpoch(),
             size: Int64 = 0,
             position: Int64 = 0,
-            unalignedRecords: ByteBuffer = ByteBuffer()
+            unalignedRecords: ResponseRecords = ResponseRecords()
         ) {
             self.index = index
             self.errorCode = errorCode
@@ -397,7 +397,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
             self.snapshotId = try withKafkaFieldPath("snapshotId") { try SnapshotId(from: &buffer, version: version) }
             self.size = try buffer.readKafkaInt64(field: "size")
             self.position = try buffer.readKafkaInt64(field: "position")
-            self.unalignedRecords = try buffer.readKafkaRecords(compact: true, field: "unalignedRecords")
+            self.unalignedRecords = try buffer.readKafkaResponseRecords(compact: true, field: "unalignedRecords")
             let taggedFieldCount = try buffer.readKafkaTaggedFieldCount(field: "taggedFields")
             for _ in 0..<taggedFieldCount {
                 let (tag, taggedData) = try buffer.readKafkaTaggedField(field: "taggedFields")
@@ -417,7 +417,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
             self.snapshotId.encode(into: &buffer, version: version)
             buffer.writeInteger(self.size)
             buffer.writeInteger(self.position)
-            buffer.writeKafkaRecords(self.unalignedRecords, compact: true)
+            buffer.writeKafkaResponseRecords(self.unalignedRecords, compact: true)
             var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
             if self.currentLeader != LeaderIdAndEpoch() {
                 tagged.add(tag: 0) { buffer in

@@ -178,7 +178,7 @@ public final class KafkaConsumer {
         }
         assignment.highWatermark = Offset(data.highWatermark)
         if data.logStartOffset >= 0 { assignment.logStartOffset = Offset(data.logStartOffset) }
-        if let bytes = data.records, bytes.readableBytes > 0 {
+        if let bytes = data.records?.buffer, bytes.readableBytes > 0 {
             var decoder = RecordBatchDecoder(bytes, decompressedBytesMax: config.decompressedBytesMax, verifyCRC: config.verifyCRC)
             do {
                 while let batch = try decoder.next() {

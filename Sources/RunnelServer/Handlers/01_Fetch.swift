@@ -7,8 +7,10 @@ import NIOCore
 import NIOPosix
 import RunnelCore
 
-// Fetch (key 1), versions 0-12 (v12 flexible). Stored batches are returned as stored (no decode,
-// one copy from the segment mapping into the response), starting with the batch that holds the
+// Fetch (key 1), versions 0-12 (v12 flexible). Stored batches are returned as stored (no decode),
+// copied once, from the segment mapping straight into the outgoing response buffer (the
+// response's `ResponseRecords` hold the `LogSlice` until it is encoded, on this owner loop, in
+// `send`; the buffer is sized up front so it never grows), starting with the batch that holds the
 // fetch offset, never past the high watermark. Limits: max_bytes for the whole response (v3+)
 // and partition_max_bytes per partition, except that the first partition with data returns at
 // least one whole batch so a consumer always progresses (Kafka's rule).
@@ -34,13 +36,13 @@ extension Broker {
         let maxWaitMs = min(max(0, request.maxWaitMs), Limits.fetchMaxWaitMsMax)
         let first = readFetch(request, version: context.version)
         if first.bytes >= minBytes || maxWaitMs == 0 || first.hasError || shuttingDown || keys.isEmpty {
-            respond.send(first.response)
+            respond.send(first.response, reservingCapacity: first.encodedSizeEstimate)
             return
         }
         let waiter = FetchWaiters.Waiter { [unowned self] force in
             let attempt = readFetch(request, version: context.version)
             guard force || attempt.bytes >= minBytes || attempt.hasError else { return false }
-            respond.send(attempt.response)
+            respond.send(attempt.response, reservingCapacity: attempt.encodedSizeEstimate)
             return true
         }
         fetchWaiters.park(waiter, on: keys, maxWait: .milliseconds(Int64(maxWaitMs)), loop: loop) { [unowned self] w in
@@ -48,10 +50,22 @@ extension Broker {
         }
     }
 
+    /// Stored batches written into the response when it is encoded (one copy).
+    struct StoredRecords: RecordsSource {
+        let slice: LogSlice
+        var byteCount: Int { slice.byteCount }
+        func write(to buffer: inout ByteBuffer) { slice.write(to: &buffer) }
+    }
+
     struct FetchRead {
         var response = FetchResponse()
         var bytes = 0
         var hasError = false
+        var partitionCount = 0
+
+        /// Room for the whole encoded response: the record bytes plus generous room for the
+        /// fixed fields (topic names are at most 249 bytes, a partition's fields under 100).
+        var encodedSizeEstimate: Int { 64 + bytes + partitionCount * 128 + response.responses.count * 300 }
     }
 
     /// One pass over the requested partitions, reading what is there now.
@@ -67,7 +81,8 @@ extension Broker {
                 var result = FetchResponse.PartitionData()
                 result.partitionIndex = wanted.partition
                 result.abortedTransactions = version >= 4 ? [] : nil
-                result.records = allocator.buffer(capacity: 0)
+                result.records = ResponseRecords()
+                read.partitionCount += 1
                 let key = TopicPartition(TopicName(topic.topic), PartitionID(wanted.partition))
                 guard let partition = partitions[key] else {
                     result.errorCode = KafkaError.unknownTopicOrPartition
@@ -95,9 +110,7 @@ extension Broker {
                         read.hasError = true
                     case .records(let slice):
                         if !slice.isEmpty {
-                            var buffer = allocator.buffer(capacity: slice.byteCount)
-                            slice.write(to: &buffer)
-                            result.records = buffer
+                            result.records = ResponseRecords(source: StoredRecords(slice: slice))
                             read.bytes += slice.byteCount
                             remaining = max(0, remaining - slice.byteCount)
                             minOneBatch = false

@@ -16,8 +16,14 @@ struct RequestContext {
 
 /// How a handler answers: exactly one of `send` or `noResponse`, once, on the owner loop.
 struct Responder<Response: KafkaResponse> {
-    let send: (Response) -> Void
+    let sendEncoded: (Response, Int) -> Void
     let noResponse: () -> Void
+
+    /// Encodes and sends the response. `reservingCapacity` sizes the output buffer up front (a
+    /// Fetch knows its size, and a buffer that grows is copied each time it does).
+    func send(_ response: Response, reservingCapacity capacity: Int = 256) {
+        sendEncoded(response, capacity)
+    }
 }
 
 /// Frame → handler. Reads the header prefix, applies the version rules, decodes the request
@@ -107,10 +113,10 @@ enum RequestRouter {
         let allocator = broker.allocator
         var answered = false
         let responder = Responder<Request.Response>(
-            send: { response in
+            sendEncoded: { response, capacity in
                 precondition(!answered, "\(Request.apiKey) answered twice")
                 answered = true
-                done(.respond(encode(response, context: context, allocator: allocator)))
+                done(.respond(encode(response, context: context, allocator: allocator, capacity: capacity)))
             },
             noResponse: {
                 precondition(!answered, "\(Request.apiKey) answered twice")
@@ -121,8 +127,8 @@ enum RequestRouter {
     }
 
     static func encode<Response: KafkaResponse>(_ response: Response, context: RequestContext,
-                                                allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256)
+                                                allocator: ByteBufferAllocator, capacity: Int = 256) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: capacity)
         let apiKey = Response.apiKey
         ResponseHeader(correlationId: context.header.correlationId)
             .encode(into: &buffer, headerVersion: apiKey.responseHeaderVersion(apiVersion: context.version))
