@@ -254,6 +254,13 @@ public final class Mapping: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: address + range.lowerBound, count: range.count)
     }
 
+    /// Drops the mapping's pages from this process's resident set (MADV_DONTNEED). The mapping
+    /// is MAP_SHARED and file-backed, so nothing is lost: the pages stay in the page cache (dirty
+    /// ones are still written back) and the next read through the mapping faults them in again.
+    func releaseResidentPages() {
+        _ = madvise(address, length, MADV_DONTNEED)
+    }
+
     func mutableBytes(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= length, "range outside the mapping")
         return UnsafeMutableRawBufferPointer(start: address + range.lowerBound, count: range.count)

@@ -66,6 +66,13 @@ public final class PartitionLog {
     public var logEndOffset: Offset { segments.last?.nextOffset ?? endOffsetAtClose ?? .zero }
     public var activeSegment: LogSegment { segments[segments.count - 1] }
     public var segmentCount: Int { segments.count }
+
+    /// Owner thread: takes the segments' mapped pages out of the process's resident set (they
+    /// stay in the page cache). For after a scan that touched a whole segment (recovery, the
+    /// producer-state rebuild), so a restarted broker's RSS does not carry its logs.
+    public func releaseMappedPages() {
+        for segment in segments { segment.mapping?.releaseResidentPages() }
+    }
     public var segmentBaseOffsets: [Offset] { segments.map(\.baseOffset) }
     /// Bytes of batches in all segments.
     public var sizeBytes: Int { segments.reduce(0) { $0 + $1.sizeBytes } }

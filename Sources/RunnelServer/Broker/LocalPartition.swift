@@ -27,6 +27,9 @@ final class LocalPartition {
         groupCommit = GroupCommit(loop: loop, durableEnd: log.recoveryPoint)
         groupCommit.flush = { [unowned self] completion in self.flush(completion) }
         rebuildProducerState()
+        // Recovery and the rebuild read the segments through their mappings; those pages
+        // would otherwise stay in the broker's RSS until the next restart.
+        log.releaseMappedPages()
     }
 
     var highWatermark: Offset { log.logEndOffset }
