@@ -60,8 +60,12 @@ struct BenchCLITests {
         }
     }
 
-    @Test func severalProducersAndPartitionsThenAGroupConsumer() async throws {
-        try await withBroker { broker in
+    /// Also with several network threads: connections then live on other event loops than the
+    /// broker's owner loop, and every answer must hop back to its connection's loop (this
+    /// crashed the broker before that hop existed).
+    @Test(arguments: [1, 3])
+    func severalProducersAndPartitionsThenAGroupConsumer(networkThreads: Int) async throws {
+        try await withBroker(overrides: ["num.network.threads=\(networkThreads)"]) { broker in
             let b = ["-b", broker.bootstrap]
             let topic = uniqueTopic("bench-multi")
             let produce = try runCLI(["bench", "produce", "--topic", topic, "--records", "3001", "--record-size", "20",

@@ -14,9 +14,10 @@ enum RunnelBinary {
     }
 }
 
-/// Runs `body` against a fresh single-node broker, then stops it and removes its data.
-func withBroker<T>(_ body: (BrokerProcess) async throws -> T) async throws -> T {
-    let broker = try BrokerProcess()
+/// Runs `body` against a fresh single-node broker (started with `overrides`, `key=value`), then
+/// stops it and removes its data.
+func withBroker<T>(overrides: [String] = [], _ body: (BrokerProcess) async throws -> T) async throws -> T {
+    let broker = try BrokerProcess(overrides: overrides)
     defer {
         broker.stop()
         broker.dataDirectory.remove()

@@ -65,9 +65,14 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         let seq = nextRequestSeq
         nextRequestSeq += 1
         let loop = context.eventLoop
+        // The broker answers on its owner loop, which is this connection's loop only when
+        // there is one network thread: hop back when it is not.
         dispatcher.dispatch(frame: frame, connection: info) { [weak self] result in
-            loop.preconditionInEventLoop()
-            self?.complete(seq: seq, result: result, context: context)
+            if loop.inEventLoop {
+                self?.complete(seq: seq, result: result, context: context)
+            } else {
+                loop.execute { self?.complete(seq: seq, result: result, context: context) }
+            }
         }
     }
 
