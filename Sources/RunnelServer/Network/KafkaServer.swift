@@ -31,6 +31,12 @@ final class KafkaServer {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Produce requests are up to a few MB: reads of up to 1 MiB (NIO's default stops at
+            // 64 KiB) mean fewer syscalls, fewer ACK round trips through loopback softirq work
+            // done on this thread, and fewer partial frames merged by the frame decoder. The
+            // allocator adapts back down for connections that only send small requests.
+            .childChannelOption(.recvAllocator,
+                                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1 << 20))
             .childChannelInitializer { [self] channel in
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
                 let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
