@@ -223,6 +223,10 @@ def main():
     data = m("recovery_1gib", "runnel", "data_bytes")
     w(f"| recovery after kill -9 with {n(data and data / 2**30, 2)} GiB of log: port accepts | {n(recovery_ready_ms)} ms | {spread(R.values('recovery_1gib', 'runnel', 'ready_ms'))} ms |")
     w(f"| … until the whole log is served (high watermark back) | {n(recovery_ms)} ms | {spread(R.values('recovery_1gib', 'runnel', 'served_ms'))} ms |")
+    rec_idle = [v / 1024 for v in R.values("recovery_1gib", "runnel", "idle_rss_kb")]
+    rec_anon = [v / 1024 for v in R.values("recovery_1gib", "runnel", "idle_rss_anon_kb")]
+    if rec_idle:
+        w(f"| idle RSS 2 s after that recovery (of which anonymous) | {n(statistics.median(rec_idle), 1)} MiB ({n(statistics.median(rec_anon) if rec_anon else None, 1)} MiB) | {spread(rec_idle, 1)} MiB |")
     failed = R.failures("recovery_1gib")
     if failed:
         w(f"| recovery runs that failed | {len(failed)} | |")

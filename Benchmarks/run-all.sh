@@ -345,7 +345,11 @@ footprint() {
         "$LOADGEN" offsets -b "$BOOT" -t "$topic" -n "$RECOVERY_RECORDS" --idle-timeout-ms 60000 \
             > "$WORK/offsets.json" 2>> "$WORK/tools.log" || status=$?
         local served=$(( $(now_ms) - STARTED_MS ))
-        emit recovery_1gib "$i" runnel "$status" "{\"ready_ms\":$ready,\"served_ms\":$served,\"data_bytes\":$bytes,\"offsets\":$(cat "$WORK/offsets.json")}"
+        # Idle RSS of the recovered broker: its logs must not stay in its resident set.
+        sleep 2
+        local rss anon
+        rss=$(rss_kb "$BROKER_PID" VmRSS); anon=$(rss_kb "$BROKER_PID" RssAnon)
+        emit recovery_1gib "$i" runnel "$status" "{\"ready_ms\":$ready,\"served_ms\":$served,\"data_bytes\":$bytes,\"idle_rss_kb\":${rss:-0},\"idle_rss_anon_kb\":${anon:-0},\"offsets\":$(cat "$WORK/offsets.json")}"
         stop_broker
         rm -rf "$dir"
     done
