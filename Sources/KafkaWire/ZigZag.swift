@@ -100,8 +100,23 @@ public enum ZigZag {
         return decode(raw)
     }
 
+    /// One-byte varints (a null key, no headers, small deltas) are the common case: answered
+    /// inline; longer ones take the loop.
     @inlinable
+    @inline(__always)
     static func readUnsigned(_ bytes: UnsafeRawBufferPointer, at offset: inout Int, bytesMax: Int) -> UInt64? {
+        if offset >= 0 && offset < bytes.count {
+            let first = bytes[offset]
+            if first < 0x80 {
+                offset += 1
+                return UInt64(first)
+            }
+        }
+        return readUnsignedLoop(bytes, at: &offset, bytesMax: bytesMax)
+    }
+
+    @inlinable
+    static func readUnsignedLoop(_ bytes: UnsafeRawBufferPointer, at offset: inout Int, bytesMax: Int) -> UInt64? {
         var index = offset
         let end = min(bytes.count, offset + bytesMax)
         var result: UInt64 = 0
