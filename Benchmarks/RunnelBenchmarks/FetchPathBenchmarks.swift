@@ -51,30 +51,26 @@ func fetchPathBenchmarks() {
         Benchmark("Fetch read path: read + FetchResponse v12 encode, \(label)",
                   configuration: configuration(.one, rate: Rate.megabytesPerSecond), closure: { benchmark in
             let log = fixture.scratch.log!
-            var bytes = 0
-            let clock = ContinuousClock()
-            benchmark.startMeasurement()
-            let start = clock.now
-            for _ in benchmark.scaledIterations {
-                let offset = Offset(Int64.random(in: 0..<fixture.endOffset, using: &fixture.random))
-                guard case .records(let slice) = log.read(from: offset, maxBytes: maxBytes, upperBound: log.logEndOffset) else {
-                    fatalError("fixture offset out of range")
+            measureRate(benchmark, Rate.megabytesPerSecond, divisor: 1_000_000) { () -> Int in
+                var bytes = 0
+                for _ in benchmark.scaledIterations {
+                    let offset = Offset(Int64.random(in: 0..<fixture.endOffset, using: &fixture.random))
+                    guard case .records(let slice) = log.read(from: offset, maxBytes: maxBytes, upperBound: log.logEndOffset) else {
+                        fatalError("fixture offset out of range")
+                    }
+                    var partition = FetchResponse.PartitionData()
+                    partition.highWatermark = fixture.endOffset
+                    partition.abortedTransactions = []
+                    partition.records = ResponseRecords(source: SliceRecords(slice: slice))
+                    var response = FetchResponse()
+                    response.responses = [.init(topic: "bench", partitions: [partition])]
+                    var out = allocator.buffer(capacity: 512 + slice.byteCount)
+                    response.encode(into: &out, version: 12)
+                    bytes += slice.byteCount
+                    blackHole(out)
                 }
-                var partition = FetchResponse.PartitionData()
-                partition.highWatermark = fixture.endOffset
-                partition.abortedTransactions = []
-                partition.records = ResponseRecords(source: SliceRecords(slice: slice))
-                var response = FetchResponse()
-                response.responses = [.init(topic: "bench", partitions: [partition])]
-                var out = allocator.buffer(capacity: 512 + slice.byteCount)
-                response.encode(into: &out, version: 12)
-                bytes += slice.byteCount
-                blackHole(out)
+                return bytes
             }
-            let elapsed = start.duration(to: clock.now)
-            benchmark.stopMeasurement()
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            if seconds > 0 { benchmark.measurement(Rate.megabytesPerSecond, Int((Double(bytes) / seconds / 1e6).rounded())) }
         }, setup: {
             try fixture.build(totalBytes: 64 << 20)
         }, teardown: {

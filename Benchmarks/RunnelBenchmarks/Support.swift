@@ -28,10 +28,20 @@ func configuration(_ scaling: BenchmarkScalingFactor, rate: BenchmarkMetric,
 @inline(__always)
 func measureRate(_ benchmark: Benchmark, _ rate: BenchmarkMetric, units: Int, divisor: Double = 1,
                  _ body: () throws -> Void) rethrows {
+    try measureRate(benchmark, rate, divisor: divisor) { () throws -> Int in
+        try body()
+        return units
+    }
+}
+
+/// The same, for a body that only knows its units once it has run (it returns them).
+@inline(__always)
+func measureRate(_ benchmark: Benchmark, _ rate: BenchmarkMetric, divisor: Double = 1,
+                 _ body: () throws -> Int) rethrows {
     let clock = ContinuousClock()
     benchmark.startMeasurement()
     let start = clock.now
-    try body()
+    let units = try body()
     let elapsed = start.duration(to: clock.now)
     benchmark.stopMeasurement()
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

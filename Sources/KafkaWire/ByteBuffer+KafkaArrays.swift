@@ -48,22 +48,9 @@ extension ByteBuffer {
     }
 
     @inlinable
-    public mutating func writeKafkaArrayCount(_ count: Int?, compact: Bool) {
-        guard let count else {
-            if compact { writeKafkaUnsignedVarint(0) } else { writeInteger(Int32(-1)) }
-            return
-        }
-        if compact {
-            writeKafkaUnsignedVarint(UInt32(count + 1))
-        } else {
-            writeInteger(Int32(count))
-        }
-    }
-
-    @inlinable
     public mutating func writeKafkaArray<Element>(_ array: [Element], compact: Bool,
                                                   _ element: (inout ByteBuffer, Element) -> Void) {
-        writeKafkaArrayCount(array.count, compact: compact)
+        writeKafkaLength(array.count, compact: compact)
         for item in array { element(&self, item) }
     }
 
@@ -73,7 +60,7 @@ extension ByteBuffer {
         if let array {
             writeKafkaArray(array, compact: compact, element)
         } else {
-            writeKafkaArrayCount(nullable ? nil : 0, compact: compact)
+            writeKafkaLength(nullable ? nil : 0, compact: compact)
         }
     }
 }

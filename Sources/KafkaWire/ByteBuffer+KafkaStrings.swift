@@ -38,6 +38,23 @@ extension ByteBuffer {
         return length
     }
 
+    /// Writes a length prefix: the unsigned varint of length + 1 when compact (0 = null), else an
+    /// int16 or int32 (-1 = null). Every length-prefixed writer (strings, bytes, records, array
+    /// counts) goes through here.
+    @inlinable
+    public mutating func writeKafkaLength(_ length: Int?, compact: Bool, int16: Bool = false) {
+        if compact {
+            writeKafkaUnsignedVarint(length.map { UInt32($0 + 1) } ?? 0)
+        } else if int16 {
+            if let length {
+                precondition(length <= Int(Int16.max), "a length of \(length) cannot be encoded as an int16")
+            }
+            writeInteger(Int16(length ?? -1))
+        } else {
+            writeInteger(Int32(length ?? -1))
+        }
+    }
+
     // MARK: strings
 
     @inlinable
@@ -80,27 +97,15 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaString(_ value: String, compact: Bool) {
-        let length = value.utf8.count
-        if compact {
-            writeKafkaUnsignedVarint(UInt32(length + 1))
-        } else {
-            precondition(length <= Int(Int16.max), "string of \(length) UTF-8 bytes cannot be encoded with an int16 length")
-            writeInteger(Int16(length))
-        }
+        writeKafkaLength(value.utf8.count, compact: compact, int16: true)
         writeString(value)
     }
 
+    /// nil writes null where the version is nullable, else the empty string.
     @inlinable
     public mutating func writeKafkaNullableString(_ value: String?, compact: Bool, nullable: Bool = true) {
-        if let value {
-            writeKafkaString(value, compact: compact)
-        } else if !nullable {
-            writeKafkaString("", compact: compact)
-        } else if compact {
-            writeKafkaUnsignedVarint(0)
-        } else {
-            writeInteger(Int16(-1))
-        }
+        writeKafkaLength(value?.utf8.count ?? (nullable ? nil : 0), compact: compact, int16: true)
+        if let value { writeString(value) }
     }
 
     // MARK: bytes
@@ -120,25 +125,15 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaBytes(_ value: [UInt8], compact: Bool) {
-        if compact {
-            writeKafkaUnsignedVarint(UInt32(value.count + 1))
-        } else {
-            writeInteger(Int32(value.count))
-        }
+        writeKafkaLength(value.count, compact: compact)
         writeBytes(value)
     }
 
+    /// nil writes null where the version is nullable, else empty bytes.
     @inlinable
     public mutating func writeKafkaNullableBytes(_ value: [UInt8]?, compact: Bool, nullable: Bool = true) {
-        if let value {
-            writeKafkaBytes(value, compact: compact)
-        } else if !nullable {
-            writeKafkaBytes([], compact: compact)
-        } else if compact {
-            writeKafkaUnsignedVarint(0)
-        } else {
-            writeInteger(Int32(-1))
-        }
+        writeKafkaLength(value?.count ?? (nullable ? nil : 0), compact: compact)
+        if let value { writeBytes(value) }
     }
 
     // MARK: records
@@ -160,24 +155,14 @@ extension ByteBuffer {
 
     @inlinable
     public mutating func writeKafkaRecords(_ value: ByteBuffer, compact: Bool) {
-        if compact {
-            writeKafkaUnsignedVarint(UInt32(value.readableBytes + 1))
-        } else {
-            writeInteger(Int32(value.readableBytes))
-        }
+        writeKafkaLength(value.readableBytes, compact: compact)
         writeImmutableBuffer(value)
     }
 
+    /// nil writes null where the version is nullable, else empty records.
     @inlinable
     public mutating func writeKafkaNullableRecords(_ value: ByteBuffer?, compact: Bool, nullable: Bool = true) {
-        if let value {
-            writeKafkaRecords(value, compact: compact)
-        } else if !nullable {
-            writeKafkaRecords(ByteBuffer(), compact: compact)
-        } else if compact {
-            writeKafkaUnsignedVarint(0)
-        } else {
-            writeInteger(Int32(-1))
-        }
+        writeKafkaLength(value?.readableBytes ?? (nullable ? nil : 0), compact: compact)
+        if let value { writeImmutableBuffer(value) }
     }
 }

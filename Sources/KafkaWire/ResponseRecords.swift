@@ -79,23 +79,13 @@ extension ByteBuffer {
     }
 
     public mutating func writeKafkaResponseRecords(_ value: ResponseRecords, compact: Bool) {
-        if compact {
-            writeKafkaUnsignedVarint(UInt32(value.byteCount + 1))
-        } else {
-            writeInteger(Int32(value.byteCount))
-        }
+        writeKafkaLength(value.byteCount, compact: compact)
         value.write(to: &self)
     }
 
+    /// nil writes null where the version is nullable, else empty records.
     public mutating func writeKafkaNullableResponseRecords(_ value: ResponseRecords?, compact: Bool, nullable: Bool = true) {
-        if let value {
-            writeKafkaResponseRecords(value, compact: compact)
-        } else if !nullable {
-            writeKafkaResponseRecords(ResponseRecords(), compact: compact)
-        } else if compact {
-            writeKafkaUnsignedVarint(0)
-        } else {
-            writeInteger(Int32(-1))
-        }
+        writeKafkaLength(value?.byteCount ?? (nullable ? nil : 0), compact: compact)
+        value?.write(to: &self)
     }
 }

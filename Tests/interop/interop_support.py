@@ -1,7 +1,7 @@
 """Shared helpers for the interop suite: record generation and comparison, confluent-kafka
-produce/consume loops, confluent-kafka consumer-group members polled from the test's thread, a
-minimal raw Kafka protocol client, and a reader for the batch headers of on-disk segments (the
-layout of PROTOCOL.md §4-5).
+produce/consume loops, confluent-kafka consumer-group members polled from the test's thread (or
+run in a process of their own, to be SIGKILLed), a minimal raw Kafka protocol client, and a
+reader for the batch headers of on-disk segments (the layout of PROTOCOL.md §4-5).
 
 Everything here is bounded in time: each loop has a deadline and raises AssertionError with what
 it saw (client errors included) when the deadline passes.
@@ -9,9 +9,15 @@ it saw (client errors included) when the deadline passes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import queue
+import signal
 import socket
 import struct
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -594,3 +600,54 @@ def record_figure(line: str) -> None:
     if path:
         with open(path, "a") as f:
             f.write(line + "\n")
+
+
+_MEMBER_PROCESS = r"""
+import json, sys, time
+from confluent_kafka import Consumer
+bootstrap, group, topic, extra = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": "doomed",
+              "enable.auto.commit": False, "auto.offset.reset": "earliest", **extra})
+c.subscribe([topic])
+last = None
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    c.poll(0.1)
+    owned = sorted(tp.partition for tp in c.assignment())
+    if owned != last:
+        last = owned
+        print(json.dumps(owned), flush=True)
+"""
+
+
+class MemberProcess:
+    """A confluent-kafka group member in a process of its own, so that a test can SIGKILL it (no
+    LeaveGroup, no leave heartbeat). It subscribes `topic` with `extra` consumer settings and
+    prints its assignment whenever it changes; `owned()` is the latest one seen."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, extra: dict):
+        self.proc = subprocess.Popen([sys.executable, "-c", _MEMBER_PROCESS, bootstrap, group, topic, json.dumps(extra)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     start_new_session=True)
+        self._lines: queue.Queue[list[int]] = queue.Queue()
+        self._owned: list[int] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(json.loads(line))
+
+    def owned(self) -> list[int]:
+        while not self._lines.empty():
+            self._owned = self._lines.get()
+        return self._owned
+
+    def kill(self) -> None:
+        """SIGKILL, and wait until the process is gone."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

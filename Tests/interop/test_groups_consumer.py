@@ -16,17 +16,12 @@ commits and lets the members carry on.
 """
 from __future__ import annotations
 
-import json
-import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
 
-from interop_support import (CkMember, assert_same_log, by_partition, ck_committed, ck_create_topic,
+from interop_support import (CkMember, MemberProcess, assert_same_log, by_partition, ck_committed, ck_create_topic,
                              ck_end_offsets, ck_produce, make_records, merged_reads, now_ms,
                              poll_members, record_figure, unique_topic)
 
@@ -111,22 +106,6 @@ def test_members_split_join_and_leave_at_default_settings(start_broker):
             m.close()
 
 
-KILLED_MEMBER = r"""
-import json, sys, time
-from confluent_kafka import Consumer
-bootstrap, group, topic = sys.argv[1:4]
-c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": "doomed",
-              "group.protocol": "consumer", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-c.subscribe([topic])
-last = None
-deadline = time.monotonic() + 120
-while time.monotonic() < deadline:
-    c.poll(0.1)
-    owned = sorted(tp.partition for tp in c.assignment())
-    if owned != last:
-        last = owned
-        print(json.dumps(owned), flush=True)
-"""
 
 FAST_848 = {"group.consumer.heartbeat.interval.ms": "1000", "group.consumer.session.timeout.ms": "6000",
             "group.initial.rebalance.delay.ms": "0"}
@@ -141,16 +120,7 @@ def test_killed_member_expires_after_session_timeout(start_broker):
     group = unique_topic("g-848-kill")
     ck_create_topic(broker.bootstrap, topic, PARTITIONS)
     members = [CkMember(f"k{i}", broker.bootstrap, group, KIP848) for i in range(2)]
-    doomed = subprocess.Popen([sys.executable, "-c", KILLED_MEMBER, broker.bootstrap, group, topic],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(json.loads(line)) for line in doomed.stdout], daemon=True).start()
-    doomed_owned: list[list[int]] = [[]]
-
-    def doomed_has_two() -> bool:
-        while not lines.empty():
-            doomed_owned[0] = lines.get()
-        return len(doomed_owned[0]) == 2
+    doomed = MemberProcess(broker.bootstrap, group, topic, {"group.protocol": "consumer"})
 
     try:
         for m in members:
@@ -158,14 +128,13 @@ def test_killed_member_expires_after_session_timeout(start_broker):
 
         def settled():
             owned = [m.owned() for m in members]
-            return doomed_has_two() and all(len(o) == 2 for o in owned) \
-                and set().union(*owned) | set(doomed_owned[0]) == set(range(PARTITIONS))
+            return len(doomed.owned()) == 2 and all(len(o) == 2 for o in owned) \
+                and set().union(*owned) | set(doomed.owned()) == set(range(PARTITIONS))
         poll_members(members, settled, 40, "two members here and one in a subprocess with 2 partitions each")
 
-        doomed.send_signal(signal.SIGKILL)
+        doomed.kill()
         killed_at = time.monotonic()
-        doomed.wait(timeout=10)
-        poll_members(members, split(members, [3, 3]), 25, f"partitions {doomed_owned[0]} of the killed member reassigned")
+        poll_members(members, split(members, [3, 3]), 25, f"partitions {doomed.owned()} of the killed member reassigned")
         takeover_s = time.monotonic() - killed_at
         record_figure(f"KIP-848: member SIGKILLed (group.consumer.session.timeout.ms=6000, heartbeat 1000 ms) -> "
                       f"its partitions owned by the others: {takeover_s:.2f} s")
@@ -176,9 +145,7 @@ def test_killed_member_expires_after_session_timeout(start_broker):
         poll_members(members, read_count(members, len(records)), 30, f"{len(records)} records read")
         assert_same_log(by_partition(records), merged_reads(members))
     finally:
-        if doomed.poll() is None:
-            doomed.kill()
-            doomed.wait(timeout=10)
+        doomed.close()
         for m in members:
             m.close()
 

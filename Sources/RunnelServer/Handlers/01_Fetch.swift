@@ -61,11 +61,13 @@ extension Broker {
         var response = FetchResponse()
         var bytes = 0
         var hasError = false
-        var partitionCount = 0
 
         /// Room for the whole encoded response: the record bytes plus generous room for the
         /// fixed fields (topic names are at most 249 bytes, a partition's fields under 100).
-        var encodedSizeEstimate: Int { 64 + bytes + partitionCount * 128 + response.responses.count * 300 }
+        var encodedSizeEstimate: Int {
+            let partitions = response.responses.reduce(0) { $0 + $1.partitions.count }
+            return 64 + bytes + partitions * 128 + response.responses.count * 300
+        }
     }
 
     /// One pass over the requested partitions, reading what is there now.
@@ -82,7 +84,6 @@ extension Broker {
                 result.partitionIndex = wanted.partition
                 result.abortedTransactions = version >= 4 ? [] : nil
                 result.records = ResponseRecords()
-                read.partitionCount += 1
                 let key = TopicPartition(TopicName(topic.topic), PartitionID(wanted.partition))
                 guard let partition = partitions[key] else {
                     result.errorCode = KafkaError.unknownTopicOrPartition
