@@ -106,12 +106,18 @@ public final class LogManager {
         let path = dataDirectory + "/" + PartitionLog.directoryName(topic: topic, partition: partition)
         guard logs[key] == nil, fileSystem.isDirectory(path) == nil else { throw .logAlreadyExists(path: path) }
         try fileSystem.makeDirectory(path)
-        try fileSystem.syncDirectory(dataDirectory)
-        let log = try PartitionLog.open(directory: path, topic: topic, partition: partition,
-                                        config: config ?? defaultConfig, needsRecovery: false, now: now,
-                                        fileSystem: fileSystem, logger: logger)
-        logs[key] = log
-        return log
+        do throws(StorageError) {
+            try fileSystem.syncDirectory(dataDirectory)
+            let log = try PartitionLog.open(directory: path, topic: topic, partition: partition,
+                                            config: config ?? defaultConfig, needsRecovery: false, now: now,
+                                            fileSystem: fileSystem, logger: logger)
+            logs[key] = log
+            return log
+        } catch {
+            // No half-made log directory is left behind (a later start would open it as a log).
+            try? removeTree(path)
+            throw error
+        }
     }
 
     /// Deletes a partition's log and all its data (DeleteTopics).

@@ -100,12 +100,35 @@ public final class LogSegment {
     /// The batch header at `position`, or nil when no plausible batch (complete within the data)
     /// starts there. No CRC check: the bytes were validated on append or by recovery.
     public func header(at position: Int) -> RecordBatchHeader? {
-        guard position >= 0, position + RecordBatchHeader.size <= sizeBytes, let mapping = logMapping,
-              let header = RecordBatchHeader(mapping.bytes(position ..< position + RecordBatchHeader.size)),
-              header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
+        if case .batch(let header) = batch(at: position) { return header }
+        return nil
+    }
+
+    /// What starts at a byte position of the data.
+    public enum BatchAt: Equatable, Sendable {
+        case batch(RecordBatchHeader)
+        /// `position` is the end of the data: nothing more to read.
+        case end
+        /// Bytes are there but no plausible batch header starts at `position` (the file was
+        /// damaged after it was written): `reason` says what is wrong.
+        case unreadable(reason: String)
+    }
+
+    /// The batch header at `position`, the end of the data, or why the bytes there are no batch.
+    /// Checks what a walk relies on (length within the data, magic 2); no CRC.
+    public func batch(at position: Int) -> BatchAt {
+        guard position >= 0, position < sizeBytes, let mapping = logMapping else { return .end }
+        guard position + RecordBatchHeader.size <= sizeBytes,
+              let header = RecordBatchHeader(mapping.bytes(position ..< position + RecordBatchHeader.size))
+        else { return .unreadable(reason: "\(sizeBytes - position) bytes at position \(position) are too few for a batch header") }
+        guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead),
               header.totalSize <= sizeBytes - position
-        else { return nil }
-        return header
+        else {
+            return .unreadable(reason: "batch at position \(position) has batchLength \(header.batchLength), "
+                + "which does not fit the \(sizeBytes - position) bytes left")
+        }
+        guard header.magic == 2 else { return .unreadable(reason: "batch at position \(position) has magic \(header.magic), not 2") }
+        return .batch(header)
     }
 
     /// The bytes of `range`, which must lie within the valid data.
@@ -118,13 +141,60 @@ public final class LogSegment {
     var mapping: Mapping? { logMapping }
 
     /// The first batch whose last offset is ≥ `target`: index lookup, then a short forward scan.
+    /// nil when the segment has none, or when the scan met bytes it cannot parse (`locateBatch`
+    /// tells the two apart).
     public func findBatch(atOrAfter target: Offset) -> (position: Int, header: RecordBatchHeader)? {
-        var position = offsetIndex.lookup(target).position
-        while let header = header(at: position) {
-            if header.lastOffset >= target.rawValue { return (position, header) }
-            position += header.totalSize
-        }
+        if case .found(let position, let header) = locateBatch(atOrAfter: target) { return (position, header) }
         return nil
+    }
+
+    /// Where a forward scan for an offset ended.
+    public enum BatchLocation: Equatable, Sendable {
+        case found(position: Int, header: RecordBatchHeader)
+        /// Every batch of the segment ends before the target.
+        case pastEnd
+        /// The scan met a damaged header at `position` before reaching the target: the bytes
+        /// from there on cannot be walked, so nothing after them may be served in their place.
+        case unreadable(position: Int, reason: String)
+    }
+
+    /// `findBatch` that says why it found nothing.
+    public func locateBatch(atOrAfter target: Offset) -> BatchLocation {
+        var position = offsetIndex.lookup(target).position
+        while true {
+            switch batch(at: position) {
+            case .batch(let header):
+                if header.lastOffset >= target.rawValue { return .found(position: position, header: header) }
+                position += header.totalSize
+            case .end:
+                return .pastEnd
+            case .unreadable(let reason):
+                return .unreadable(position: position, reason: reason)
+            }
+        }
+    }
+
+    /// Walks every batch header from the start (no CRC): length within the data, magic 2,
+    /// offsets increasing from `minimumOffset`. nil when the walk reaches the end of the data;
+    /// else what stopped it. Cheap (one header read per batch): run on the active segment at
+    /// every start, because a clean-shutdown marker says nothing about bytes damaged at rest.
+    func headerChainProblem(minimumOffset: Offset) -> String? {
+        var position = 0
+        var expected = max(minimumOffset, baseOffset)
+        while true {
+            switch batch(at: position) {
+            case .end:
+                return nil
+            case .unreadable(let reason):
+                return reason
+            case .batch(let header):
+                guard header.baseOffset >= expected.rawValue, header.lastOffset >= header.baseOffset else {
+                    return "batch at position \(position) has offsets \(header.baseOffset)...\(header.lastOffset), expected from \(expected)"
+                }
+                expected = Offset(header.lastOffset + 1)
+                position += header.totalSize
+            }
+        }
     }
 
     /// The first record with timestamp ≥ `timestamp`, as (offset, timestamp); nil when every
@@ -244,6 +314,19 @@ public final class LogSegment {
         try timeIndex.file.sync()
     }
 
+    /// After `recover` of a segment that stays sealed: the final time-index entry, both indexes
+    /// cut to their entries (recovery grew them to `segment.index.bytes`) and everything fsynced,
+    /// as a roll leaves a segment; a later clean start then trusts the indexes as they are.
+    func finishRecoveredSealed() throws(StorageError) {
+        precondition(!isActive, "finishRecoveredSealed on the active segment")
+        timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar, final: true)
+        try offsetIndex.file.trim()
+        try timeIndex.file.trim()
+        try logHandle.sync()
+        try offsetIndex.file.sync()
+        try timeIndex.file.sync()
+    }
+
     /// Removes every batch from the one holding `offset` on (a batch is never split: when
     /// `offset` is inside a batch, that whole batch goes). Returns the bytes removed.
     @discardableResult
@@ -301,9 +384,12 @@ public final class LogSegment {
     }
 
     /// Checks the indexes of a segment found on disk after a clean stop and loads its summary.
-    /// nil when it can be trusted; else the reason it must be recovered.
-    func loadTrusted() -> String? {
+    /// nil when it can be trusted; else the reason it must be recovered. With `walkHeaders`
+    /// (the active segment) every batch header is walked as well, not only the tail after the
+    /// last index entry.
+    func loadTrusted(walkHeaders: Bool = false, minimumOffset: Offset = .zero) -> String? {
         if indexFileMissing { return "an index file is missing" }
+        if walkHeaders, let problem = headerChainProblem(minimumOffset: minimumOffset) { return "\(logPath): \(problem)" }
         if let problem = offsetIndex.problem(logBytes: sizeBytes) { return "\(offsetIndex.file.path): \(problem)" }
         if let problem = reloadTail() { return "\(logPath): \(problem)" }
         if let problem = timeIndex.problem(endOffset: nextOffset) { return "\(timeIndex.file.path): \(problem)" }

@@ -97,13 +97,13 @@ extension PartitionLog {
             let segment = segments[index]
             let isLast = index == segments.count - 1
             var mustRecover = index >= firstToRecover
-            if !mustRecover, let problem = segment.loadTrusted() {
-                logger.warning("rebuilding the indexes of \(label) segment \(segment.baseOffset): \(problem)")
+            let previousEnd = index > 0 ? segments[index - 1].nextOffset : segment.baseOffset
+            if !mustRecover, let problem = segment.loadTrusted(walkHeaders: isLast, minimumOffset: previousEnd) {
+                logger.warning("recovering \(label) segment \(segment.baseOffset) although the last stop was clean: \(problem)")
                 mustRecover = true
             }
             if mustRecover {
                 scanned += 1
-                let previousEnd = index > 0 ? segments[index - 1].nextOffset : segment.baseOffset
                 let fileBytes = segment.sizeBytes
                 var cut = try segment.recover(minimumOffset: previousEnd, config: config)
                 if cut == nil && !isLast && segment.sizeBytes < fileBytes {
@@ -121,7 +121,7 @@ extension PartitionLog {
                         """)
                     break
                 }
-                if !isLast { try segment.seal() }
+                if !isLast { try segment.finishRecoveredSealed() }
             }
             index += 1
         }

@@ -41,6 +41,8 @@ public final class PartitionLog {
     var truncationGeneration = 0
     var failure: StorageError?
     var endOffsetAtClose: Offset?
+    /// Damaged positions already logged ("base@position").
+    private var reportedDamage: Set<String> = []
 
     init(topic: TopicName, partition: PartitionID, directory: String, config: LogConfig, fileSystem: any FileSystem,
          logger: Logger, segments: [LogSegment], logStartOffset: Offset, recoveryPoint: Offset, now: TimestampMs) {
@@ -77,6 +79,10 @@ public final class PartitionLog {
     /// Bytes of batches in all segments.
     public var sizeBytes: Int { segments.reduce(0) { $0 + $1.sizeBytes } }
     public var isOffline: Bool { failure != nil }
+    /// Why the log is offline (what every write now throws), or nil while it is writable.
+    public var offlineError: StorageError? {
+        failure.map { .logFailed(path: directory, cause: $0.description) }
+    }
 
     // MARK: Append
 
@@ -222,6 +228,10 @@ public final class PartitionLog {
         case records(LogSlice)
         /// The offset is below the log start or above the log end.
         case offsetOutOfRange(logStartOffset: Offset, logEndOffset: Offset)
+        /// Bytes the read had to walk through at or before `offset` are not a batch (the file
+        /// was damaged at rest). Nothing after them is served in their place; the caller answers
+        /// with an error (Fetch: CORRUPT_MESSAGE). Logged once per damaged position.
+        case unreadable(offset: Offset, reason: String)
     }
 
     /// Whole stored batches for a fetch at `offset`: starting with the batch that holds it (which
@@ -239,14 +249,29 @@ public final class PartitionLog {
         while index < segments.count, offset < bound {
             let segment = segments[index]
             if segment.baseOffset >= bound { break }
-            if let (start, _) = segment.findBatch(atOrAfter: offset) {
+            switch segment.locateBatch(atOrAfter: offset) {
+            case .found(let start, _):
                 return .records(slice(of: segment, from: start, maxBytes: maxBytes, bound: bound, minOneBatch: minOneBatch))
+            case .pastEnd:
+                index += 1
+            case .unreadable(let position, let reason):
+                reportDamage(segment: segment, position: position, reason: reason)
+                return .unreadable(offset: offset, reason: "\(segment.logPath): \(reason)")
             }
-            index += 1
         }
         return .records(.empty)
     }
 
+    /// One log line per damaged position, however often consumers retry there.
+    private func reportDamage(segment: LogSegment, position: Int, reason: String) {
+        let key = "\(segment.baseOffset)@\(position)"
+        guard !reportedDamage.contains(key) else { return }
+        reportedDamage.insert(key)
+        logger.error("log \(directory) is damaged: \(segment.logPath): \(reason); reads at or after that position answer CORRUPT_MESSAGE")
+    }
+
+    /// Whole batches from `start` (a batch found by `locateBatch`), stopping before the bound, at
+    /// `maxBytes`, or before bytes that do not parse (the next read starting there reports them).
     private func slice(of segment: LogSegment, from start: Int, maxBytes: Int, bound: Offset, minOneBatch: Bool) -> LogSlice {
         var position = start
         var count = 0
@@ -254,6 +279,7 @@ public final class PartitionLog {
         var next: Offset? = nil
         while let header = segment.header(at: position) {
             if header.lastOffset >= bound.rawValue { break }
+            if let next, header.baseOffset < next.rawValue { break }
             if position + header.totalSize - start > maxBytes && !(count == 0 && minOneBatch) { break }
             if first == nil { first = Offset(header.baseOffset) }
             next = Offset(header.lastOffset + 1)

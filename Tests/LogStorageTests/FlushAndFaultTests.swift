@@ -1,71 +1,8 @@
 import Foundation
 @testable import LogStorage
 import RunnelCore
+import RunnelTesting
 import Testing
-
-/// Wraps the real file system and fails chosen operations on paths with a chosen suffix.
-final class FaultyFileSystem: FileSystem, @unchecked Sendable {
-    // @unchecked: `failures` is guarded by `lock`.
-    enum Operation: Hashable { case open, truncate, sync, map, remove, rename, pwrite }
-    private let real = PosixFileSystem()
-    private let lock = NSLock()
-    private var failures: [Operation: String] = [:]
-
-    func fail(_ operation: Operation, pathSuffix: String) { lock.withLock { failures[operation] = pathSuffix } }
-    func heal() { lock.withLock { failures = [:] } }
-
-    private func check(_ operation: Operation, _ path: String, _ name: String) throws(StorageError) {
-        let suffix = lock.withLock { failures[operation] }
-        if let suffix, path.hasSuffix(suffix) { throw .io(operation: name, path: path, errno: EIO) }
-    }
-
-    func open(_ path: String, create: Bool, truncate: Bool) throws(StorageError) -> Int32 {
-        try check(.open, path, "open")
-        return try real.open(path, create: create, truncate: truncate)
-    }
-    func close(_ fd: Int32) { real.close(fd) }
-    func size(_ fd: Int32, path: String) throws(StorageError) -> Int { try real.size(fd, path: path) }
-    func truncate(_ fd: Int32, path: String, size: Int) throws(StorageError) {
-        try check(.truncate, path, "ftruncate")
-        try real.truncate(fd, path: path, size: size)
-    }
-    func sync(_ fd: Int32, path: String) throws(StorageError) {
-        try check(.sync, path, "fdatasync")
-        try real.sync(fd, path: path)
-    }
-    func pread(_ fd: Int32, path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StorageError) -> Int {
-        try real.pread(fd, path: path, into: buffer, at: offset)
-    }
-    func pwrite(_ fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
-        let suffix = lock.withLock { failures[.pwrite] }
-        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "pwrite", path: path, errno: ENOSPC) }
-        try real.pwrite(fd, path: path, bytes, at: offset)
-    }
-    func pwrite(_ fd: Int32, path: String, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
-                at offset: Int) throws(StorageError) {
-        let suffix = lock.withLock { failures[.pwrite] }
-        if let suffix, path.hasSuffix(suffix) { throw .io(operation: "pwrite", path: path, errno: ENOSPC) }
-        try real.pwrite(fd, path: path, first, second, at: offset)
-    }
-    func map(_ fd: Int32, path: String, length: Int) throws(StorageError) -> UnsafeMutableRawPointer {
-        try check(.map, path, "mmap")
-        return try real.map(fd, path: path, length: length)
-    }
-    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
-    func rename(_ from: String, to: String) throws(StorageError) {
-        try check(.rename, from, "rename")
-        try real.rename(from, to: to)
-    }
-    func remove(_ path: String) throws(StorageError) {
-        try check(.remove, path, "unlink")
-        try real.remove(path)
-    }
-    func makeDirectory(_ path: String) throws(StorageError) { try real.makeDirectory(path) }
-    func removeDirectory(_ path: String) throws(StorageError) { try real.removeDirectory(path) }
-    func contents(ofDirectory path: String) throws(StorageError) -> [String] { try real.contents(ofDirectory: path) }
-    func isDirectory(_ path: String) -> Bool? { real.isDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) { try real.syncDirectory(path) }
-}
 
 @Suite struct FlushTests {
     @Test func flushRequestRunsOffTheOwnerThreadWhileAppendsContinue() async throws {

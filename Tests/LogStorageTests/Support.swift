@@ -111,10 +111,11 @@ extension PartitionLog {
         }.get()
     }
 
-    /// The batches a read returns, as (baseOffset, lastOffset) pairs; nil when out of range.
+    /// The batches a read returns, as (baseOffset, lastOffset) pairs; nil when out of range or
+    /// unreadable.
     func readBatches(from offset: Int64, maxBytes: Int = Int.max, upperBound: Int64? = nil) -> [(Int64, Int64)]? {
         switch read(from: Offset(offset), maxBytes: maxBytes, upperBound: upperBound.map(Offset.init(_:))) {
-        case .offsetOutOfRange:
+        case .offsetOutOfRange, .unreadable:
             return nil
         case .records(let slice):
             return slice.withUnsafeBytes { bytes in batchRanges(bytes) }

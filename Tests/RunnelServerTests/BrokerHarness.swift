@@ -1,5 +1,6 @@
 import KafkaMessages
 import KafkaWire
+import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
@@ -14,12 +15,15 @@ final class BrokerHarness {
     let pool = NIOThreadPool(numberOfThreads: 1)
     let directory: TemporaryDirectory
     let overrides: [String]
+    let fileSystem: any FileSystem
     private(set) var broker: Broker!
 
-    init(overrides: [String] = [], directory: TemporaryDirectory? = nil) throws {
+    init(overrides: [String] = [], directory: TemporaryDirectory? = nil,
+         fileSystem: any FileSystem = PosixFileSystem()) throws {
         pool.start()
         self.directory = try directory ?? TemporaryDirectory(prefix: "runnel-broker-test")
         self.overrides = overrides
+        self.fileSystem = fileSystem
         try open()
     }
 
@@ -27,7 +31,10 @@ final class BrokerHarness {
         let config = try BrokerConfig(overrides: ["log.dirs=\(directory.path)", "listeners=PLAINTEXT://127.0.0.1:0"] + overrides)
         let loop = group.next()
         let pool = self.pool
-        broker = try loop.submit { try Broker(config: config, loop: loop, threadPool: pool, logger: Logger(label: "test")) }.wait()
+        let fileSystem = self.fileSystem
+        broker = try loop.submit {
+            try Broker(config: config, loop: loop, threadPool: pool, logger: Logger(label: "test"), fileSystem: fileSystem)
+        }.wait()
     }
 
     /// Clean shutdown of the broker (the harness can `open()` it again on the same directory).
@@ -56,7 +63,11 @@ final class BrokerHarness {
 
     /// Sends a request and decodes its response (nil when the broker sent none).
     func send<R: KafkaRequest>(_ request: R, version: Int16) throws -> R.Response? {
-        let result = try dispatch(frame(request, version: version, correlationId: 7))
+        try decode(try dispatch(frame(request, version: version, correlationId: 7)), as: R.self, version: version)
+    }
+
+    /// Decodes what the broker answered to a request of type `R` sent with correlation id 7.
+    func decode<R: KafkaRequest>(_ result: DispatchResult, as _: R.Type, version: Int16) throws -> R.Response? {
         switch result {
         case .noResponse: return nil
         case .close(let reason): throw HarnessError(message: "broker closed the connection: \(reason)")

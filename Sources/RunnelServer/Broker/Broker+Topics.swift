@@ -30,21 +30,16 @@ extension Broker {
         case .failure(let refusal):
             return .failure(refusal)
         case .success(let records):
-            if validateOnly {
-                // Apply to a scratch image only, to report what would exist.
-                var scratch = image
-                for r in records { scratch = (try? scratch.applying(r)) ?? scratch }
-                return .success(scratch.topic(TopicName(name))!)
+            let topicName = TopicName(name)
+            guard let after = try? records.reduce(image, { try $0.applying($1) }), let topic = after.topic(topicName) else {
+                return .failure(.init(KafkaError.unknownServerError, "creating topic \(name): the controller's records do not apply"))
             }
-            do {
-                try metadataLog.append(records)
-                try openPartitions(of: TopicName(name))
-            } catch {
-                logger.error("creating topic \(name): \(error)")
-                return .failure(.init(KafkaError.unknownServerError, "creating topic \(name) failed: \(error)"))
+            if validateOnly { return .success(topic) }
+            if let refusal = commitWithNewLogs(records, topic: topic, what: "creating topic \(name)") {
+                return .failure(refusal)
             }
             if !name.hasPrefix("__") { groups.topicsChanged() }
-            return .success(image.topic(TopicName(name))!)
+            return .success(image.topic(topicName)!)
         }
     }
 
@@ -53,16 +48,59 @@ extension Broker {
         case .failure(let refusal): return refusal
         case .success(let records):
             if validateOnly { return nil }
-            do {
-                try metadataLog.append(records)
-                try openPartitions(of: TopicName(topic))
-                logger.info("topic \(topic) now has \(totalCount) partitions")
-                groups.topicsChanged()
-            } catch {
-                return .init(KafkaError.unknownServerError, "creating partitions of \(topic) failed: \(error)")
+            guard let after = try? records.reduce(image, { try $0.applying($1) }), let grown = after.topic(TopicName(topic)) else {
+                return .init(KafkaError.unknownServerError, "creating partitions of \(topic): the controller's records do not apply")
             }
+            if let refusal = commitWithNewLogs(records, topic: grown, what: "creating partitions of \(topic)") {
+                return refusal
+            }
+            logger.info("topic \(topic) now has \(totalCount) partitions")
+            groups.topicsChanged()
             return nil
         }
+    }
+
+    /// Creates the logs of every partition of `topic` (as it will be once `records` apply) that
+    /// has none yet, then makes `records` durable. All or nothing: if any log cannot be created
+    /// (descriptors or disk ran out) or the records cannot be written, the logs made here are
+    /// deleted again and nothing changes; the refusal names what ran out. Logs go first because a
+    /// crash between the two steps then leaves only log directories without a topic, which
+    /// start-up deletes (`reconcileLogs`); the other order would leave a topic whose logs a
+    /// restart under the same limits cannot open.
+    private func commitWithNewLogs(_ records: [MetadataRecord], topic: MetadataImage.Topic,
+                                   what: String) -> MetadataController.Refusal? {
+        let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
+        var created: [TopicPartition: LocalPartition] = [:]
+        func undo() {
+            for key in created.keys.sorted() {
+                do { try logs.deleteLog(topic: key.topic, partition: key.partition) } catch {
+                    logger.error("\(what): removing the new log \(key) failed: \(error) (removed at next start)")
+                }
+            }
+        }
+        for state in topic.partitions {
+            let key = TopicPartition(topic.name, state.partition)
+            if partitions[key] != nil { continue }
+            do {
+                let log = try logs.createLog(topic: topic.name, partition: state.partition, config: logConfig, now: Clock.now())
+                created[key] = LocalPartition(log: log, leaderEpoch: state.leaderEpoch, broker: self)
+            } catch {
+                undo()
+                let reason = FileDescriptorLimit.explain(error)
+                logger.error("\(what) failed at partition \(state.partition) of \(topic.partitions.count): \(reason); nothing was created")
+                return .init(KafkaError.kafkaStorageError,
+                             "\(what) failed at partition \(state.partition) of \(topic.partitions.count): \(reason). Nothing was created.")
+            }
+        }
+        do {
+            try metadataLog.append(records)
+        } catch {
+            undo()
+            logger.error("\(what): writing the metadata log failed: \(error); nothing was created")
+            return .init(KafkaError.kafkaStorageError, "\(what) failed: \(error). Nothing was created.")
+        }
+        partitions.merge(created) { old, _ in old }
+        return nil
     }
 
     func deleteTopic(name: String) -> MetadataController.Refusal? {
@@ -94,19 +132,6 @@ extension Broker {
             logger.info("deleted topic \(name) and its \(count) partitions")
             groups.topicsChanged()
             return nil
-        }
-    }
-
-    /// Opens (creating when missing) a local log for every partition of `topic`.
-    func openPartitions(of topic: TopicName) throws {
-        guard let t = image.topic(topic) else { return }
-        let logConfig = LogConfigs.forTopic(t.configs, broker: config)
-        for state in t.partitions {
-            let key = TopicPartition(topic, state.partition)
-            if partitions[key] != nil { continue }
-            let log = try logs.log(topic, state.partition)
-                ?? logs.createLog(topic: topic, partition: state.partition, config: logConfig, now: Clock.now())
-            partitions[key] = LocalPartition(log: log, leaderEpoch: state.leaderEpoch, broker: self)
         }
     }
 }

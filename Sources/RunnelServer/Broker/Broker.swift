@@ -43,7 +43,9 @@ final class Broker: RequestDispatcher {
     var image: MetadataImage { metadataLog.image }
     var nodeID: BrokerID { config.nodeID }
 
-    init(config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool, logger: Logger) throws {
+    /// `fileSystem` is the seam fault tests use to fail chosen file operations of the logs.
+    init(config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool, logger: Logger,
+         fileSystem: any FileSystem = PosixFileSystem()) throws {
         self.config = config
         self.loop = loop
         self.threadPool = threadPool
@@ -55,8 +57,16 @@ final class Broker: RequestDispatcher {
         controller = MetadataController(brokers: [config.nodeID])
         let image = metadataLog.image
         let defaults = LogConfigs.brokerDefault(config)
-        logs = try LogManager(dataDirectory: dataDirectory, defaultConfig: defaults, now: Clock.now(), logger: logger,
-                              configFor: { topic in image.topic(topic).map { LogConfigs.forTopic($0.configs, broker: config) } })
+        FileDescriptorLimit.raiseSoftLimit(logger: logger)
+        do {
+            logs = try LogManager(dataDirectory: dataDirectory, defaultConfig: defaults, now: Clock.now(),
+                                  fileSystem: fileSystem, logger: logger,
+                                  configFor: { topic in image.topic(topic).map { LogConfigs.forTopic($0.configs, broker: config) } })
+        } catch {
+            throw StorageFailure("opening the logs", path: dataDirectory, detail: FileDescriptorLimit.explain(error))
+        }
+        FileDescriptorLimit.check(segments: logs.logs.values.reduce(0) { $0 + $1.segmentCount },
+                                  partitions: logs.logs.count, logger: logger)
         try reconcileLogs()
         groups.start()
         schedulePeriodicWork()

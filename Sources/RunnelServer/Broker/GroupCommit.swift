@@ -48,9 +48,15 @@ final class GroupCommit {
         durableEnd = min(durableEnd, end)
     }
 
+    /// Starts a flush when waiters are parked and none runs. A flush that completes without
+    /// moving the durable end past a waiter's end fails that waiter rather than trying again:
+    /// a flush makes no progress only when the log can no longer be flushed (offline, or
+    /// truncated below the waiter), and retrying would loop forever (each `flush` may complete
+    /// synchronously).
     private func startIfIdle() {
         guard !flushing, !waiters.isEmpty, let flush else { return }
         flushing = true
+        let before = durableEnd
         flush { [self] result in
             loop.preconditionInEventLoop()
             flushing = false
@@ -60,15 +66,36 @@ final class GroupCommit {
                 let ready = waiters.filter { $0.end <= durableEnd }
                 waiters.removeAll { $0.end <= durableEnd }
                 for w in ready { w.completion(.success(())) }
+                if durableEnd <= before && !waiters.isEmpty {
+                    failAll(GroupCommitError.noProgress(durableEnd: durableEnd))
+                    return
+                }
             case .failure(let error):
                 // After a failed fsync the page cache no longer says what reached the disk:
                 // fail every waiter (producers retry elsewhere) rather than acknowledge.
-                let failed = waiters
-                waiters.removeAll()
-                for w in failed { w.completion(.failure(error)) }
+                failAll(error)
                 return
             }
             startIfIdle()
+        }
+    }
+
+    private func failAll(_ error: any Error) {
+        let failed = waiters
+        waiters.removeAll()
+        for w in failed { w.completion(.failure(error)) }
+    }
+}
+
+/// Why a durable wait failed without an I/O error of its own.
+enum GroupCommitError: Error, CustomStringConvertible {
+    /// A flush completed without making the waited-for offsets durable (the log was truncated
+    /// below them, or nothing could be flushed).
+    case noProgress(durableEnd: Offset)
+
+    var description: String {
+        switch self {
+        case .noProgress(let end): return "the log could not make offsets at or past \(end) durable"
         }
     }
 }

@@ -37,7 +37,12 @@ final class LocalPartition {
     /// One flush: request made here on the owner, fdatasync on the pool, completion back here.
     private func flush(_ completion: @escaping (Result<Offset, any Error>) -> Void) {
         guard let request = log.makeFlushRequest() else {
-            completion(.success(log.recoveryPoint))
+            // Offline: nothing more can be made durable; the waiters fail (KAFKA_STORAGE_ERROR).
+            if let failure = log.offlineError {
+                completion(.failure(failure))
+            } else {
+                completion(.success(log.recoveryPoint))
+            }
             return
         }
         broker.threadPool.runIfActive(eventLoop: broker.loop) { () throws -> Offset in

@@ -123,7 +123,15 @@ final class GroupService {
         var records = 0
         do {
             while offset < end {
-                guard case .records(let slice) = local.log.read(from: offset, maxBytes: 16 << 20), let next = slice.nextOffset else { break }
+                let slice: LogSlice
+                switch local.log.read(from: offset, maxBytes: 16 << 20) {
+                case .records(let read): slice = read
+                case .offsetOutOfRange(let start, let end):
+                    throw StorageFailure("read", path: local.log.directory, detail: "offset \(offset) is outside \(start)..<\(end)")
+                case .unreadable(_, let reason):
+                    throw StorageFailure("read", path: local.log.directory, detail: reason)
+                }
+                guard let next = slice.nextOffset else { break }
                 var decoder = RecordBatchDecoder(slice.makeByteBuffer(), decompressedBytesMax: Limits.batchDecompressedBytesMax)
                 while let batch = try decoder.next() {
                     for r in batch.records where r.offset >= offset {

@@ -17,7 +17,8 @@ import RunnelCore
 // Long poll: when fewer than min_bytes are available the request parks until appends bring
 // enough or max_wait_ms passes (capped at Limits.fetchMaxWaitMsMax); appends wake it, no timer
 // polls. Errors per partition: OFFSET_OUT_OF_RANGE below the log start or past the log end,
-// UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH (v9+).
+// UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH (v9+), KAFKA_STORAGE_ERROR for an
+// offline log, CORRUPT_MESSAGE where the stored bytes cannot be walked (damaged at rest).
 // Fetch sessions (KIP-227) are declined: the response's session id is 0, which tells the client
 // to keep sending full fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
 // v0-3 would need message-format down-conversion: each partition gets UNSUPPORTED_VERSION.
@@ -99,6 +100,11 @@ extension Broker {
                 if version < 4 {
                     result.errorCode = KafkaError.unsupportedVersion
                     read.hasError = true
+                } else if partition.log.isOffline {
+                    // As Kafka answers for a partition on an offline log dir (clients retry and
+                    // refresh metadata); the log stays offline until the broker restarts.
+                    result.errorCode = KafkaError.kafkaStorageError
+                    read.hasError = true
                 } else if version >= 9, let code = leaderEpochError(requested: wanted.currentLeaderEpoch, partition: partition) {
                     result.errorCode = code
                     read.hasError = true
@@ -108,6 +114,12 @@ extension Broker {
                                               minOneBatch: minOneBatch) {
                     case .offsetOutOfRange:
                         result.errorCode = KafkaError.offsetOutOfRange
+                        read.hasError = true
+                    case .unreadable:
+                        // Damaged bytes at or before the fetch offset: an error the consumer
+                        // surfaces, never an empty answer (it would wait forever) and never the
+                        // batches after the damage (offsets would be skipped silently).
+                        result.errorCode = KafkaError.corruptMessage
                         read.hasError = true
                     case .records(let slice):
                         if !slice.isEmpty {
