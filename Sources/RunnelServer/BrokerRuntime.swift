@@ -40,6 +40,10 @@ public final class BrokerRuntime {
             try owner.submit { broker.boundPort = port }.wait()
         }
         self.server = server
+        let pending = config.explicitKeysNotYetInEffect
+        if !pending.isEmpty {
+            logger.notice("accepted but not yet in effect in Runnel: \(pending.joined(separator: ", "))")
+        }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - startedAt.uptimeNanoseconds) / 1e6
         logger.info("ready: listeners \(boundAddresses.map(\.description).joined(separator: ", ")), data \(config.dataDirectory), node.id \(config.nodeID), \(String(format: "%.0f", ms)) ms to ready")
     }

@@ -75,12 +75,37 @@ import Testing
         #expect(throws: ConfigError.self) { try BrokerConfig.parseProperties("a=b \\", file: "f") }
     }
 
-    @Test func topicOverridesAreValidated() {
-        #expect((try? LogConfigs.validateTopicOverrides([("retention.ms", "1000")]).get()) == ["retention.ms": "1000"])
-        #expect(throws: ConfigError.self) { try LogConfigs.validateTopicOverrides([("retention.ms", "soon")]).get() }
-        #expect(throws: ConfigError.self) { try LogConfigs.validateTopicOverrides([("cleanup.policy", "compact")]).get() }
-        #expect(throws: ConfigError.self) { try LogConfigs.validateTopicOverrides([("no.such.key", "1")]).get() }
-        #expect(throws: ConfigError.self) { try LogConfigs.validateTopicOverrides([("segment.bytes", "10")]).get() }
+    @Test func topicOverridesAreValidated() throws {
+        let broker = try BrokerConfig()
+        func check(_ key: String, _ value: String) throws -> [String: String] {
+            try LogConfigs.validateTopicOverrides([(key, value)], broker: broker).get()
+        }
+        #expect(try check("retention.ms", "1000") == ["retention.ms": "1000"])
+        #expect(try check("cleanup.policy", " Delete ") == ["cleanup.policy": "delete"])
+        #expect(try check("min.cleanable.dirty.ratio", "1") == ["min.cleanable.dirty.ratio": "1.0"])
+        #expect(try check("leader.replication.throttled.replicas", " 0:1 , 2:1") == ["leader.replication.throttled.replicas": "0:1,2:1"])
+        #expect(try check("leader.replication.throttled.replicas", "") == ["leader.replication.throttled.replicas": ""])
+        for version in ["2.8", "0.10.2", "0.8.2.1", "3.0-IV1"] { #expect(try check("message.format.version", version).count == 1) }
+        #expect(throws: ConfigError.self) { try check("retention.ms", "soon") }
+        #expect(throws: ConfigError.self) { try check("cleanup.policy", "compact") }
+        #expect(throws: ConfigError.self) { try check("no.such.key", "1") }
+        #expect(throws: ConfigError.self) { try check("segment.bytes", "10") }
+        #expect(throws: ConfigError.self) { try check("message.format.version", "3") }
+        #expect(throws: ConfigError.self) { try check("message.format.version", "3.0-IV") }
+        // The compaction lags are checked against the broker's defaults too.
+        let strict = try BrokerConfig(overrides: ["log.cleaner.max.compaction.lag.ms=100"])
+        #expect(throws: ConfigError.self) { try LogConfigs.validateTopicOverrides([("min.compaction.lag.ms", "101")], broker: strict).get() }
+    }
+
+    /// Broker keys resolve through Kafka's synonym chains, converted to the unit of the key asked for.
+    @Test func synonymChainsResolveInKafkasOrder() throws {
+        let c = try BrokerConfig(overrides: ["log.roll.jitter.hours=2", "log.flush.interval.ms=500"])
+        #expect(c.resolve(BrokerKeys.chain(of: "log.roll.jitter.ms")) == String(2 * 3_600_000))
+        #expect(c.resolve(BrokerKeys.chain(of: "log.flush.interval.ms")) == "500")
+        #expect(c.resolve(BrokerKeys.chain(of: "log.flush.scheduler.interval.ms")) == "9223372036854775807")
+        #expect(LogConfigs.forTopic([:], broker: c).flushIntervalMs == 500)
+        #expect(try BrokerConfig().rollMs == 168 * 3_600_000)
+        #expect(c.explicitKeysNotYetInEffect == ["log.roll.jitter.hours=2"])
     }
 
     @Test func topicConfigsFallBackToBrokerDefaults() throws {
@@ -99,5 +124,12 @@ import Testing
         let readme = try String(contentsOf: url.appendingPathComponent("README.md"), encoding: .utf8)
         for key in BrokerKeys.all { #expect(readme.contains("`\(key.name)`"), "README lacks \(key.name)") }
         for entry in TopicKeys.all { #expect(readme.contains("`\(entry.key.name)`"), "README lacks \(entry.key.name)") }
+        // One table lists exactly the keys that are accepted but not yet in effect.
+        let start = try #require(readme.range(of: "### Accepted, not yet in effect"))
+        let section = readme[start.upperBound...].prefix { $0 != "#" }
+        let listed = Set(section.split(separator: "\n").filter { $0.hasPrefix("| `") }.map {
+            String($0.dropFirst(3).prefix { $0 != "`" })
+        })
+        #expect(listed == Set(TopicKeys.all.filter { !$0.inEffect }.map(\.key.name)))
     }
 }

@@ -145,6 +145,27 @@ def assert_contiguous_acks(acks: dict[int, list[int]]) -> None:
 
 # --------------------------------------------------------------------------- confluent-kafka
 
+# A non-default value for every topic configuration of Kafka 3.x/4.x, as admin scripts and
+# infrastructure-as-code providers send them (issue 15, item 4).
+STANDARD_TOPIC_CONFIGS = {
+    "cleanup.policy": "delete", "compression.type": "lz4", "compression.gzip.level": "6",
+    "compression.lz4.level": "10", "compression.zstd.level": "-5", "delete.retention.ms": "3600000",
+    "file.delete.delay.ms": "30000", "flush.messages": "10000", "flush.ms": "1000",
+    "follower.replication.throttled.replicas": "0:1", "leader.replication.throttled.replicas": "*",
+    "index.interval.bytes": "8192", "local.retention.bytes": "-2", "local.retention.ms": "-2",
+    "max.compaction.lag.ms": "86400000", "max.message.bytes": "2097152",
+    "message.downconversion.enable": "false", "message.format.version": "3.0-IV1",
+    "message.timestamp.after.max.ms": "3600000", "message.timestamp.before.max.ms": "86400000",
+    "message.timestamp.difference.max.ms": "86400000", "message.timestamp.type": "CreateTime",
+    "min.cleanable.dirty.ratio": "0.25", "min.compaction.lag.ms": "60000", "min.insync.replicas": "1",
+    "preallocate": "true", "remote.storage.enable": "false", "remote.log.copy.disable": "true",
+    "remote.log.delete.on.disable": "true", "retention.bytes": "1073741824", "retention.ms": "86400000",
+    "segment.bytes": "536870912", "segment.index.bytes": "5242880", "segment.jitter.ms": "1000",
+    "segment.ms": "3600000", "unclean.leader.election.enable": "false",
+}
+LONG_MAX = "9223372036854775807"
+
+
 def ck_admin(bootstrap: str):
     from confluent_kafka.admin import AdminClient
     return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})

@@ -6,8 +6,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import ConfigResource, ConfigSource, NewPartitions, NewTopic, ResourceType
 
-from interop_support import (ck_admin, ck_consume, ck_create_topic, ck_produce, make_records, now_ms,
-                             unique_topic, wait_until)
+from interop_support import (LONG_MAX, STANDARD_TOPIC_CONFIGS, ck_admin, ck_consume, ck_create_topic, ck_produce,
+                             make_records, now_ms, unique_topic, wait_until)
 
 TIMEOUT_S = 30
 
@@ -20,6 +20,12 @@ def error_code(future) -> int:
 
 def topic_names(admin) -> set[str]:
     return set(admin.list_topics(timeout=10).topics)
+
+
+def described(admin, resource_type, name: str) -> dict:
+    """DescribeConfigs of one resource: config name -> ConfigEntry."""
+    resource = ConfigResource(resource_type, name)
+    return admin.describe_configs([resource], request_timeout=TIMEOUT_S)[resource].result(timeout=TIMEOUT_S)
 
 
 def partition_count(admin, topic: str) -> int:
@@ -89,8 +95,7 @@ def test_describe_configs_topic_and_broker(module_broker):
     topic = unique_topic("adm-configs")
     ck_create_topic(module_broker.bootstrap, topic, 1, {"retention.ms": "3600000"})
 
-    resource = ConfigResource(ResourceType.TOPIC, topic)
-    configs = admin.describe_configs([resource], request_timeout=TIMEOUT_S)[resource].result(timeout=TIMEOUT_S)
+    configs = described(admin, ResourceType.TOPIC, topic)
     assert "retention.ms" in configs, f"topic configs: {sorted(configs)}"
     entry = configs["retention.ms"]
     assert entry.value == "3600000"
@@ -102,10 +107,62 @@ def test_describe_configs_topic_and_broker(module_broker):
         ConfigSource.DEFAULT_CONFIG, ConfigSource.STATIC_BROKER_CONFIG), configs["cleanup.policy"].source
 
     broker_id = next(iter(admin.list_topics(timeout=10).brokers))
-    bres = ConfigResource(ResourceType.BROKER, str(broker_id))
-    bconfigs = admin.describe_configs([bres], request_timeout=TIMEOUT_S)[bres].result(timeout=TIMEOUT_S)
+    bconfigs = described(admin, ResourceType.BROKER, str(broker_id))
     assert "num.partitions" in bconfigs, f"broker configs: {sorted(bconfigs)[:40]}"
     assert "log.dirs" in bconfigs, f"broker configs: {sorted(bconfigs)[:40]}"
+
+
+def test_create_with_every_kafka_topic_config_and_read_them_back(module_broker):
+    """Issue 15 item 4: a standard config set is accepted and described back as set."""
+    admin = ck_admin(module_broker.bootstrap)
+    topic = unique_topic("adm-standard")
+    ck_create_topic(module_broker.bootstrap, topic, 1, STANDARD_TOPIC_CONFIGS)
+    configs = described(admin, ResourceType.TOPIC, topic)
+    for key, value in STANDARD_TOPIC_CONFIGS.items():
+        assert key in configs, f"{key} missing from {sorted(configs)}"
+        assert configs[key].value == value, f"{key}: {configs[key].value!r} != {value!r}"
+        assert ConfigSource(configs[key].source) == ConfigSource.DYNAMIC_TOPIC_CONFIG, f"{key} source"
+    # Compaction stays refused, with its reason.
+    bad = unique_topic("adm-compact")
+    futures = admin.create_topics([NewTopic(bad, num_partitions=1, replication_factor=1,
+                                            config={"cleanup.policy": "compact"})], request_timeout=TIMEOUT_S)
+    with pytest.raises(KafkaException) as info:
+        futures[bad].result(timeout=TIMEOUT_S)
+    assert info.value.args[0].code() == KafkaError.INVALID_CONFIG
+    assert "compaction is not implemented" in info.value.args[0].str()
+    futures = admin.create_topics([NewTopic(bad, num_partitions=1, replication_factor=1,
+                                            config={"compression.type": "brotli"})], request_timeout=TIMEOUT_S)
+    with pytest.raises(KafkaException) as info:
+        futures[bad].result(timeout=TIMEOUT_S)
+    assert info.value.args[0].code() == KafkaError.INVALID_CONFIG
+    assert "compression.type" in info.value.args[0].str() and "brotli" in info.value.args[0].str()
+
+
+def test_describe_configs_every_value_is_set(module_broker):
+    """Issue 15 item 2: no non-sensitive config is NULL; sources and synonyms are Kafka's."""
+    admin = ck_admin(module_broker.bootstrap)
+    topic = unique_topic("adm-values")
+    ck_create_topic(module_broker.bootstrap, topic, 1, {"retention.ms": "3600000"})
+    configs = described(admin, ResourceType.TOPIC, topic)
+    for name, entry in configs.items():
+        assert entry.is_sensitive or entry.value is not None, f"topic config {name} is NULL"
+    for key in STANDARD_TOPIC_CONFIGS:
+        assert key in configs, f"{key} missing from {sorted(configs)}"
+    assert configs["flush.ms"].value == LONG_MAX
+    assert configs["flush.ms"].is_default and ConfigSource(configs["flush.ms"].source) == ConfigSource.DEFAULT_CONFIG
+    assert [(s.name, s.value) for s in configs["flush.ms"].synonyms.values()] == [
+        ("log.flush.scheduler.interval.ms", LONG_MAX)], configs["flush.ms"].synonyms
+    retention = configs["retention.ms"]
+    assert not retention.is_default
+    assert [(s.name, ConfigSource(s.source)) for s in retention.synonyms.values()][:2] == [
+        ("retention.ms", ConfigSource.DYNAMIC_TOPIC_CONFIG), ("log.retention.hours", ConfigSource.DEFAULT_CONFIG)]
+
+    broker_id = next(iter(admin.list_topics(timeout=10).brokers))
+    bconfigs = described(admin, ResourceType.BROKER, str(broker_id))
+    for name, entry in bconfigs.items():
+        assert entry.is_sensitive or entry.value is not None, f"broker config {name} is NULL"
+    assert bconfigs["log.flush.interval.ms"].value == LONG_MAX
+    assert bconfigs["log.retention.ms"].value == str(168 * 3600 * 1000)
 
 
 def test_describe_configs_unknown_topic(module_broker):

@@ -11,7 +11,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import (InvalidReplicationFactorError, TopicAlreadyExistsError,
                           UnknownTopicOrPartitionError)
 
-from interop_support import (Rec, assert_contiguous_acks, assert_same_log, by_partition, make_records,
+from interop_support import (LONG_MAX, STANDARD_TOPIC_CONFIGS, Rec, assert_contiguous_acks, assert_same_log, by_partition, make_records,
                              now_ms, unique_topic, without_null_headers, wait_until)
 
 TIMEOUT_MS = 30_000
@@ -126,6 +126,26 @@ def test_offsets_api(module_broker, admin):
         assert [m.value for m in polled] == [r.value for r in expected[1][25:]]
     finally:
         consumer.close()
+
+
+def test_admin_every_kafka_topic_config(module_broker, admin):
+    """Issue 15 items 2 and 4: a standard config set is accepted; every config reads back with a value."""
+    topic = unique_topic("kp-standard")
+    create_topic(admin, topic, 1, STANDARD_TOPIC_CONFIGS)
+    configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
+                                     config_filter="all")["topic"][topic]
+    for key, value in STANDARD_TOPIC_CONFIGS.items():
+        assert configs.get(key, {}).get("value") == value, (key, configs.get(key))
+        assert configs[key]["config_source"] == "DYNAMIC_TOPIC_CONFIG", (key, configs[key])
+    plain = unique_topic("kp-plain")
+    create_topic(admin, plain, 1)
+    defaults = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, plain)],
+                                      config_filter="all")["topic"][plain]
+    assert set(STANDARD_TOPIC_CONFIGS) <= set(defaults), sorted(set(STANDARD_TOPIC_CONFIGS) - set(defaults))
+    for name, entry in defaults.items():
+        assert entry.get("value") is not None, (name, entry)
+    assert defaults["flush.ms"]["value"] == LONG_MAX, defaults["flush.ms"]
+    assert defaults["flush.ms"]["config_source"] == "DEFAULT_CONFIG", defaults["flush.ms"]
 
 
 def test_admin_topics_and_configs(module_broker, admin):

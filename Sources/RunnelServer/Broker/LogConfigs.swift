@@ -13,11 +13,12 @@ enum LogConfigs {
         forTopic([:], broker: config)
     }
 
-    /// The effective value of a topic key: the override, else the broker default behind it.
+    /// The effective value of a topic key: the override, else the first of its broker synonyms
+    /// that has a value, else the key's own default. Every topic key has one.
     static func effective(_ key: String, overrides: [String: String], broker: BrokerConfig) -> String? {
         if let v = overrides[key] { return v }
-        guard let entry = TopicKeys.byName[key], let brokerKey = entry.brokerDefault else { return nil }
-        return broker.topicDefault(forBrokerKey: brokerKey)
+        guard let entry = TopicKeys.byName[key] else { return nil }
+        return broker.resolve(entry.synonyms) ?? entry.key.defaultValue
     }
 
     static func forTopic(_ overrides: [String: String], broker: BrokerConfig) -> LogConfig {
@@ -30,7 +31,7 @@ enum LogConfigs {
             retentionMs: int("retention.ms")!,
             retentionBytes: int("retention.bytes")!,
             flushIntervalMessages: int("flush.messages")!,
-            flushIntervalMs: int("flush.ms") ?? Int64.max,
+            flushIntervalMs: int("flush.ms")!,
             messageTimestampType: effective("message.timestamp.type", overrides: overrides, broker: broker) == "LogAppendTime"
                 ? .logAppendTime : .createTime)
     }
@@ -43,26 +44,42 @@ enum LogConfigs {
         effective("runnel.acks.all.fsync", overrides: overrides, broker: broker) != "false"
     }
 
-    /// Validates CreateTopics/AlterConfigs topic overrides; returns the normalized map or a
-    /// message naming the key, the value and what is allowed.
-    static func validateTopicOverrides(_ configs: [(String, String?)]) -> Result<[String: String], ConfigError> {
+    /// Validates CreateTopics/AlterConfigs topic overrides with Kafka's types and ranges; returns
+    /// the normalized map or a message naming the key, the value and what is allowed. Two values
+    /// a client would rely on are refused because Runnel lacks the feature: compaction and tiered
+    /// storage (Kafka refuses the latter too unless remote.log.storage.system.enable is set).
+    static func validateTopicOverrides(_ configs: [(String, String?)],
+                                       broker: BrokerConfig) -> Result<[String: String], ConfigError> {
         var out: [String: String] = [:]
         for (key, value) in configs {
             guard let entry = TopicKeys.byName[key] else {
-                return .failure(ConfigError("unknown topic configuration '\(key)'; supported: \(TopicKeys.all.map(\.key.name).joined(separator: ", "))"))
+                return .failure(ConfigError("unknown topic configuration '\(key)'; Runnel accepts Kafka's topic configurations: \(TopicKeys.all.map(\.key.name).sorted().joined(separator: ", "))"))
             }
             guard let value else {
                 return .failure(ConfigError("topic configuration '\(key)' has a null value"))
             }
             if key == "cleanup.policy" && value.lowercased().contains("compact") {
-                return .failure(ConfigError("invalid value '\(value)' for 'cleanup.policy': only 'delete' is supported (log compaction is not implemented)"))
+                return .failure(ConfigError("invalid value '\(value)' for 'cleanup.policy': only 'delete' is supported (log compaction is not implemented yet)"))
             }
             do {
                 out[key] = try entry.key.validate(value)
             } catch {
                 return .failure(error)
             }
+            if key == "remote.storage.enable" && out[key] == "true" {
+                return .failure(ConfigError("invalid value '\(value)' for 'remote.storage.enable': only false is supported (tiered storage is not implemented)"))
+            }
+        }
+        let minLag = effective("min.compaction.lag.ms", overrides: out, broker: broker).flatMap { Int64($0) } ?? 0
+        let maxLag = effective("max.compaction.lag.ms", overrides: out, broker: broker).flatMap { Int64($0) } ?? Int64.max
+        if minLag > maxLag {
+            return .failure(ConfigError("min.compaction.lag.ms \(minLag) is above max.compaction.lag.ms \(maxLag); it must be at most that"))
         }
         return .success(out)
+    }
+
+    /// The keys of `overrides` that Runnel stores and reports but does not act on yet, sorted.
+    static func notYetInEffect(_ overrides: [String: String]) -> [String] {
+        overrides.keys.filter { TopicKeys.byName[$0]?.inEffect == false }.sorted()
     }
 }

@@ -96,34 +96,47 @@ public struct BrokerConfig: Sendable {
     public func bool(_ key: String) -> Bool { values[key] == "true" }
 
     /// log.retention.ms, else minutes, else hours (Kafka's precedence).
-    public var retentionMs: Int64 {
-        if let ms = int("log.retention.ms") { return ms }
-        if let m = int("log.retention.minutes") { return m < 0 ? -1 : m * 60_000 }
-        let h = int("log.retention.hours")!
-        return h < 0 ? -1 : h * 3_600_000
-    }
-
-    /// Whether an operator set this key (or, for a derived key, any key it derives from).
-    public func isExplicit(_ key: String) -> Bool {
-        let group: [String]
-        switch key {
-        case "log.retention.ms": group = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]
-        case "log.roll.ms": group = ["log.roll.ms", "log.roll.hours"]
-        default: group = [key]
-        }
-        return group.contains { sources[$0].map { $0 != .defaultValue } ?? false }
-    }
+    public var retentionMs: Int64 { Int64(resolve(BrokerKeys.chain(of: "log.retention.ms"))!)! }
 
     /// log.roll.ms, else log.roll.hours.
-    public var rollMs: Int64 { int("log.roll.ms") ?? int("log.roll.hours")! * 3_600_000 }
+    public var rollMs: Int64 { Int64(resolve(BrokerKeys.chain(of: "log.roll.ms"))!)! }
 
-    /// Value of a broker key as topic defaults see it (the derived retention and roll values).
-    public func topicDefault(forBrokerKey key: String) -> String? {
-        switch key {
-        case "log.retention.ms": return String(retentionMs)
-        case "log.roll.ms": return String(rollMs)
-        default: return values[key]
+    /// Explicitly set broker keys that only supply defaults of topic keys Runnel does not act on
+    /// yet (README: "accepted, not yet in effect"), as key=value, sorted.
+    public var explicitKeysNotYetInEffect: [String] {
+        let active = Set(TopicKeys.all.filter(\.inEffect).flatMap(\.synonyms).map(\.name))
+        let pending = Set(TopicKeys.all.filter { !$0.inEffect }.flatMap(\.synonyms).map(\.name)).subtracting(active)
+        return pending.filter { sources[$0].map { $0 != .defaultValue } ?? false }.sorted().map { "\($0)=\(values[$0]!)" }
+    }
+
+    /// One broker key of a synonym chain that has a value, as DescribeConfigs reports it.
+    public struct SynonymValue: Equatable, Sendable {
+        public let synonym: BrokerSynonym
+        public let value: String
+        /// Set by an operator (file, environment, --override) rather than by its default.
+        public let isExplicit: Bool
+    }
+
+    /// The values of the keys of `chain`, in Kafka's order: the explicitly set ones in chain order,
+    /// then the keys' defaults in chain order (a set key's default is listed too).
+    public func synonymValues(_ chain: [BrokerSynonym]) -> [SynonymValue] {
+        let set = chain.compactMap { s in
+            sources[s.name].flatMap { $0 == .defaultValue ? nil : SynonymValue(synonym: s, value: values[s.name]!, isExplicit: true) }
         }
+        let defaults = chain.compactMap { s in
+            BrokerKeys.byName[s.name]?.defaultValue.map { SynonymValue(synonym: s, value: $0, isExplicit: false) }
+        }
+        return set + defaults
+    }
+
+    /// The value `chain` resolves to (its first key that has a value), converted to the unit of
+    /// `msPerUnit` when the key that supplies it counts in another unit; a negative time stays -1.
+    public func resolve(_ chain: [BrokerSynonym], msPerUnit: Int64 = 1) -> String? {
+        guard let first = synonymValues(chain).first else { return nil }
+        guard first.synonym.msPerUnit != msPerUnit, let n = Int64(first.value) else { return first.value }
+        if n < 0 { return "-1" }
+        let (product, overflow) = n.multipliedReportingOverflow(by: first.synonym.msPerUnit)
+        return String(overflow ? Int64.max : product / msPerUnit)
     }
 
     static func securityMap(_ text: String) -> [String: String] {

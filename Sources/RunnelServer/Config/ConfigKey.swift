@@ -5,6 +5,10 @@ import RunnelCore
 /// the value and what is allowed (DESIGN.md §8).
 public enum ConfigKind: Sendable, Equatable {
     case int(ClosedRange<Int64>)
+    /// An integer in one of several ranges (Kafka's gzip level: 1...9 or -1).
+    case intIn([ClosedRange<Int64>])
+    /// A floating-point number (Kafka's DOUBLE), e.g. min.cleanable.dirty.ratio.
+    case double(ClosedRange<Double>)
     case bool
     case string
     /// Comma-separated list of strings (may be empty).
@@ -14,18 +18,29 @@ public enum ConfigKind: Sendable, Equatable {
     case choiceList([String])
     /// Kafka listeners: `NAME://host:port[,NAME://host:port]`.
     case listeners
+    /// Kafka's throttled-replica list: empty, `*`, or `partition:broker` pairs, comma-separated.
+    case replicaList
+    /// A Kafka release or metadata version such as `2.8`, `0.10.2` or `3.0-IV1`
+    /// (message.format.version).
+    case kafkaVersion
 
     var allowed: String {
         switch self {
         case .int(let r):
             if r.upperBound == Int64.max { return "an integer >= \(r.lowerBound)" }
             return "an integer in \(r.lowerBound)...\(r.upperBound)"
+        case .intIn(let ranges):
+            let parts = ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)...\($0.upperBound)" }
+            return "an integer in " + parts.joined(separator: " or ")
+        case .double(let r): return "a number in \(r.lowerBound)...\(r.upperBound)"
         case .bool: return "true or false"
         case .string: return "a string"
         case .list: return "a comma-separated list"
         case .choice(let c): return "one of " + c.joined(separator: ", ")
         case .choiceList(let c): return "a comma-separated list of " + c.joined(separator: ", ")
         case .listeners: return "a comma-separated list of NAME://host:port"
+        case .replicaList: return "'*' or a comma-separated list of partition:broker pairs (may be empty)"
+        case .kafkaVersion: return "a Kafka version such as 2.8, 0.10.2 or 3.0-IV1"
         }
     }
 }
@@ -66,6 +81,12 @@ extension ConfigKey {
             guard let n = Int64(v) else { throw bad() }
             guard range.contains(n) else { throw bad() }
             return String(n)
+        case .intIn(let ranges):
+            guard let n = Int64(v), ranges.contains(where: { $0.contains(n) }) else { throw bad() }
+            return String(n)
+        case .double(let range):
+            guard let d = Double(v), d.isFinite, range.contains(d) else { throw bad() }
+            return String(d)
         case .bool:
             switch v.lowercased() {
             case "true": return "true"
@@ -96,8 +117,40 @@ extension ConfigKey {
                 throw bad(error.message)
             }
             return v
+        case .replicaList:
+            let items = v.splitList()
+            if items == ["*"] { return "*" }
+            guard items.allSatisfy(Self.isReplicaPair) else { throw bad() }
+            return items.joined(separator: ",")
+        case .kafkaVersion:
+            guard Self.isKafkaVersion(v) else { throw bad() }
+            return v
         }
     }
+}
+
+extension ConfigKey {
+    /// `partition:broker`, both non-negative integers (Kafka's throttled-replica entry).
+    static func isReplicaPair(_ item: String) -> Bool {
+        let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }
+    }
+
+    /// Two to four dot-separated numbers, optionally followed by `-IV<n>` (Kafka's version strings).
+    static func isKafkaVersion(_ text: String) -> Bool {
+        var release = Substring(text)
+        if let iv = text.range(of: "-IV") {
+            let number = text[iv.upperBound...]
+            guard !number.isEmpty, number.allSatisfy(\.isASCIIDigit) else { return false }
+            release = text[..<iv.lowerBound]
+        }
+        let parts = release.split(separator: ".", omittingEmptySubsequences: false)
+        return (2...4).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
 extension String {

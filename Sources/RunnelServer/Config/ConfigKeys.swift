@@ -24,7 +24,8 @@ public enum BrokerKeys {
                   "Listener names used by the controller quorum."),
         ConfigKey("controller.quorum.voters", "", .list,
                   "Controller voters as id@host:port; empty = this node alone (one-voter quorum)."),
-        ConfigKey("inter.broker.listener.name", nil, .string, "Listener brokers use among themselves."),
+        ConfigKey("inter.broker.listener.name", "PLAINTEXT", .string,
+                  "Listener brokers use among themselves (Kafka leaves it unset and uses PLAINTEXT)."),
         // Storage.
         ConfigKey("log.dirs", "./data", .string, "The data directory (one directory; Kafka allows a list)."),
         ConfigKey("log.dir", nil, .string, "Alias of log.dirs, used when log.dirs is not set."),
@@ -71,51 +72,67 @@ public enum BrokerKeys {
         ConfigKey("group.max.session.timeout.ms", "1800000", i32, "Largest session timeout a member may ask for."),
         ConfigKey("group.consumer.heartbeat.interval.ms", "5000", pos32, "KIP-848 heartbeat interval."),
         ConfigKey("group.consumer.session.timeout.ms", "45000", pos32, "KIP-848 session timeout."),
+        // Broker defaults of topic keys (Kafka's synonyms, TopicKeys). Those whose topic key is not
+        // in effect yet are listed in the README's "accepted, not yet in effect" table.
+        ConfigKey("log.flush.scheduler.interval.ms", "9223372036854775807", ms,
+                  "Default of log.flush.interval.ms (Kafka: also how often its flusher looks)."),
+        ConfigKey("log.roll.jitter.ms", nil, ms, "Default of segment.jitter.ms; default log.roll.jitter.hours."),
+        ConfigKey("log.roll.jitter.hours", "0", i32, "Default of segment.jitter.ms, in hours."),
+        ConfigKey("log.cleaner.delete.retention.ms", "86400000", ms, "Default of delete.retention.ms."),
+        ConfigKey("log.cleaner.min.compaction.lag.ms", "0", ms, "Default of min.compaction.lag.ms."),
+        ConfigKey("log.cleaner.max.compaction.lag.ms", "9223372036854775807", .int(1...Int64.max),
+                  "Default of max.compaction.lag.ms."),
+        ConfigKey("log.cleaner.min.cleanable.ratio", "0.5", .double(0...1), "Default of min.cleanable.dirty.ratio."),
+        ConfigKey("log.segment.delete.delay.ms", "60000", ms, "Default of file.delete.delay.ms."),
+        ConfigKey("unclean.leader.election.enable", "false", .bool, "Default of the topic key of the same name."),
+        ConfigKey("compression.type", "producer", compressionTypes, "Default of the topic key of the same name."),
+        ConfigKey("compression.gzip.level", "-1", gzipLevel, "Default of the topic key of the same name."),
+        ConfigKey("compression.lz4.level", "9", lz4Level, "Default of the topic key of the same name."),
+        ConfigKey("compression.zstd.level", "3", zstdLevel, "Default of the topic key of the same name."),
+        ConfigKey("log.preallocate", "false", .bool, "Default of preallocate."),
+        ConfigKey("log.message.format.version", "3.0-IV1", .kafkaVersion, "Default of message.format.version (Kafka 3.x)."),
+        ConfigKey("log.message.timestamp.before.max.ms", "9223372036854775807", ms,
+                  "Default of message.timestamp.before.max.ms."),
+        ConfigKey("log.message.timestamp.after.max.ms", "9223372036854775807", ms,
+                  "Default of message.timestamp.after.max.ms."),
+        ConfigKey("log.message.timestamp.difference.max.ms", "9223372036854775807", ms,
+                  "Default of message.timestamp.difference.max.ms (Kafka 3.x)."),
+        ConfigKey("log.message.downconversion.enable", "true", .bool,
+                  "Default of message.downconversion.enable (Kafka 3.x)."),
+        ConfigKey("log.local.retention.ms", "-2", .int(-2...Int64.max), "Default of local.retention.ms."),
+        ConfigKey("log.local.retention.bytes", "-2", .int(-2...Int64.max), "Default of local.retention.bytes."),
     ]
 
-    public static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
-}
+    /// Kafka's codec names for compression.type (`producer` keeps what the producer sent).
+    static let compressionTypes = ConfigKind.choice(["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"])
+    /// java.util.zip levels: 1...9, or -1 for the library's default.
+    static let gzipLevel = ConfigKind.intIn([1...9, -1...(-1)])
+    static let lz4Level = ConfigKind.int(1...17)
+    /// zstd's negative "fast" levels reach -(1 << 17).
+    static let zstdLevel = ConfigKind.int(-131_072...22)
 
-/// Topic-level keys: accepted by CreateTopics and reported by DescribeConfigs. Each has the
-/// broker key that supplies its default.
-public enum TopicKeys {
-    public struct Entry: Sendable {
-        public let key: ConfigKey
-        /// Broker key whose value is this key's default (nil = the key's own default).
-        public let brokerDefault: String?
+    /// Kafka's synonym groups of broker keys (DynamicBrokerConfig): a key of a group falls back to
+    /// the keys after it. Values are converted to the unit of the key being resolved.
+    static let synonymGroups: [[BrokerSynonym]] = [
+        [.init("log.retention.ms"), .init("log.retention.minutes", msPerUnit: 60_000),
+         .init("log.retention.hours", msPerUnit: 3_600_000)],
+        [.init("log.roll.ms"), .init("log.roll.hours", msPerUnit: 3_600_000)],
+        [.init("log.roll.jitter.ms"), .init("log.roll.jitter.hours", msPerUnit: 3_600_000)],
+        [.init("log.flush.interval.ms"), .init("log.flush.scheduler.interval.ms")],
+        // Runnel's own fallbacks (Kafka reports these keys as null when unset).
+        [.init("advertised.listeners"), .init("listeners")],
+        [.init("log.dir"), .init("log.dirs")],
+    ]
+
+    /// The chain that gives broker key `name` its value: itself, then the keys it falls back to.
+    static func chain(of name: String) -> [BrokerSynonym] {
+        for group in synonymGroups {
+            if let i = group.firstIndex(where: { $0.name == name }) { return Array(group[i...]) }
+        }
+        return [.init(name)]
     }
 
-    public static let all: [Entry] = [
-        Entry(key: ConfigKey("retention.ms", nil, BrokerKeys.retention, "Delete sealed segments older than this (-1 = forever)."),
-              brokerDefault: "log.retention.ms"),
-        Entry(key: ConfigKey("retention.bytes", nil, BrokerKeys.retention, "Size limit of one partition (-1 = none)."),
-              brokerDefault: "log.retention.bytes"),
-        Entry(key: ConfigKey("segment.bytes", nil,
-                             .int(Int64(RunnelCoreLimits.segmentBytesMin)...Int64(RunnelCoreLimits.segmentBytesMax)),
-                             "Segment size."), brokerDefault: "log.segment.bytes"),
-        Entry(key: ConfigKey("segment.ms", nil, .int(1...Int64.max), "Roll segments older than this."),
-              brokerDefault: "log.roll.ms"),
-        Entry(key: ConfigKey("cleanup.policy", nil, .choice(["delete"]), "Only delete is supported so far."),
-              brokerDefault: "log.cleanup.policy"),
-        Entry(key: ConfigKey("message.timestamp.type", nil, .choice(["CreateTime", "LogAppendTime"]), "Record timestamp type."),
-              brokerDefault: "log.message.timestamp.type"),
-        Entry(key: ConfigKey("max.message.bytes", nil, .int(0...Int64(Int32.max)), "Largest record batch."),
-              brokerDefault: "message.max.bytes"),
-        Entry(key: ConfigKey("min.insync.replicas", nil, BrokerKeys.pos32, "Replicas needed for acks=all."),
-              brokerDefault: "min.insync.replicas"),
-        Entry(key: ConfigKey("flush.messages", nil, .int(1...Int64.max), "fsync after this many messages."),
-              brokerDefault: "log.flush.interval.messages"),
-        Entry(key: ConfigKey("flush.ms", nil, .int(0...Int64.max), "fsync when the oldest unflushed message is this old."),
-              brokerDefault: "log.flush.interval.ms"),
-        Entry(key: ConfigKey("index.interval.bytes", nil, BrokerKeys.i32, "Bytes between offset-index entries."),
-              brokerDefault: "log.index.interval.bytes"),
-        Entry(key: ConfigKey("segment.index.bytes", nil, .int(4096...Int64(Int32.max)), "Index file size."),
-              brokerDefault: "log.index.size.max.bytes"),
-        Entry(key: ConfigKey("runnel.acks.all.fsync", nil, .bool, "fsync acks=all batches before acknowledging."),
-              brokerDefault: "runnel.acks.all.fsync"),
-    ]
-
-    public static let byName: [String: Entry] = Dictionary(uniqueKeysWithValues: all.map { ($0.key.name, $0) })
+    public static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 }
 
 typealias RunnelCoreLimits = RunnelCore.Limits

@@ -51,7 +51,7 @@ extension Broker {
             if partitions == -1 { partitions = Int32(config.int("num.partitions")!) }
             if replicationFactor == -1 { replicationFactor = Int16(config.int("default.replication.factor")!) }
             let overrides: [String: String]
-            switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }) {
+            switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }, broker: config) {
             case .success(let o): overrides = o
             case .failure(let error):
                 fail(KafkaError.invalidConfig, error.message)
@@ -64,6 +64,10 @@ extension Broker {
             case .success(let topic):
                 if !request.validateOnly {
                     logger.info("created topic \(wanted.name) with \(partitions) partitions")
+                    let pending = LogConfigs.notYetInEffect(overrides)
+                    if !pending.isEmpty {
+                        logger.notice("topic \(wanted.name): stored but not yet in effect in Runnel: \(pending.map { "\($0)=\(overrides[$0]!)" }.joined(separator: ", "))")
+                    }
                     result.topicId = topic.id
                 }
                 result.numPartitions = Int32(topic.partitions.count)

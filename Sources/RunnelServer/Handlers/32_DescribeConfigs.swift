@@ -8,8 +8,9 @@ import NIOPosix
 import RunnelCore
 
 // DescribeConfigs (key 32), versions 0-4. Resource types TOPIC (2) and BROKER (4; name = this
-// node's id, or "" for the cluster default). Values with their source (v1+: TOPIC_CONFIG 1 for a
-// topic override, STATIC_BROKER_CONFIG 4 for an explicitly set broker key, DEFAULT_CONFIG 5),
+// node's id, or "" for the cluster default). Every key has a value (none is sensitive), with its
+// source (v1+: TOPIC_CONFIG 1 for a topic override, STATIC_BROKER_CONFIG 4 for an explicitly set
+// broker key, DEFAULT_CONFIG 5),
 // synonyms (v1+, when asked), config types and documentation (v3+). A subset of keys may be
 // asked for. Other resource types → INVALID_REQUEST; unknown topic → UNKNOWN_TOPIC_OR_PARTITION.
 extension Broker {
@@ -82,39 +83,51 @@ extension Broker {
         respond.send(response)
     }
 
+    /// Every topic key with its effective value. Synonyms, Kafka's order: the topic override
+    /// (TOPIC_CONFIG), then the broker synonyms that are set (STATIC_BROKER_CONFIG), then those
+    /// that have a default (DEFAULT_CONFIG); the source is the first synonym's. A key without a
+    /// broker synonym reports its own default with no synonyms, as Kafka does.
     func describeTopicConfigs(overrides: [String: String]) -> [DescribedConfig] {
         TopicKeys.all.map { entry in
             let name = entry.key.name
-            var synonyms: [(String, String?, Int8)] = []
-            if let v = overrides[name] { synonyms.append((name, v, ConfigSource.topic)) }
-            if let brokerKey = entry.brokerDefault {
-                let source = config.isExplicit(brokerKey) ? ConfigSource.staticBroker : ConfigSource.defaultValue
-                synonyms.append((brokerKey, config.topicDefault(forBrokerKey: brokerKey), source))
-            }
+            var synonyms = brokerSynonyms(entry.synonyms)
+            if let v = overrides[name] { synonyms.insert((name, v, ConfigSource.topic), at: 0) }
             let value = LogConfigs.effective(name, overrides: overrides, broker: config)
-            let source = synonyms.first?.2 ?? ConfigSource.defaultValue
-            return DescribedConfig(name: name, value: value, source: source,
-                                   synonyms: synonyms.map { ($0.0, $0.1, $0.2) },
-                                   type: Self.configType(entry.key.kind), doc: entry.key.doc)
+            return DescribedConfig(name: name, value: value, source: synonyms.first?.source ?? ConfigSource.defaultValue,
+                                   synonyms: synonyms, type: Self.configType(entry.key.kind),
+                                   doc: entry.inEffect ? entry.key.doc : "Accepted, not yet in effect in Runnel. " + entry.key.doc)
         }
     }
 
+    /// Every broker key with its value. A key without a value of its own reports the one it
+    /// falls back to (log.retention.ms → minutes → hours; see `BrokerKeys.synonymGroups`),
+    /// converted to its unit, with those keys as synonyms.
     func describeBrokerConfigs() -> [DescribedConfig] {
         BrokerKeys.all.map { key in
-            let source = config.isExplicit(key.name) ? ConfigSource.staticBroker : ConfigSource.defaultValue
-            let value = config.string(key.name)
-            return DescribedConfig(name: key.name, value: value, source: source,
-                                   synonyms: [(key.name, value, source)], type: Self.configType(key.kind), doc: key.doc)
+            let chain = BrokerKeys.chain(of: key.name)
+            let synonyms = brokerSynonyms(chain)
+            let value = config.resolve(chain, msPerUnit: chain[0].msPerUnit)
+            return DescribedConfig(name: key.name, value: value, source: synonyms.first?.source ?? ConfigSource.defaultValue,
+                                   synonyms: synonyms, type: Self.configType(key.kind), doc: key.doc)
         }
     }
 
-    /// Kafka's ConfigType codes: BOOLEAN 1, STRING 2, LONG 5, LIST 7.
+    func brokerSynonyms(_ chain: [BrokerSynonym]) -> [(name: String, value: String?, source: Int8)] {
+        config.synonymValues(chain).map {
+            ($0.synonym.name, $0.value, $0.isExplicit ? ConfigSource.staticBroker : ConfigSource.defaultValue)
+        }
+    }
+
+    /// Kafka's ConfigType codes: BOOLEAN 1, STRING 2, INT 3, LONG 5, DOUBLE 6, LIST 7. An integer
+    /// key whose range fits 32 bits is Kafka's INT.
     static func configType(_ kind: ConfigKind) -> Int8 {
         switch kind {
         case .bool: return 1
-        case .int: return 5
-        case .list, .choiceList, .listeners: return 7
-        case .string, .choice: return 2
+        case .int(let range): return range.upperBound <= Int64(Int32.max) && range.lowerBound >= Int64(Int32.min) ? 3 : 5
+        case .intIn: return 3
+        case .double: return 6
+        case .list, .choiceList, .listeners, .replicaList: return 7
+        case .string, .choice, .kafkaVersion: return 2
         }
     }
 }
