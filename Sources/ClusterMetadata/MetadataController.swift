@@ -1,34 +1,91 @@
 import RunnelCore
 
-/// Controller decisions: checks an admin request against the current image and answers with
-/// the records that carry it out, or a Kafka error. Pure: the topic id generator is injected.
+/// Controller decisions (DESIGN.md §5): checks a request against the current image and answers
+/// with the records that carry it out, or a Kafka error. Pure: time arrives as milliseconds,
+/// randomness from an injected generator, and nothing here does I/O.
 ///
-/// Single-node for now: every partition is placed on this broker with replication factor 1.
-/// Replication factors above the number of live brokers are refused (Kafka's
-/// INVALID_REPLICATION_FACTOR with the same reason).
+/// The image a decision is made against is the controller's *latest* image: the committed image
+/// plus the records this controller proposed that are not committed yet (the caller applies a
+/// decision's records to it before the next decision, and falls back to the committed image
+/// when it loses leadership). Broker sessions (last heartbeat times) are the one piece of state
+/// kept here: they are not replicated, and a newly active controller gives every registered broker
+/// a full session (`becameActive`).
 public struct MetadataController: Sendable {
-    public var brokers: [BrokerID]
+    public struct Config: Sendable, Equatable {
+        /// A broker that has not heartbeated for this long is fenced (broker.session.timeout.ms).
+        public var sessionTimeoutMs: Int64
+        /// Producer ids handed out per InitProducerId block.
+        public var producerIDBlockSize: Int64
+        /// unclean.leader.election.enable, the broker default (topics may override it).
+        public var uncleanLeaderElection: Bool
+        /// leader.imbalance.per.broker.percentage: a broker whose preferred partitions are led
+        /// elsewhere for more than this share gets them back (auto.leader.rebalance.enable).
+        public var leaderImbalancePercentage: Int
 
+        public init(sessionTimeoutMs: Int64 = 9000, producerIDBlockSize: Int64 = 1000,
+                    uncleanLeaderElection: Bool = false, leaderImbalancePercentage: Int = 10) {
+            self.sessionTimeoutMs = sessionTimeoutMs
+            self.producerIDBlockSize = producerIDBlockSize
+            self.uncleanLeaderElection = uncleanLeaderElection
+            self.leaderImbalancePercentage = leaderImbalancePercentage
+        }
+    }
+
+    public var config: Config
+    /// Brokers that place partitions while the image has no registered broker (a single node
+    /// before it registers itself). Empty in a cluster.
+    public var staticBrokers: [BrokerID]
+    /// Last heartbeat (or registration) time of each broker, in ms. Controller-local.
+    public internal(set) var lastContact: [BrokerID: Int64] = [:]
+
+    public init(config: Config = Config(), staticBrokers: [BrokerID] = []) {
+        self.config = config
+        self.staticBrokers = staticBrokers
+    }
+
+    /// The single node's controller (every partition on `brokers`, until brokers register).
     public init(brokers: [BrokerID]) {
         precondition(!brokers.isEmpty, "a controller needs at least one broker")
-        self.brokers = brokers
+        self.init(staticBrokers: brokers)
     }
 
     /// A refusal: a Kafka error code plus the message returned to the client.
-    public struct Refusal: Error, Equatable, Sendable {
+    public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         public let code: Int16
         public let message: String
         public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
+        public var description: String { "error \(code): \(message)" }
     }
 
+    /// Kafka error codes the controller answers with (Errors.java).
     public enum ErrorCode {
+        public static let unknownTopicOrPartition: Int16 = 3
+        public static let notLeaderOrFollower: Int16 = 6
+        public static let invalidTopic: Int16 = 17
         public static let topicAlreadyExists: Int16 = 36
         public static let invalidPartitions: Int16 = 37
         public static let invalidReplicationFactor: Int16 = 38
-        public static let invalidTopic: Int16 = 17
-        public static let unknownTopicOrPartition: Int16 = 3
+        public static let invalidReplicaAssignment: Int16 = 39
         public static let invalidConfig: Int16 = 40
+        public static let invalidRequest: Int16 = 42
+        public static let fencedLeaderEpoch: Int16 = 74
+        public static let staleBrokerEpoch: Int16 = 77
+        public static let preferredLeaderNotAvailable: Int16 = 80
+        public static let eligibleLeadersNotAvailable: Int16 = 83
+        public static let electionNotNeeded: Int16 = 84
+        public static let invalidUpdateVersion: Int16 = 95
+        public static let duplicateBrokerRegistration: Int16 = 101
+        public static let brokerIDNotRegistered: Int16 = 102
+        public static let ineligibleReplica: Int16 = 107
     }
+
+    /// Brokers new partitions may be placed on: the usable registered ones, or the static list
+    /// while nobody has registered.
+    public func placementBrokers(in image: MetadataImage) -> [BrokerID] {
+        image.brokers.isEmpty ? staticBrokers.sorted() : image.usableBrokers
+    }
+
+    // MARK: Topics
 
     public func createTopic<G: RandomNumberGenerator>(
         name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
@@ -43,24 +100,33 @@ public struct MetadataController: Sendable {
             return .failure(Refusal(ErrorCode.invalidPartitions,
                                     "Number of partitions must be in 1...\(Limits.partitionsPerTopicMax), got \(partitions)."))
         }
-        guard replicationFactor >= 1 else {
-            return .failure(Refusal(ErrorCode.invalidReplicationFactor, "Replication factor must be at least 1, got \(replicationFactor)."))
-        }
-        guard Int(replicationFactor) <= brokers.count else {
-            return .failure(Refusal(ErrorCode.invalidReplicationFactor,
-                "Replication factor \(replicationFactor) is larger than the \(brokers.count) available broker(s); this cluster has \(brokers.count) node(s) and replication is not implemented yet."))
-        }
+        let brokers = placementBrokers(in: image)
+        if let refusal = checkReplicationFactor(Int(replicationFactor), available: brokers.count) { return .failure(refusal) }
         var id = TopicID.random(using: &ids)
         while id == .zero || image.topic(id: id) != nil { id = TopicID.random(using: &ids) }
         var records: [MetadataRecord] = [.topic(name: topic, id: id)]
-        records += partitionRecords(topicID: id, from: 0, count: partitions, replicationFactor: Int(replicationFactor))
+        records += partitionRecords(topicID: id, from: 0, count: partitions, replicationFactor: Int(replicationFactor),
+                                    brokers: brokers, random: &ids)
         for (key, value) in configs.sorted(by: { $0.key < $1.key }) {
             records.append(.config(topic: topic, key: key, value: value))
         }
         return .success(records)
     }
 
-    public func createPartitions(topic name: String, totalCount: Int32, in image: MetadataImage) -> Result<[MetadataRecord], Refusal> {
+    /// Kafka's INVALID_REPLICATION_FACTOR, naming both numbers.
+    func checkReplicationFactor(_ rf: Int, available: Int) -> Refusal? {
+        guard rf >= 1 else {
+            return Refusal(ErrorCode.invalidReplicationFactor, "Replication factor must be at least 1, got \(rf).")
+        }
+        guard rf <= available else {
+            return Refusal(ErrorCode.invalidReplicationFactor,
+                           "Replication factor \(rf) is larger than the number of available brokers, \(available).")
+        }
+        return nil
+    }
+
+    public func createPartitions<G: RandomNumberGenerator>(topic name: String, totalCount: Int32, in image: MetadataImage,
+                                                           random: inout G) -> Result<[MetadataRecord], Refusal> {
         guard let topic = image.topic(TopicName(name)) else {
             return .failure(Refusal(ErrorCode.unknownTopicOrPartition, "Topic '\(name)' does not exist."))
         }
@@ -73,7 +139,10 @@ public struct MetadataController: Sendable {
             return .failure(Refusal(ErrorCode.invalidPartitions, "Number of partitions must be at most \(Limits.partitionsPerTopicMax)."))
         }
         let rf = topic.partitions.first?.replicas.count ?? 1
-        return .success(partitionRecords(topicID: topic.id, from: current, count: totalCount - current, replicationFactor: rf))
+        let brokers = placementBrokers(in: image)
+        if let refusal = checkReplicationFactor(rf, available: brokers.count) { return .failure(refusal) }
+        return .success(partitionRecords(topicID: topic.id, from: current, count: totalCount - current, replicationFactor: rf,
+                                         brokers: brokers, random: &random))
     }
 
     public func deleteTopic(name: String, in image: MetadataImage) -> Result<[MetadataRecord], Refusal> {
@@ -89,13 +158,20 @@ public struct MetadataController: Sendable {
         return (first, .producerIDs(nextProducerID: first + count))
     }
 
-    func partitionRecords(topicID: TopicID, from first: Int32, count: Int32, replicationFactor: Int) -> [MetadataRecord] {
-        (first..<first + count).map { p in
-            // Round-robin placement starting at a partition-dependent broker (Kafka's spread).
-            let start = Int(p) % brokers.count
-            let replicas = (0..<replicationFactor).map { brokers[(start + $0) % brokers.count] }
-            return .partition(PartitionState(topicID: topicID, partition: PartitionID(p), replicas: replicas,
-                                             isr: replicas, leader: replicas[0], leaderEpoch: LeaderEpoch(0)))
+    func partitionRecords<G: RandomNumberGenerator>(topicID: TopicID, from first: Int32, count: Int32, replicationFactor: Int,
+                                                    brokers: [BrokerID], random: inout G) -> [MetadataRecord] {
+        let assignments = ReplicaPlacement.assign(partitions: first, count: count, replicationFactor: replicationFactor,
+                                                  brokers: brokers, random: &random)
+        return assignments.enumerated().map { offset, replicas in
+            .partition(PartitionState(topicID: topicID, partition: PartitionID(first + Int32(offset)), replicas: replicas,
+                                      isr: replicas, leader: replicas[0], leaderEpoch: LeaderEpoch(0), partitionEpoch: 0))
         }
+    }
+
+    /// Whether `topic` may elect a leader outside its ISR (the topic's
+    /// unclean.leader.election.enable, else the broker default).
+    func uncleanAllowed(_ topic: MetadataImage.Topic?) -> Bool {
+        if let value = topic?.configs["unclean.leader.election.enable"] { return value == "true" }
+        return config.uncleanLeaderElection
     }
 }

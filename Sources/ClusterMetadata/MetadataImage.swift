@@ -14,9 +14,11 @@ public struct MetadataImage: Equatable, Sendable {
 
     public private(set) var topicsByName: [TopicName: Topic] = [:]
     public private(set) var topicNamesByID: [TopicID: TopicName] = [:]
+    /// Registered brokers, fenced or not.
+    public private(set) var brokers: [BrokerID: BrokerRegistration] = [:]
     /// Next producer id InitProducerId may hand out.
     public private(set) var nextProducerID: Int64 = 0
-    /// Records applied so far (the metadata log's length).
+    /// Records applied so far (the metadata log's length): the offset the next record gets.
     public private(set) var recordCount: Int64 = 0
 
     public init() {}
@@ -24,6 +26,22 @@ public struct MetadataImage: Equatable, Sendable {
     public func topic(_ name: TopicName) -> Topic? { topicsByName[name] }
     public func topic(id: TopicID) -> Topic? { topicNamesByID[id].flatMap { topicsByName[$0] } }
     public var topicNames: [TopicName] { topicsByName.keys.sorted() }
+
+    public func partition(_ topic: TopicName, _ partition: PartitionID) -> PartitionState? {
+        guard let t = topicsByName[topic], partition.rawValue >= 0, Int(partition.rawValue) < t.partitions.count else { return nil }
+        return t.partitions[Int(partition.rawValue)]
+    }
+
+    /// Every partition of every topic, in topic-name then partition order.
+    public var allPartitions: [(topic: TopicName, state: PartitionState)] {
+        topicNames.flatMap { name in topicsByName[name]!.partitions.map { (name, $0) } }
+    }
+
+    public func broker(_ id: BrokerID) -> BrokerRegistration? { brokers[id] }
+    /// Brokers that may lead partitions and join ISRs (unfenced, not shutting down), by id.
+    public var usableBrokers: [BrokerID] { brokers.values.filter(\.isUsable).map(\.id).sorted() }
+    public var unfencedBrokers: [BrokerID] { brokers.values.filter { !$0.fenced }.map(\.id).sorted() }
+    public func isUsable(_ id: BrokerID) -> Bool { brokers[id]?.isUsable ?? false }
 
     /// Applies one committed record. Records are produced by `MetadataController`, which checks
     /// them first, so an inconsistent record (partition of an unknown topic) is a programmer
@@ -63,7 +81,49 @@ public struct MetadataImage: Equatable, Sendable {
             next.topicsByName[name] = nil
         case .producerIDs(let nextID):
             next.nextProducerID = max(next.nextProducerID, nextID)
+        case .registerBroker(let registration):
+            next.brokers[registration.id] = registration
+        case .brokerChange(let id, let epoch, let fenced, let shutdown):
+            // A change for an earlier registration (the broker restarted since) is void.
+            guard var broker = next.brokers[id], broker.epoch == epoch else { break }
+            if let fenced { broker.fenced = fenced }
+            if let shutdown { broker.inControlledShutdown = shutdown }
+            next.brokers[id] = broker
+        case .unregisterBroker(let id, let epoch):
+            if next.brokers[id]?.epoch == epoch { next.brokers[id] = nil }
         }
         return next
+    }
+
+    /// Applies records in order.
+    public func applying(_ records: [MetadataRecord]) throws(MetadataDecodeError) -> MetadataImage {
+        var image = self
+        for record in records { image = try image.applying(record) }
+        return image
+    }
+
+    // MARK: Snapshots
+
+    /// Records that rebuild this image from an empty one (a metadata snapshot's content):
+    /// brokers, then topics with their partitions and configs, then the producer-id mark.
+    /// `MetadataImage.restoring(snapshot:recordCount:)` replays them.
+    public func snapshotRecords() -> [MetadataRecord] {
+        var records: [MetadataRecord] = brokers.keys.sorted().map { .registerBroker(brokers[$0]!) }
+        for name in topicNames {
+            let topic = topicsByName[name]!
+            records.append(.topic(name: name, id: topic.id))
+            records += topic.partitions.map { .partition($0) }
+            records += topic.configs.keys.sorted().map { .config(topic: name, key: $0, value: topic.configs[$0]) }
+        }
+        if nextProducerID > 0 { records.append(.producerIDs(nextProducerID: nextProducerID)) }
+        return records
+    }
+
+    /// The image a snapshot describes, positioned at `recordCount` (the metadata offset the
+    /// snapshot was taken at, not the number of records in it).
+    public static func restoring(snapshot records: [MetadataRecord], recordCount: Int64) throws(MetadataDecodeError) -> MetadataImage {
+        var image = try MetadataImage().applying(records)
+        image.recordCount = recordCount
+        return image
     }
 }

@@ -44,7 +44,7 @@ extension Broker {
     }
 
     func createPartitions(topic: String, totalCount: Int32, validateOnly: Bool) -> MetadataController.Refusal? {
-        switch controller.createPartitions(topic: topic, totalCount: totalCount, in: image) {
+        switch controller.createPartitions(topic: topic, totalCount: totalCount, in: image, random: &topicIDs) {
         case .failure(let refusal): return refusal
         case .success(let records):
             if validateOnly { return nil }

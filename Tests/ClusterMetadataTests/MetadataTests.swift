@@ -40,7 +40,7 @@ import RunnelCore
             .failureCode == 37)
         #expect(controller.createTopic(name: "u", partitions: 1, replicationFactor: 3, configs: [:], in: image, ids: &ids)
             .failureCode == 38)
-        #expect(controller.createPartitions(topic: "t", totalCount: 1, in: image).failureCode == 37)
+        #expect(controller.createPartitions(topic: "t", totalCount: 1, in: image, random: &ids).failureCode == 37)
         #expect(controller.deleteTopic(name: "nope", in: image).failureCode == 3)
     }
 
@@ -48,7 +48,7 @@ import RunnelCore
         var ids = SeededRandom(seed: 3)
         var image = try apply(controller.createTopic(name: "t", partitions: 1, replicationFactor: 1, configs: [:],
                                                      in: MetadataImage(), ids: &ids).get(), to: MetadataImage())
-        image = try apply(controller.createPartitions(topic: "t", totalCount: 4, in: image).get(), to: image)
+        image = try apply(controller.createPartitions(topic: "t", totalCount: 4, in: image, random: &ids).get(), to: image)
         #expect(image.topic(TopicName("t"))?.partitions.count == 4)
         let id = try #require(image.topic(TopicName("t"))?.id)
         image = try apply(controller.deleteTopic(name: "t", in: image).get(), to: image)
@@ -62,6 +62,34 @@ import RunnelCore
         image = try image.applying(record)
         let (second, _) = controller.allocateProducerIDs(count: 1, in: image)
         #expect(first == 0 && second == 1)
+    }
+
+    /// Metadata logs written before partition epochs existed (version 0 partition records) still
+    /// replay: the partition epoch reads as 0.
+    @Test func versionZeroPartitionRecordsStillDecode() throws {
+        let state = PartitionState(topicID: TopicID(high: 1, low: 2), partition: PartitionID(3), replicas: [BrokerID(1)],
+                                   isr: [BrokerID(1)], leader: BrokerID(1), leaderEpoch: LeaderEpoch(4), partitionEpoch: 9)
+        var v0 = MetadataRecord.partition(state).encode()
+        #expect(v0[1] == 1)
+        v0[1] = 0
+        v0.removeLast(4)   // version 0 had no partition epoch
+        var expected = state
+        expected.partitionEpoch = 0
+        #expect(try MetadataRecord.decode(v0) == .partition(expected))
+        var v2 = MetadataRecord.partition(state).encode()
+        v2[1] = 2
+        #expect(throws: MetadataDecodeError.self) { try MetadataRecord.decode(v2) }
+    }
+
+    @Test func brokerChangeForAnEarlierRegistrationIsVoid() throws {
+        let endpoint = BrokerRegistration.Endpoint(name: "PLAINTEXT", host: "h", port: 1)
+        var image = try MetadataImage().applying(.registerBroker(BrokerRegistration(
+            id: BrokerID(1), incarnation: TopicID(high: 0, low: 1), epoch: 5, listeners: [endpoint], rack: nil)))
+        image = try image.applying(.brokerChange(id: BrokerID(1), epoch: 4, fenced: false, inControlledShutdown: nil))
+        #expect(image.broker(BrokerID(1))?.fenced == true)
+        image = try image.applying(.brokerChange(id: BrokerID(1), epoch: 5, fenced: false, inControlledShutdown: nil))
+        #expect(image.broker(BrokerID(1))?.fenced == false)
+        #expect(image.usableBrokers == [BrokerID(1)])
     }
 
     @Test func corruptRecordsAreErrorsNotCrashes() {
