@@ -67,7 +67,8 @@ let package = Package(
         .target(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
-                           "Replication", "GroupCoordinator", nioCore, nioPosix, nioConcurrency, logging],
+                           "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
+                           nioCore, nioPosix, nioConcurrency, logging],
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),

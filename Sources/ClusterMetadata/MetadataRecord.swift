@@ -326,3 +326,50 @@ struct ByteReader {
         return out
     }
 }
+
+extension MetadataRecord {
+    /// Several records as one payload (a Raft entry's data, a snapshot's body): uint32 count,
+    /// then each record as uint32 length + `encode()`.
+    public static func encodeBatch(_ records: [MetadataRecord]) -> [UInt8] {
+        var w = ByteWriter()
+        w.i32(Int32(records.count))
+        for record in records {
+            let bytes = record.encode()
+            w.i32(Int32(bytes.count))
+            w.bytes += bytes
+        }
+        return w.bytes
+    }
+
+    public static func decodeBatch(_ bytes: [UInt8]) throws(MetadataDecodeError) -> [MetadataRecord] {
+        var r = ByteReader(bytes: bytes)
+        let count = Int(try r.i32())
+        guard count >= 0, count <= bytes.count / 4 else { throw MetadataDecodeError(reason: "bad record count \(count)") }
+        var records: [MetadataRecord] = []
+        records.reserveCapacity(count)
+        for _ in 0..<count {
+            let length = Int(try r.i32())
+            records.append(try decode(Array(try r.take(length))))
+        }
+        guard r.atEnd else { throw MetadataDecodeError(reason: "\(bytes.count - r.position) trailing bytes after \(count) records") }
+        return records
+    }
+}
+
+extension MetadataImage {
+    /// A metadata snapshot's bytes: the metadata offset it was taken at (int64), then
+    /// `snapshotRecords()` as a batch.
+    public func encodeSnapshot() -> [UInt8] {
+        var w = ByteWriter()
+        w.i64(recordCount)
+        w.bytes += MetadataRecord.encodeBatch(snapshotRecords())
+        return w.bytes
+    }
+
+    public static func decodeSnapshot(_ bytes: [UInt8]) throws(MetadataDecodeError) -> MetadataImage {
+        var r = ByteReader(bytes: bytes)
+        let offset = try r.i64()
+        let records = try MetadataRecord.decodeBatch(Array(bytes[r.position...]))
+        return try restoring(snapshot: records, recordCount: offset)
+    }
+}

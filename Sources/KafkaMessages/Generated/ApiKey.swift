@@ -47,6 +47,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
     case unregisterBroker = 64
     case consumerGroupHeartbeat = 68
     case consumerGroupDescribe = 69
+    case runnelRaft = 1000
 
     /// Kafka's name for the API, e.g. "Produce".
     public var name: String {
@@ -93,6 +94,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .unregisterBroker: return "UnregisterBroker"
         case .consumerGroupHeartbeat: return "ConsumerGroupHeartbeat"
         case .consumerGroupDescribe: return "ConsumerGroupDescribe"
+        case .runnelRaft: return "RunnelRaft"
         }
     }
 
@@ -142,6 +144,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .unregisterBroker: return 0...0
         case .consumerGroupHeartbeat: return 0...1
         case .consumerGroupDescribe: return 0...0
+        case .runnelRaft: return 0...0
         }
     }
 
@@ -190,6 +193,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .unregisterBroker: return 0...
         case .consumerGroupHeartbeat: return 0...
         case .consumerGroupDescribe: return 0...
+        case .runnelRaft: return 0...
         }
     }
 
@@ -238,6 +242,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .unregisterBroker: return UnregisterBrokerResponse.self
         case .consumerGroupHeartbeat: return ConsumerGroupHeartbeatResponse.self
         case .consumerGroupDescribe: return ConsumerGroupDescribeResponse.self
+        case .runnelRaft: return RunnelRaftResponse.self
         }
     }
 
@@ -286,6 +291,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .unregisterBroker: return UnregisterBrokerRequest.self
         case .consumerGroupHeartbeat: return ConsumerGroupHeartbeatRequest.self
         case .consumerGroupDescribe: return ConsumerGroupDescribeRequest.self
+        case .runnelRaft: return RunnelRaftRequest.self
         }
     }
 }

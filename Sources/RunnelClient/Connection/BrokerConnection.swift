@@ -11,12 +11,15 @@ import NIOPosix
 /// matched to the wrong request, and Kafka clients do the same. Owners drop a failed connection
 /// and connect again.
 ///
+/// The broker uses it too, for its connections to other nodes (the controller quorum, and the
+/// active controller), with explicit versions of the APIs it sends.
+///
 /// Thread-safety: `send` may be called from any thread; the correlation counter and the
 /// handler's queue are touched only on the channel's event loop.
-final class BrokerConnection: @unchecked Sendable {
+public final class BrokerConnection: @unchecked Sendable {
     // @unchecked: `versions` is written once before the connection is published (through a
     // future); the correlation counter is loop-only; the rest is immutable.
-    let address: BrokerAddress
+    public let address: BrokerAddress
     let channel: any Channel
     let clientId: String
     let requestTimeoutMs: Int64
@@ -26,9 +29,9 @@ final class BrokerConnection: @unchecked Sendable {
     /// Loop-only.
     private var nextCorrelationId: Int32 = 1
 
-    var eventLoop: any EventLoop { channel.eventLoop }
-    var isActive: Bool { channel.isActive }
-    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+    public var eventLoop: any EventLoop { channel.eventLoop }
+    public var isActive: Bool { channel.isActive }
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
     private init(address: BrokerAddress, channel: any Channel, handler: KafkaClientHandler, clientId: String,
                  requestTimeoutMs: Int64) {
@@ -41,7 +44,7 @@ final class BrokerConnection: @unchecked Sendable {
 
     /// Connects and negotiates API versions. Fails with `KafkaClientError.brokerUnreachable`
     /// when no TCP connection can be made, or with the negotiation's error.
-    static func connect(to address: BrokerAddress, on eventLoop: any EventLoop, clientId: String,
+    public static func connect(to address: BrokerAddress, on eventLoop: any EventLoop, clientId: String,
                         connectTimeoutMs: Int64, requestTimeoutMs: Int64,
                         frameBytesMax: Int) -> EventLoopFuture<BrokerConnection> {
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -125,7 +128,7 @@ final class BrokerConnection: @unchecked Sendable {
     }
 
     /// Sends `request` and decodes its response. `version` defaults to the negotiated one.
-    func send<R: KafkaRequest>(_ request: R, version requested: Int16? = nil, timeoutMs: Int64? = nil) -> EventLoopFuture<R.Response> {
+    public func send<R: KafkaRequest>(_ request: R, version requested: Int16? = nil, timeoutMs: Int64? = nil) -> EventLoopFuture<R.Response> {
         let version: Int16
         do {
             version = try explicitOrNegotiated(requested, for: R.apiKey)
@@ -160,7 +163,7 @@ final class BrokerConnection: @unchecked Sendable {
             .map { _ in () }
     }
 
-    func close() {
+    public func close() {
         channel.close(promise: nil)
     }
 

@@ -99,7 +99,16 @@ enum RequestRouter {
     }
 
     private static func serve<Request: KafkaRequest>(
-        _: Request.Type, _ body: inout ByteBuffer, _ context: RequestContext, _ broker: Broker,
+        _ type: Request.Type, _ body: inout ByteBuffer, _ context: RequestContext, _ broker: Broker,
+        _ done: @escaping (DispatchResult) -> Void,
+        _ handler: (Request, RequestContext, Responder<Request.Response>) -> Void
+    ) {
+        serve(type, &body, context, allocator: broker.allocator, done, handler)
+    }
+
+    /// Decodes the request, runs `handler` with a responder that encodes its answer once.
+    static func serve<Request: KafkaRequest>(
+        _: Request.Type, _ body: inout ByteBuffer, _ context: RequestContext, allocator: ByteBufferAllocator,
         _ done: @escaping (DispatchResult) -> Void,
         _ handler: (Request, RequestContext, Responder<Request.Response>) -> Void
     ) {
@@ -110,7 +119,6 @@ enum RequestRouter {
             done(.close(reason: "malformed \(Request.apiKey) v\(context.version) request: \(error)"))
             return
         }
-        let allocator = broker.allocator
         var answered = false
         let responder = Responder<Request.Response>(
             sendEncoded: { response, capacity in
