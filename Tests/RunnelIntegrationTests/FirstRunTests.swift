@@ -1,0 +1,61 @@
+import Foundation
+import RunnelClient
+import RunnelCore
+import RunnelTesting
+import Testing
+
+/// Rough edges a new user met on a first run (issue 9, items 6–8): each output is checked as
+/// the user reads it.
+@Suite(.enabled(if: RunnelBinary.exists, "needs the runnel binary (RUNNEL_BIN or .build/debug/runnel)"))
+struct FirstRunTests {
+    @Test func anExplicitOffsetPastTheEndIsAnErrorNotAHang() async throws {
+        try await withBroker { broker in
+            let b = ["-b", broker.bootstrap]
+            let topic = uniqueTopic("past-end")
+            #expect(try runCLI(["topic", "create", topic] + b).status == 0)
+            #expect(try runCLI(["produce", topic] + b, stdin: "only\n").status == 0)
+            let reason = "runnel: fetch \(topic)[0]: offset out of range (OFFSET_OUT_OF_RANGE, error 1): "
+                + "offset 5 is past the log end offset 1"
+
+            // Before: waited forever for records that could never come.
+            let waiting = try runCLI(["consume", topic, "-p", "0", "-o", "5", "-n", "10"] + b, timeoutSeconds: 20)
+            #expect(waiting.status == 1)
+            #expect(waiting.stderrLines == [reason])
+            // Before: exit 0 and no word.
+            let atEnd = try runCLI(["consume", topic, "-p", "0", "-o", "5", "--exit-at-end"] + b, timeoutSeconds: 20)
+            #expect(atEnd.status == 1)
+            #expect(atEnd.stderrLines == [reason])
+
+            // The end itself is a valid position, explicit or not.
+            for start in ["1", "end"] {
+                let end = try runCLI(["consume", topic, "-p", "0", "-o", start, "-e"] + b, timeoutSeconds: 20)
+                #expect(end.status == 0, "-o \(start): \(end.stderr)")
+                #expect(end.stdout.isEmpty && end.stderr.isEmpty, "-o \(start)")
+            }
+            let fromZero = try runCLI(["consume", topic, "-p", "0", "-o", "0", "-e"] + b, timeoutSeconds: 20)
+            #expect(fromZero.stdoutLines == ["only"])
+        }
+    }
+
+    @Test(.enabled(GroupSupport.reason) { await GroupSupport.available() })
+    func aGroupsCommittedOffsetPastTheEndIsResetAndSaidSo() async throws {
+        try await withBroker { broker in
+            try await withClient(broker) { client in
+                let b = ["-b", broker.bootstrap]
+                let topic = uniqueTopic("group-past-end")
+                let group = uniqueTopic("stale")
+                try await client.createTopic(topic, partitions: 1, replicationFactor: 1)
+                #expect(try runCLI(["produce", topic] + b, stdin: "only\n").status == 0)
+                // As after the topic was deleted and created again under the same name.
+                try await client.alterOffsets(group: group, offsets: [topic: [PartitionID(0): Offset(5)]])
+
+                // Kafka's auto.offset.reset applies (-o beginning is the default), but aloud.
+                let consume = try runCLI(["consume", topic, "-g", group, "-e", "--max-wait-ms", "100"] + b,
+                                         timeoutSeconds: 120)
+                #expect(consume.status == 0, "\(consume.stderr)")
+                #expect(consume.stdoutLines == ["only"])
+                #expect(consume.stderrLines == ["runnel: group \(group): \(topic)[0]: offset 5 is past the log end offset 1; continuing at 0"])
+            }
+        }
+    }
+}
