@@ -58,4 +58,22 @@ struct FirstRunTests {
             }
         }
     }
+
+    @Test func aTakenPortNamesTheListenerAndTheAddress() async throws {
+        try await withBroker { broker in
+            let second = try TemporaryDirectory(prefix: "runnel-second")
+            defer { second.remove() }
+            let address = "127.0.0.1:\(broker.port)"
+            let result = try runCLI(["broker", "--override", "listeners=PLAINTEXT://\(address)",
+                                     "--override", "log.dirs=\(second.file("data"))"], timeoutSeconds: 30)
+            #expect(result.status == 1)
+            let failure = result.stderrLines.filter { $0.contains("start-up failed") }
+            #expect(failure.count == 1)
+            #expect(failure.first?.hasSuffix(
+                "start-up failed: listener PLAINTEXT cannot bind to \(address): address already in use (errno 98)") == true,
+                "\(result.stderr)")
+            // The logs it had opened were closed cleanly: the next start recovers nothing.
+            #expect(FileManager.default.fileExists(atPath: second.file("data/.kafka_cleanshutdown")))
+        }
+    }
 }
