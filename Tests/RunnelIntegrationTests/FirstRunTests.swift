@@ -76,4 +76,40 @@ struct FirstRunTests {
             #expect(FileManager.default.fileExists(atPath: second.file("data/.kafka_cleanshutdown")))
         }
     }
+
+    @Test func versionFlag() throws {
+        let result = try runCLI(["--version"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "runnel \(RunnelVersion.current)\n")
+    }
+
+    @Test func topicListOnABrokerWithoutTopicsSaysSo() async throws {
+        try await withBroker { broker in
+            let b = ["-b", broker.bootstrap]
+            let list = try runCLI(["topic", "list"] + b)
+            #expect(list.status == 0)
+            #expect(list.stdout.isEmpty)  // nothing for a script to mistake for a topic
+            #expect(list.stderrLines == ["runnel: no topics (internal topics are listed with --internal)"])
+            let json = try runCLI(["topic", "list", "--json"] + b)
+            #expect(json.stdout == "[]\n")
+            #expect(json.stderr.isEmpty)
+        }
+    }
+
+    @Test func theBrokerLogCountsInEnglish() async throws {
+        try await withBroker { broker in
+            let b = ["-b", broker.bootstrap]
+            for command in [["topic", "create", "one", "-p", "1"], ["topic", "create", "three", "-p", "3"], ["topic", "delete", "one"]] {
+                let result = try runCLI(command + b)
+                #expect(result.status == 0, "\(command): \(result.stderr)")
+            }
+            #expect(broker.stop() == 0)
+            let log = broker.log
+            #expect(log.contains("created topic one with 1 partition\n"))
+            #expect(log.contains("created topic three with 3 partitions\n"))
+            #expect(log.contains("deleted topic one and its 1 partition\n"))
+            #expect(log.contains("flushed and closed 3 partition logs;"))
+            #expect(!log.contains(" 1 partitions"), "\(log)")
+        }
+    }
 }

@@ -63,7 +63,7 @@ extension Broker {
                 fail(refusal.code, refusal.message)
             case .success(let topic):
                 if !request.validateOnly {
-                    logger.info("created topic \(wanted.name) with \(partitions) partitions")
+                    logger.info("created topic \(wanted.name) with \(counted(partitions, "partition"))")
                     result.topicId = topic.id
                 }
                 result.numPartitions = Int32(topic.partitions.count)
