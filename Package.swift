@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),
-        .target(name: "RunnelTesting", swiftSettings: shell),
+        .target(name: "RunnelTesting", dependencies: [logging], swiftSettings: shell),
 
         // Executables
         .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging,

@@ -14,6 +14,8 @@ final class BrokerHarness {
     let pool = NIOThreadPool(numberOfThreads: 1)
     let directory: TemporaryDirectory
     let overrides: [String]
+    /// What the broker logged (kept here, not printed, so a passing run shows only results).
+    let log = LogCapture()
     private(set) var broker: Broker!
 
     init(overrides: [String] = [], directory: TemporaryDirectory? = nil) throws {
@@ -27,7 +29,8 @@ final class BrokerHarness {
         let config = try BrokerConfig(overrides: ["log.dirs=\(directory.path)", "listeners=PLAINTEXT://127.0.0.1:0"] + overrides)
         let loop = group.next()
         let pool = self.pool
-        broker = try loop.submit { try Broker(config: config, loop: loop, threadPool: pool, logger: Logger(label: "test")) }.wait()
+        let logger = log.logger
+        broker = try loop.submit { try Broker(config: config, loop: loop, threadPool: pool, logger: logger) }.wait()
     }
 
     /// Clean shutdown of the broker (the harness can `open()` it again on the same directory).
