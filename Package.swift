@@ -72,7 +72,7 @@ let package = Package(
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),
-        .target(name: "RunnelTesting", dependencies: ["LogStorage"], swiftSettings: shell),
+        .target(name: "RunnelTesting", dependencies: ["LogStorage", logging], swiftSettings: shell),
 
         // Executables
         .executableTarget(name: "runnel", dependencies: ["RunnelServer", "RunnelClient", argumentParser, logging,

@@ -105,7 +105,15 @@ for candidate in "${RUNNEL_KAFKA_SPECS:-}" "$REPO/../shared/kafka-message-specs"
         break
     fi
 done
-swift test || status=$?
+# The tests are Swift Testing tests; XCTest would only add an "Executed 0 tests" report. It
+# runs again as soon as a test file imports XCTest.
+xctest=(--disable-xctest)
+if grep -rqlE '^(@testable )?import XCTest' Tests; then xctest=(); fi
+test_log="$(mktemp)"
+swift test "${xctest[@]}" 2>&1 | tee "$test_log" || status=$?
+# A green run must read green: no log lines from the code under test between the results.
+if [[ $status -eq 0 ]]; then bash scripts/check-test-output.sh "$test_log" || status=$?; fi
+rm -f "$test_log"
 phase_done "swift test" "$status"
 
 # ---------------------------------------------------------------- 4. interop

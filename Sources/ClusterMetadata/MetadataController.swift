@@ -133,7 +133,7 @@ public struct MetadataController: Sendable {
         let current = Int32(topic.partitions.count)
         guard totalCount > current else {
             return .failure(Refusal(ErrorCode.invalidPartitions,
-                                    "Topic '\(name)' has \(current) partitions; the new count \(totalCount) must be larger."))
+                                    "Topic '\(name)' has \(counted(current, "partition")); the new count \(totalCount) must be larger."))
         }
         guard totalCount <= Limits.partitionsPerTopicMax else {
             return .failure(Refusal(ErrorCode.invalidPartitions, "Number of partitions must be at most \(Limits.partitionsPerTopicMax)."))

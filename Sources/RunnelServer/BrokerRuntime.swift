@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import RunnelCore
 
 /// Runs one broker process: event loops, the broker state, the listeners, and the signal handling
 /// that turns SIGTERM/SIGINT into a graceful shutdown (stop accepting, finish in-flight requests,
@@ -45,7 +46,7 @@ public final class BrokerRuntime {
             logger.notice("accepted but not yet in effect in Runnel: \(pending.joined(separator: ", "))")
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - startedAt.uptimeNanoseconds) / 1e6
-        logger.info("ready: listeners \(boundAddresses.map(\.description).joined(separator: ", ")), data \(config.dataDirectory), node.id \(config.nodeID), \(String(format: "%.0f", ms)) ms to ready")
+        logger.info("runnel \(RunnelVersion.current) ready: listeners \(boundAddresses.map(\.description).joined(separator: ", ")), data \(config.dataDirectory), node.id \(config.nodeID), \(String(format: "%.0f", ms)) ms to ready")
     }
 
     /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit status.

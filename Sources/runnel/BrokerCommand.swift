@@ -38,9 +38,17 @@ struct BrokerCommand: ParsableCommand {
         let runtime: BrokerRuntime
         do {
             runtime = try BrokerRuntime(config: brokerConfig, logger: logger)
+        } catch {
+            logger.critical("start-up failed: \(error)")
+            throw ExitCode(1)
+        }
+        do {
             try runtime.start()
         } catch {
             logger.critical("start-up failed: \(error)")
+            // The logs may be open already (e.g. a listener's port is taken): close them cleanly,
+            // so that the next start does not have to recover them.
+            runtime.shutdown()
             throw ExitCode(1)
         }
         let code = runtime.runUntilSignalled()

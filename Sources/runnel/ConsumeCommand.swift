@@ -11,13 +11,15 @@ struct ConsumeCommand: AsyncParsableCommand {
         discussion: """
             -o takes beginning, end, an offset, or @TIMESTAMP_MS (the first record at or after that \
             time). The default is beginning, as in kcat (Kafka's console consumer starts at the end). \
+            An offset outside the partition's log (before its start or past its end) is an error. \
             -f tokens: %s value, %k key, %t topic, %p partition, %o offset, %T timestamp, %h headers, \
             %S/%K value/key length, %% percent; escapes \\n \\t \\r \\\\. Without --exit-at-end the \
             command waits for new records until interrupted.
 
             With -g GROUP the command joins the consumer group GROUP (KIP-848 protocol: the \
             coordinator assigns the partitions) and starts each partition at the group's committed \
-            offset. -o then only says where a partition without a committed offset starts: beginning \
+            offset. -o then only says where a partition without a committed offset (or with one \
+            outside the log, which is reported on stderr) starts: beginning \
             (the default, as without -g; Kafka's auto.offset.reset default is latest) or end; an \
             offset or @TIMESTAMP_MS is refused (use `runnel group seek`). It commits the offsets of \
             the records it has printed about once a second and before it exits, and leaves the group \
@@ -76,7 +78,9 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
         var config = ConsumerConfig()
         config.maxWaitMs = maxWaitMs
-        config.offsetReset = .nearest
+        // An explicit -o N outside the log is an error (D25); other starts follow the log.
+        if case .offset = start { config.offsetReset = .fail } else { config.offsetReset = .nearest }
+        config.onOffsetReset = { CommandFailure.printError($0.description) }
         let limit = count
         let exitAtEnd = self.exitAtEnd
         try await client.withClient { client in
@@ -108,6 +112,8 @@ extension ConsumeCommand {
         var config = GroupConsumerConfig(groupId: groupId, topics: [topic])
         config.consumer.maxWaitMs = maxWaitMs
         config.consumer.offsetReset = start == .end ? .latest : .earliest
+        // A committed offset outside the log is reset as Kafka's auto.offset.reset does, but never silently (D25).
+        config.consumer.onOffsetReset = { CommandFailure.printError("group \(groupId): \($0)") }
         // Committed at the start of the next poll, i.e. after the records were printed.
         config.autoCommitIntervalMs = 1_000
         let limit = count

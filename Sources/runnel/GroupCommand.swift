@@ -212,9 +212,8 @@ struct GroupCommand: AsyncParsableCommand {
 /// "2 members: m1 (client runnel, host /127.0.0.1), m2 (…)" for error messages.
 func liveMembersText(_ description: GroupDescription) -> String {
     let count = description.members.count
-    let noun = count == 1 ? "member" : "members"
     let list = description.members.map { "\($0.memberId) (client \(dash($0.clientId)), host \(dash($0.clientHost)))" }
-    return "state \(description.state), \(count) \(noun): " + list.joined(separator: ", ")
+    return "state \(description.state), \(counted(count, "member")): " + list.joined(separator: ", ")
 }
 
 private func dash(_ text: String) -> String { text.isEmpty ? "-" : text }

@@ -58,8 +58,7 @@ struct ProduceCommand: AsyncParsableCommand {
             return count
         }
         let elapsedMs = (DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000
-        let noun = count == 1 ? "record" : "records"
-        FileHandle.standardError.write(Data("produced \(count) \(noun) to \(topic) in \(elapsedMs) ms\n".utf8))
+        FileHandle.standardError.write(Data("produced \(counted(count, "record")) to \(topic) in \(elapsedMs) ms\n".utf8))
     }
 
     /// Key and value of one line: with a separator, the bytes before its first occurrence are the

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunnelCore
 
 /// `runnel`: the broker and the client commands in one binary.
 @main
@@ -6,6 +7,7 @@ struct Runnel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runnel",
         abstract: "A Kafka-compatible commit-log broker, and a client for it.",
+        version: "runnel \(RunnelVersion.current)",
         subcommands: [BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
                       BenchCommand.self]
     )

@@ -59,6 +59,9 @@ struct TopicCommand: AsyncParsableCommand {
                 let entries = topics.map { TopicJSON.Summary(name: $0.name.rawValue, id: $0.id.description,
                                                              partitions: $0.partitionCount, internal: $0.isInternal) }
                 StandardOutput.write(try TopicJSON.encode(entries) + "\n")
+            } else if topics.isEmpty {
+                // stdout stays empty for scripts; the note is for the person at the terminal (D26).
+                CommandFailure.printError(includeInternal ? "no topics" : "no topics (internal topics are listed with --internal)")
             } else {
                 StandardOutput.write(topics.map { $0.name.rawValue + "\n" }.joined())
             }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import LogStorage
 import RunnelCore
+import RunnelTesting
 
 /// Builds valid RecordBatch v2 bytes (magic 2, CRC-32C) with `records` minimal records:
 /// zigzag-varint record fields, null key, a small value, no headers. Record i has timestamp
@@ -72,32 +73,9 @@ struct TempDirectory {
     }
 }
 
-/// Collects log lines so tests can check what recovery said.
-final class LogCapture: @unchecked Sendable {
-    // @unchecked: tests log from one thread at a time; the lock makes that safe anyway.
-    private let lock = NSLock()
-    private var stored: [(Logger.Level, String)] = []
-
-    var lines: [(level: Logger.Level, message: String)] { lock.withLock { stored.map { ($0.0, $0.1) } } }
-    var warnings: [String] { lines.filter { $0.level >= .warning }.map(\.message) }
-
-    func append(_ level: Logger.Level, _ message: String) { lock.withLock { stored.append((level, message)) } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in CaptureHandler(capture: self) }
-    }
-
-    struct CaptureHandler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) { capture.append(event.level, "\(event.message)") }
-    }
-}
+/// Collects log lines so tests can check what recovery said (and so that a passing run prints
+/// none: every `openLog` without a logger of its own logs into a fresh capture).
+typealias LogCapture = RunnelTesting.LogCapture
 
 extension PartitionLog {
     /// Appends a copy of `batch`.
@@ -155,7 +133,7 @@ func smallConfig(segmentBytes: Int = 1024, indexIntervalBytes: Int = 0) -> LogCo
 
 func openLog(_ directory: String, config: LogConfig = smallConfig(), needsRecovery: Bool = false,
              recoveryPoint: Int64 = 0, logStartOffset: Int64? = nil, fileSystem: any FileSystem = PosixFileSystem(),
-             logger: Logger = Logger(label: "test")) throws(StorageError) -> PartitionLog {
+             logger: Logger = LogCapture().logger) throws(StorageError) -> PartitionLog {
     try PartitionLog.open(directory: directory, topic: TopicName("t"), partition: PartitionID(0), config: config,
                           recoveryPoint: Offset(recoveryPoint), logStartOffset: logStartOffset.map(Offset.init(_:)),
                           needsRecovery: needsRecovery, now: TimestampMs(0), fileSystem: fileSystem, logger: logger)

@@ -58,6 +58,16 @@ struct CLIResult {
 /// cannot fill a pipe. Killed after `timeoutSeconds`.
 func runCLI(_ arguments: [String], stdin: String = "", timeoutSeconds: Double = 30,
             keepBootstrapEnvironment: Bool = false) throws -> CLIResult {
+    var environment = ProcessInfo.processInfo.environment
+    if !keepBootstrapEnvironment { environment["RUNNEL_BOOTSTRAP_SERVERS"] = nil }
+    return try runProcess(RunnelBinary.cliPath, arguments, environment: environment, stdin: stdin,
+                          timeoutSeconds: timeoutSeconds)
+}
+
+/// Runs `executable` with `arguments`, `environment` and `stdin` in `directory` (default: this
+/// process's), output through files; sent SIGTERM, then SIGKILL, by its pid after `timeoutSeconds`.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String], stdin: String = "",
+                directory workingDirectory: String? = nil, timeoutSeconds: Double) throws -> CLIResult {
     let directory = try TemporaryDirectory(prefix: "runnel-cli")
     defer { directory.remove() }
     let inPath = directory.file("stdin"), outPath = directory.file("stdout"), errPath = directory.file("stderr")
@@ -65,11 +75,10 @@ func runCLI(_ arguments: [String], stdin: String = "", timeoutSeconds: Double = 
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: RunnelBinary.cliPath)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    if !keepBootstrapEnvironment { environment["RUNNEL_BOOTSTRAP_SERVERS"] = nil }
     process.environment = environment
+    if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
     process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
@@ -78,6 +87,9 @@ func runCLI(_ arguments: [String], stdin: String = "", timeoutSeconds: Double = 
     while process.isRunning && Date() < deadline { usleep(10_000) }
     if process.isRunning {
         process.terminate()
+        let grace = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < grace { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
     return CLIResult(status: process.terminationStatus,

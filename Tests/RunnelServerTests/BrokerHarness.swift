@@ -16,6 +16,8 @@ final class BrokerHarness {
     let directory: TemporaryDirectory
     let overrides: [String]
     let fileSystem: any FileSystem
+    /// What the broker logged (kept here, not printed, so a passing run shows only results).
+    let log = LogCapture()
     private(set) var broker: Broker!
 
     init(overrides: [String] = [], directory: TemporaryDirectory? = nil,
@@ -32,8 +34,9 @@ final class BrokerHarness {
         let loop = group.next()
         let pool = self.pool
         let fileSystem = self.fileSystem
+        let logger = log.logger
         broker = try loop.submit {
-            try Broker(config: config, loop: loop, threadPool: pool, logger: Logger(label: "test"), fileSystem: fileSystem)
+            try Broker(config: config, loop: loop, threadPool: pool, logger: logger, fileSystem: fileSystem)
         }.wait()
     }
 

@@ -2,6 +2,7 @@ import KafkaWire
 import Logging
 import NIOCore
 import NIOEmbedded
+import RunnelTesting
 import Testing
 @testable import RunnelServer
 
@@ -19,7 +20,7 @@ final class ManualDispatcher: RequestDispatcher {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax)))
         try channel.pipeline.syncOperations.addHandler(
             KafkaConnectionHandler(dispatcher: dispatcher, info: ConnectionInfo(id: 1, remote: "test"),
-                                   logger: Logger(label: "test"), inFlightMax: inFlightMax))
+                                   logger: LogCapture().logger, inFlightMax: inFlightMax))
         // An EmbeddedChannel is inactive until connected; connect so "closed" is observable.
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         #expect(channel.isActive)

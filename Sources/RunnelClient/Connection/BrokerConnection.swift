@@ -2,6 +2,7 @@ import KafkaMessages
 import KafkaWire
 import NIOCore
 import NIOPosix
+import RunnelCore
 
 /// One TCP connection to one broker: frames requests, pipelines them (any number may be
 /// outstanding; responses are matched in order by `KafkaClientHandler`), applies a per-request
@@ -83,7 +84,7 @@ public final class BrokerConnection: @unchecked Sendable {
     /// ApiVersions at `version`; on UNSUPPORTED_VERSION the broker answers with a v0 body that
     /// names the versions of ApiVersions it does support, and we retry at its max (once).
     private func negotiate(version: Int16) -> EventLoopFuture<Void> {
-        let request = ApiVersionsRequest(clientSoftwareName: "runnel", clientSoftwareVersion: "0.1.0")
+        let request = ApiVersionsRequest(clientSoftwareName: "runnel", clientSoftwareVersion: RunnelVersion.current)
         let frame = Self.encodeFrame(request, version: version, clientId: clientId, allocator: channel.allocator)
         return sendFrame(frame, apiKey: .apiVersions, version: version, expectsResponse: true, timeoutMs: requestTimeoutMs)
             .flatMapThrowing { body -> Int16? in

@@ -198,7 +198,8 @@ public final class KafkaConsumer {
         assignments[key] = assignment
     }
 
-    /// Handles OFFSET_OUT_OF_RANGE according to `config.offsetReset`.
+    /// Handles OFFSET_OUT_OF_RANGE according to `config.offsetReset`, and reports the move
+    /// through `config.onOffsetReset`.
     private func reset(_ key: TopicPartition, from position: Offset) async throws {
         let earliest = try await client.listOffsets(topic: key.topic, partitions: [key.partition], spec: .earliest).first?.offset
         let latest = try await client.listOffsets(topic: key.topic, partitions: [key.partition], spec: .latest).first?.offset
@@ -207,19 +208,42 @@ public final class KafkaConsumer {
         case .earliest: target = earliest
         case .latest: target = latest
         case .nearest: target = (earliest.map { position < $0 } ?? false) ? earliest : latest
-        case .fail:
-            throw KafkaClientError.kafka(code: .offsetOutOfRange,
-                                         message: "offset \(position) is outside \(earliest?.description ?? "?")..\(latest?.description ?? "?")",
-                                         context: "fetch \(key.topic)[\(key.partition)]")
+        case .fail: throw Self.outOfRange(key, position: position, logStartOffset: earliest, logEndOffset: latest)
         }
         assignments[key]?.position = target ?? .zero
         assignments[key]?.highWatermark = latest
+        config.onOffsetReset?(OffsetReset(topic: key.topic, partition: key.partition, from: position, to: target ?? .zero,
+                                          logStartOffset: earliest, logEndOffset: latest))
+    }
+
+    /// OFFSET_OUT_OF_RANGE for `position`, saying on which side of the log it lies.
+    static func outOfRange(_ key: TopicPartition, position: Offset, logStartOffset: Offset?, logEndOffset: Offset?) -> KafkaClientError {
+        KafkaClientError.kafka(code: .offsetOutOfRange,
+                               message: OffsetReset.whereIs(position, logStartOffset: logStartOffset, logEndOffset: logEndOffset),
+                               context: "fetch \(key.topic)[\(key.partition)]")
+    }
+
+    /// With `offsetReset == .fail`, an explicit start offset outside a partition's log is an
+    /// error now, before any fetch: otherwise a consumer told to stop at the end would stop
+    /// silently, its position being beyond the end already.
+    private func checkInRange(_ offset: Offset, topic: String, partitions: [PartitionID]) async throws {
+        let earliest = try await client.listOffsets(topic: topic, partitions: partitions, spec: .earliest)
+        let latest = try await client.listOffsets(topic: topic, partitions: partitions, spec: .latest)
+        for partition in partitions {
+            let start = earliest.first { $0.partition == partition }?.offset
+            let end = latest.first { $0.partition == partition }?.offset
+            if start.map({ offset < $0 }) == true || end.map({ offset > $0 }) == true {
+                throw Self.outOfRange(TopicPartition(topic: topic, partition: partition), position: offset,
+                                      logStartOffset: start, logEndOffset: end)
+            }
+        }
     }
 
     /// Start offsets for `start`.
     private func resolve(topic: String, partitions: [PartitionID], start: StartOffset) async throws -> [(PartitionID, Offset)] {
         switch start {
         case .offset(let offset):
+            if config.offsetReset == .fail { try await checkInRange(offset, topic: topic, partitions: partitions) }
             return partitions.map { ($0, offset) }
         case .beginning, .end:
             let listed = try await client.listOffsets(topic: topic, partitions: partitions, spec: start == .beginning ? .earliest : .latest)

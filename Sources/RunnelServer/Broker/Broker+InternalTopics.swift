@@ -22,7 +22,7 @@ extension Broker {
         ]
         switch createTopic(name: Self.consumerOffsetsTopic, partitions: partitions, replicationFactor: rf, configs: configs) {
         case .success:
-            logger.info("created \(Self.consumerOffsetsTopic) with \(partitions) partitions")
+            logger.info("created \(Self.consumerOffsetsTopic) with \(counted(partitions, "partition"))")
             return nil
         case .failure(let refusal):
             logger.error("cannot create \(Self.consumerOffsetsTopic): \(refusal.message)")

@@ -129,7 +129,7 @@ extension Broker {
                     logger.error("deleting log \(key): \(error) (removed at next start)")
                 }
             }
-            logger.info("deleted topic \(name) and its \(count) partitions")
+            logger.info("deleted topic \(name) and its \(counted(count, "partition"))")
             groups.topicsChanged()
             return nil
         }

@@ -121,7 +121,7 @@ final class Broker: RequestDispatcher {
                 let result = try partition.log.applyRetention(now: now)
                 if result.deletedSegments > 0 {
                     moved = true
-                    logger.info("retention: deleted \(result.deletedSegments) segments (\(result.deletedBytes) bytes) of \(key); log start offset now \(result.logStartOffset)")
+                    logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)")
                 }
             } catch {
                 logger.error("retention of \(key): \(error)")
@@ -182,7 +182,7 @@ final class Broker: RequestDispatcher {
         if inFlight == 0 { promise.succeed(()) } else { drained = promise }
         let deadline = loop.scheduleTask(in: .seconds(10)) { [self] in
             if let drained {
-                logger.warning("shutdown: \(inFlight) requests still in flight after 10 s; closing anyway")
+                logger.warning("shutdown: \(counted(inFlight, "request")) still in flight after 10 s; closing anyway")
                 self.drained = nil
                 drained.succeed(())
             }
@@ -190,7 +190,7 @@ final class Broker: RequestDispatcher {
         return promise.futureResult.flatMapThrowing { [self] in
             deadline.cancel()
             try logs.close()
-            logger.info("flushed and closed \(partitions.count) partition logs; clean-shutdown marker written")
+            logger.info("flushed and closed \(counted(partitions.count, "partition log")); clean-shutdown marker written")
         }
     }
 }

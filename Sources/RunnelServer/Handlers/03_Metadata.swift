@@ -61,7 +61,7 @@ extension Broker {
         let rf = Int16(config.int("default.replication.factor")!)
         switch createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:]) {
         case .success(let topic):
-            logger.info("auto-created topic \(name) with \(partitions) partitions")
+            logger.info("auto-created topic \(name) with \(counted(partitions, "partition"))")
             return topicMetadata(topic)
         case .failure(let refusal):
             missing.errorCode = refusal.code

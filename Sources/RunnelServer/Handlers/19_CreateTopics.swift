@@ -63,7 +63,7 @@ extension Broker {
                 fail(refusal.code, refusal.message)
             case .success(let topic):
                 if !request.validateOnly {
-                    logger.info("created topic \(wanted.name) with \(partitions) partitions")
+                    logger.info("created topic \(wanted.name) with \(counted(partitions, "partition"))")
                     let pending = LogConfigs.notYetInEffect(overrides)
                     if !pending.isEmpty {
                         logger.notice("topic \(wanted.name): stored but not yet in effect in Runnel: \(pending.map { "\($0)=\(overrides[$0]!)" }.joined(separator: ", "))")

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import KafkaWire
 import NIOConcurrencyHelpers
@@ -24,8 +27,17 @@ final class KafkaServer {
     }
 
     /// Binds `listener`; returns the bound address (the port is the real one when 0 was asked).
+    /// Throws `ListenerBindError`, which names the listener and the address.
     func bind(_ listener: Listener) throws -> SocketAddress {
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
+        do {
+            return try bind(listener, host: host)
+        } catch {
+            throw ListenerBindError(listener: listener.name, host: host, port: listener.port, cause: error)
+        }
+    }
+
+    private func bind(_ listener: Listener, host: String) throws -> SocketAddress {
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -59,4 +71,24 @@ final class KafkaServer {
         for channel in channels { try? channel.close().wait() }
         channels.removeAll()
     }
+}
+
+/// A listener that could not be bound, e.g. "listener PLAINTEXT cannot bind to 127.0.0.1:9092:
+/// address already in use (errno 98)". NIO's own text for this names the syscall and carries a
+/// stray parenthesis, and says nothing of which listener failed.
+public struct ListenerBindError: Error, CustomStringConvertible {
+    public let listener: String
+    public let host: String
+    public let port: Int
+    public let cause: any Error
+
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public var reason: String {
+        guard let error = cause as? IOError else { return "\(cause)" }
+        let text = String(cString: strerror(error.errnoCode))
+        return "\(text.prefix(1).lowercased() + text.dropFirst()) (errno \(error.errnoCode))"
+    }
+
+    public var description: String { "listener \(listener) cannot bind to \(address): \(reason)" }
 }
