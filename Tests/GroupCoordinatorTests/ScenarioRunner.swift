@@ -121,6 +121,7 @@ struct ScenarioRunner {
         case "leave":
             let members = list(a["members"]).map { (memberID: member($0), groupInstanceID: String?.none) }
                 + list(a["instances"]).map { (memberID: "", groupInstanceID: Optional($0)) }
+                + (a["member"].map { [(memberID: member($0), groupInstanceID: a["instance"])] } ?? [])
             return sm.leaveGroup(LeaveGroupRequest(groupID: a["group"] ?? "g", members: members), token: token(), now: t)
         case "commit":
             let offsets = list(a["offsets"]).map { item -> (TopicPartition, CommittedOffset) in
