@@ -67,7 +67,13 @@ extension Broker {
         for (p, ids) in byPartition.sorted(by: { $0.key < $1.key }) {
             groups.submit(partition: p, respond: { [self] response in
                 if case .consumerGroupDescribe(let gs) = response {
-                    for g in gs { described[g.groupID] = describedConsumerGroup(g) }
+                    for g in gs {
+                        var d = describedConsumerGroup(g)
+                        if request.includeAuthorizedOperations && d.errorCode == 0 {
+                            d.authorizedOperations = authorizer.authorizedOperations(.group, name: g.groupID, context: context)
+                        }
+                        described[g.groupID] = d
+                    }
                 }
                 pending -= 1
                 if pending == 0 { finish() }
