@@ -103,7 +103,7 @@ extension ClassicGroup {
     /// Empty, whatever the member id. Anything else must be a current member of this generation.
     func validateCommit(_ r: OffsetCommitRequest) -> GroupErrorCode {
         let generation = r.generationIDOrMemberEpoch
-        if generation < 0 && r.memberID.isEmpty && state == .empty { return .none }
+        if generation < 0 && state == .empty { return .none }
         if generation >= 0 || !r.memberID.isEmpty || r.groupInstanceID != nil {
             let error = validateMember(r.memberID, instanceID: r.groupInstanceID, generation: generation)
             guard error == .none else { return error }

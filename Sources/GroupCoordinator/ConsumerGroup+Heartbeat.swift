@@ -166,13 +166,29 @@ extension ConsumerGroup {
         }
     }
 
-    /// OffsetCommit's check for KIP-848 groups: `memberEpoch` must be the member's epoch.
+    /// OffsetCommit's check for KIP-848 groups (Kafka's ConsumerGroup.validateOffsetCommit). A
+    /// negative epoch is a commit from outside group management — an admin tool, or a consumer
+    /// using assign(), which librdkafka's KIP-848 consumer sends with its own member id: accepted
+    /// while the group has no members, whatever the member id. Otherwise the member must exist
+    /// and speak for its current epoch.
     func validateCommit(memberID: String, memberEpoch: Int32) -> GroupErrorCode {
-        if memberEpoch < 0 && memberID.isEmpty && members.isEmpty { return .none }
+        if memberEpoch < 0 && members.isEmpty { return .none }
+        return validateMemberEpoch(memberID: memberID, memberEpoch: memberEpoch)
+    }
+
+    /// OffsetFetch's check (Kafka's ConsumerGroup.validateOffsetFetch): skipped only when the
+    /// request names no member and no epoch (admin clients, and librdkafka always); a member id
+    /// given with any epoch must be a member of that epoch.
+    func validateFetch(memberID: String?, memberEpoch: Int32) -> GroupErrorCode {
+        if memberID == nil && memberEpoch < 0 { return .none }
+        return validateMemberEpoch(memberID: memberID ?? "", memberEpoch: memberEpoch)
+    }
+
+    /// Any other epoch than the member's is STALE_MEMBER_EPOCH for offset requests (Kafka answers
+    /// FENCED_MEMBER_EPOCH only to heartbeats).
+    private func validateMemberEpoch(memberID: String, memberEpoch: Int32) -> GroupErrorCode {
         guard let member = members[memberID] else { return .unknownMemberID }
-        if memberEpoch > member.memberEpoch { return .fencedMemberEpoch }
-        if memberEpoch < member.memberEpoch { return .staleMemberEpoch }
-        return .none
+        return memberEpoch == member.memberEpoch ? .none : .staleMemberEpoch
     }
 
     /// Subscribed topics changed in the cluster (created, deleted, partitions added).
