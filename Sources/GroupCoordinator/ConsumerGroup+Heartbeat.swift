@@ -20,6 +20,7 @@ extension ConsumerGroup {
         let previous = members[member.memberID]
         bump = apply(r, to: &member) || bump
         put(member, recordAssignment: false, &ctx)
+        if member.subscribedTopicRegex != previous?.subscribedTopicRegex { resolveRegexes(topics: topics, all: false) }
         bump = refreshSubscriptionMetadata(topics: topics, &ctx) || bump
         if bump { bumpGroupEpoch(&ctx) }
         if groupEpoch > assignmentEpoch { updateTargetAssignment(&ctx) }
@@ -90,7 +91,8 @@ extension ConsumerGroup {
         return member
     }
 
-    /// Copies the changed request fields into the member; true when the subscription changed.
+    /// Copies the changed request fields into the member; true when the subscription changed
+    /// (names or regex; an empty regex clears it, as librdkafka sends one with no patterns).
     private func apply(_ r: ConsumerGroupHeartbeatRequest, to member: inout Member) -> Bool {
         if let v = r.instanceID { member.instanceID = v }
         if let v = r.rackID { member.rackID = v }
@@ -98,10 +100,18 @@ extension ConsumerGroup {
         if let v = r.serverAssignor { member.serverAssignor = v }
         if !r.clientID.isEmpty { member.clientID = r.clientID }
         if !r.clientHost.isEmpty { member.clientHost = r.clientHost }
-        guard let names = r.subscribedTopicNames else { return false }
-        let sorted = Array(Set(names)).sorted()
-        defer { member.subscribedTopicNames = sorted }
-        return sorted != member.subscribedTopicNames
+        var changed = false
+        if let regex = r.subscribedTopicRegex {
+            let new = regex.isEmpty ? nil : regex
+            changed = new != member.subscribedTopicRegex
+            member.subscribedTopicRegex = new
+        }
+        if let names = r.subscribedTopicNames {
+            let sorted = Array(Set(names)).sorted()
+            changed = changed || sorted != member.subscribedTopicNames
+            member.subscribedTopicNames = sorted
+        }
+        return changed
     }
 
     private mutating func leave(_ r: ConsumerGroupHeartbeatRequest, topics: [TopicName: TopicInfo], _ ctx: inout GroupContext) -> Response {
@@ -191,8 +201,10 @@ extension ConsumerGroup {
         return memberEpoch == member.memberEpoch ? .none : .staleMemberEpoch
     }
 
-    /// Subscribed topics changed in the cluster (created, deleted, partitions added).
+    /// Topics changed in the cluster (created, deleted, partitions added): regexes resolve
+    /// again, and a change in what the members subscribe to bumps the epoch (reassignment).
     mutating func topicsChanged(topics: [TopicName: TopicInfo], _ ctx: inout GroupContext) {
+        resolveRegexes(topics: topics, all: true)
         guard !members.isEmpty, refreshSubscriptionMetadata(topics: topics, &ctx) else { return }
         bumpGroupEpoch(&ctx)
     }

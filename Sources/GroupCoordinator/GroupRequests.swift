@@ -149,7 +149,8 @@ public struct ConsumerGroupHeartbeatRequest: Sendable {
     public var rackID: String?
     public var rebalanceTimeoutMs: Int32
     public var subscribedTopicNames: [TopicName]?
-    /// Not supported: a non-empty regex is answered with INVALID_REGULAR_EXPRESSION (128).
+    /// Subscription by regex (whole topic names, D33); "" clears it, nil leaves it unchanged. One
+    /// that does not compile is answered with INVALID_REGULAR_EXPRESSION (128).
     public var subscribedTopicRegex: String?
     public var serverAssignor: String?
     /// The partitions the member owns now.

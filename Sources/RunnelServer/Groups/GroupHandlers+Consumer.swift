@@ -7,7 +7,8 @@ import RunnelCore
 // The KIP-848 consumer protocol: ConsumerGroupHeartbeat (key 68, version 1 only: the client
 // generates its member id; librdkafka asks for exactly v1) and ConsumerGroupDescribe (key 69,
 // version 0). Assignments travel as topic ids; the describe answer adds topic names from the
-// metadata image.
+// metadata image. SubscribedTopicRegex is resolved by the coordinator against the user topics
+// (D33); topic creation and deletion reach it through `GroupService.topicsChanged`.
 extension Broker {
     func handleConsumerGroupHeartbeat(_ request: KafkaMessages.ConsumerGroupHeartbeatRequest, _ context: RequestContext,
                                       _ respond: Responder<KafkaMessages.ConsumerGroupHeartbeatResponse>) {
@@ -105,7 +106,7 @@ extension Broker {
             out.clientId = m.clientID
             out.clientHost = m.clientHost
             out.subscribedTopicNames = m.subscribedTopicNames.map(\.rawValue)
-            out.subscribedTopicRegex = nil
+            out.subscribedTopicRegex = m.subscribedTopicRegex
             out.assignment = assignment(m.assignment)
             out.targetAssignment = assignment(m.targetAssignment)
             return out
