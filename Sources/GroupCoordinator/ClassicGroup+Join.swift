@@ -39,11 +39,9 @@ extension ClassicGroup {
         if pendingMembers.removeValue(forKey: r.memberID) != nil {
             return addMemberAndRebalance(r.memberID, r, protocols: protocols, token: token, &ctx)
         }
-        guard var member = members[r.memberID] else {
-            return ctx.fx.respond(token, .joinGroup(JoinGroupResponse(error: .unknownMemberID, memberID: r.memberID)))
-        }
-        if let instance = r.groupInstanceID, staticMembers[instance] != r.memberID {
-            return ctx.fx.respond(token, .joinGroup(JoinGroupResponse(error: .fencedInstanceID, memberID: r.memberID)))
+        let error = validateMember(r.memberID, instanceID: r.groupInstanceID)
+        guard error == .none, var member = members[r.memberID] else {
+            return ctx.fx.respond(token, .joinGroup(JoinGroupResponse(error: error, memberID: r.memberID)))
         }
         let unchanged = member.protocols == protocols
         switch state {

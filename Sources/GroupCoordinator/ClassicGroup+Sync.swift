@@ -2,13 +2,24 @@ import RunnelCore
 
 // SyncGroup, Heartbeat and LeaveGroup for classic groups.
 extension ClassicGroup {
-    /// The checks SyncGroup, Heartbeat and OffsetCommit share: the member exists, its instance id
-    /// is not fenced, and it speaks for the current generation.
+    /// Kafka's validateMember, shared by every request of a known member (JoinGroup, SyncGroup,
+    /// Heartbeat, LeaveGroup, OffsetCommit). A static member is checked by its instance id first:
+    /// an instance id that now belongs to another member id means this member was replaced by a
+    /// newer instance of itself (FENCED_INSTANCE_ID, which makes the client stop instead of
+    /// rejoining and replacing its successor in turn); an unknown instance id is UNKNOWN_MEMBER_ID.
+    func validateMember(_ memberID: String, instanceID: String?) -> GroupErrorCode {
+        if let instance = instanceID {
+            guard let known = staticMembers[instance] else { return .unknownMemberID }
+            if known != memberID { return .fencedInstanceID }
+        }
+        return members[memberID] == nil ? .unknownMemberID : .none
+    }
+
+    /// `validateMember`, then the generation (SyncGroup, Heartbeat).
     func validateMember(_ memberID: String, instanceID: String?, generation: Int32) -> GroupErrorCode {
-        guard members[memberID] != nil else { return .unknownMemberID }
-        if let instance = instanceID, staticMembers[instance] != memberID { return .fencedInstanceID }
-        if generation != generationID { return .illegalGeneration }
-        return .none
+        let error = validateMember(memberID, instanceID: instanceID)
+        guard error == .none else { return error }
+        return generation == generationID ? .none : .illegalGeneration
     }
 
     mutating func sync(_ r: SyncGroupRequest, token: RequestToken, _ ctx: inout GroupContext) {
@@ -52,9 +63,9 @@ extension ClassicGroup {
     }
 
     mutating func heartbeat(_ r: HeartbeatRequest, _ ctx: inout GroupContext) -> GroupErrorCode {
-        if state == .empty { return .unknownMemberID }
         let error = validateMember(r.memberID, instanceID: r.groupInstanceID, generation: r.generationID)
         guard error == .none else { return error }
+        if state == .empty { return .unknownMemberID }
         members[r.memberID]!.heartbeatDeadline = ctx.after(Int64(members[r.memberID]!.sessionTimeoutMs))
         return state == .preparingRebalance ? .rebalanceInProgress : .none
     }
@@ -67,30 +78,40 @@ extension ClassicGroup {
         return LeaveGroupResponse(error: .none, members: results)
     }
 
+    /// Kafka's rules per identity: an empty member id removes the static member by its instance
+    /// id (the admin tools' way); a pending member id is dropped; any other member id must pass
+    /// `validateMember` (a replaced static instance is fenced).
     private mutating func leaveOne(memberID: String, instanceID: String?, _ ctx: inout GroupContext) -> GroupErrorCode {
-        var id = memberID
-        if let instance = instanceID {
-            guard let known = staticMembers[instance] else { return .unknownMemberID }
-            if !memberID.isEmpty && memberID != known { return .fencedInstanceID }
-            id = known
-        } else if pendingMembers.removeValue(forKey: memberID) != nil {
+        if memberID.isEmpty {
+            guard let instance = instanceID, let known = staticMembers[instance] else { return .unknownMemberID }
+            removeMemberAndUpdate(known, &ctx)
+            return .none
+        }
+        if pendingMembers.removeValue(forKey: memberID) != nil {
             tryCompleteJoin(&ctx)
             return .none
         }
-        guard members[id] != nil else { return .unknownMemberID }
-        removeMemberAndUpdate(id, &ctx)
+        let error = validateMember(memberID, instanceID: instanceID)
+        guard error == .none else { return error }
+        removeMemberAndUpdate(memberID, &ctx)
         return .none
     }
 
-    /// OffsetCommit's group check (Kafka's validateOffsetCommit for classic groups).
+    /// OffsetCommit's group check (Kafka's validateOffsetCommit for classic groups). A negative
+    /// generation is a commit from outside group management (an admin tool, or a consumer using
+    /// assign() — which may still send a member id of its own): accepted while the group is
+    /// Empty, whatever the member id. Anything else must be a current member of this generation.
     func validateCommit(_ r: OffsetCommitRequest) -> GroupErrorCode {
-        if r.generationIDOrMemberEpoch < 0 && r.memberID.isEmpty && state == .empty { return .none }
-        if let instance = r.groupInstanceID, let known = staticMembers[instance], known != r.memberID { return .fencedInstanceID }
-        if state == .completingRebalance && members[r.memberID] != nil && r.generationIDOrMemberEpoch == generationID {
-            return .rebalanceInProgress
+        let generation = r.generationIDOrMemberEpoch
+        if generation < 0 && state == .empty { return .none }
+        if generation >= 0 || !r.memberID.isEmpty || r.groupInstanceID != nil {
+            let error = validateMember(r.memberID, instanceID: r.groupInstanceID, generation: generation)
+            guard error == .none else { return error }
+        } else {
+            // No member id and no generation (OffsetCommit v0): only an Empty group takes it.
+            return .unknownMemberID
         }
-        guard members[r.memberID] != nil else { return .unknownMemberID }
-        return r.generationIDOrMemberEpoch == generationID ? .none : .illegalGeneration
+        return state == .completingRebalance ? .rebalanceInProgress : .none
     }
 
     /// Topics the live members subscribe to, decoded from their "consumer" protocol metadata

@@ -20,6 +20,7 @@ extension ConsumerGroup {
         let previous = members[member.memberID]
         bump = apply(r, to: &member) || bump
         put(member, recordAssignment: false, &ctx)
+        if member.subscribedTopicRegex != previous?.subscribedTopicRegex { resolveRegexes(topics: topics, all: false) }
         bump = refreshSubscriptionMetadata(topics: topics, &ctx) || bump
         if bump { bumpGroupEpoch(&ctx) }
         if groupEpoch > assignmentEpoch { updateTargetAssignment(&ctx) }
@@ -90,7 +91,8 @@ extension ConsumerGroup {
         return member
     }
 
-    /// Copies the changed request fields into the member; true when the subscription changed.
+    /// Copies the changed request fields into the member; true when the subscription changed
+    /// (names or regex; an empty regex clears it, as librdkafka sends one with no patterns).
     private func apply(_ r: ConsumerGroupHeartbeatRequest, to member: inout Member) -> Bool {
         if let v = r.instanceID { member.instanceID = v }
         if let v = r.rackID { member.rackID = v }
@@ -98,10 +100,18 @@ extension ConsumerGroup {
         if let v = r.serverAssignor { member.serverAssignor = v }
         if !r.clientID.isEmpty { member.clientID = r.clientID }
         if !r.clientHost.isEmpty { member.clientHost = r.clientHost }
-        guard let names = r.subscribedTopicNames else { return false }
-        let sorted = Array(Set(names)).sorted()
-        defer { member.subscribedTopicNames = sorted }
-        return sorted != member.subscribedTopicNames
+        var changed = false
+        if let regex = r.subscribedTopicRegex {
+            let new = regex.isEmpty ? nil : regex
+            changed = new != member.subscribedTopicRegex
+            member.subscribedTopicRegex = new
+        }
+        if let names = r.subscribedTopicNames {
+            let sorted = Array(Set(names)).sorted()
+            changed = changed || sorted != member.subscribedTopicNames
+            member.subscribedTopicNames = sorted
+        }
+        return changed
     }
 
     private mutating func leave(_ r: ConsumerGroupHeartbeatRequest, topics: [TopicName: TopicInfo], _ ctx: inout GroupContext) -> Response {
@@ -166,17 +176,35 @@ extension ConsumerGroup {
         }
     }
 
-    /// OffsetCommit's check for KIP-848 groups: `memberEpoch` must be the member's epoch.
+    /// OffsetCommit's check for KIP-848 groups (Kafka's ConsumerGroup.validateOffsetCommit). A
+    /// negative epoch is a commit from outside group management — an admin tool, or a consumer
+    /// using assign(), which librdkafka's KIP-848 consumer sends with its own member id: accepted
+    /// while the group has no members, whatever the member id. Otherwise the member must exist
+    /// and speak for its current epoch.
     func validateCommit(memberID: String, memberEpoch: Int32) -> GroupErrorCode {
-        if memberEpoch < 0 && memberID.isEmpty && members.isEmpty { return .none }
-        guard let member = members[memberID] else { return .unknownMemberID }
-        if memberEpoch > member.memberEpoch { return .fencedMemberEpoch }
-        if memberEpoch < member.memberEpoch { return .staleMemberEpoch }
-        return .none
+        if memberEpoch < 0 && members.isEmpty { return .none }
+        return validateMemberEpoch(memberID: memberID, memberEpoch: memberEpoch)
     }
 
-    /// Subscribed topics changed in the cluster (created, deleted, partitions added).
+    /// OffsetFetch's check (Kafka's ConsumerGroup.validateOffsetFetch): skipped only when the
+    /// request names no member and no epoch (admin clients, and librdkafka always); a member id
+    /// given with any epoch must be a member of that epoch.
+    func validateFetch(memberID: String?, memberEpoch: Int32) -> GroupErrorCode {
+        if memberID == nil && memberEpoch < 0 { return .none }
+        return validateMemberEpoch(memberID: memberID ?? "", memberEpoch: memberEpoch)
+    }
+
+    /// Any other epoch than the member's is STALE_MEMBER_EPOCH for offset requests (Kafka answers
+    /// FENCED_MEMBER_EPOCH only to heartbeats).
+    private func validateMemberEpoch(memberID: String, memberEpoch: Int32) -> GroupErrorCode {
+        guard let member = members[memberID] else { return .unknownMemberID }
+        return memberEpoch == member.memberEpoch ? .none : .staleMemberEpoch
+    }
+
+    /// Topics changed in the cluster (created, deleted, partitions added): regexes resolve
+    /// again, and a change in what the members subscribe to bumps the epoch (reassignment).
     mutating func topicsChanged(topics: [TopicName: TopicInfo], _ ctx: inout GroupContext) {
+        resolveRegexes(topics: topics, all: true)
         guard !members.isEmpty, refreshSubscriptionMetadata(topics: topics, &ctx) else { return }
         bumpGroupEpoch(&ctx)
     }

@@ -21,6 +21,8 @@ struct ConsumerGroup {
         var clientID: String
         var clientHost: String
         var subscribedTopicNames: [TopicName] = []
+        /// KIP-848 SubscribedTopicRegex; nil when the member has none (an empty one clears it).
+        var subscribedTopicRegex: String?
         var rebalanceTimeoutMs: Int32
         var serverAssignor: String?
         var memberEpoch: Int32 = 0
@@ -35,7 +37,7 @@ struct ConsumerGroup {
         var metadataValue: ConsumerMemberMetadataValue {
             ConsumerMemberMetadataValue(
                 instanceID: instanceID, rackID: rackID, clientID: clientID, clientHost: clientHost,
-                subscribedTopicNames: subscribedTopicNames, subscribedTopicRegex: nil,
+                subscribedTopicNames: subscribedTopicNames, subscribedTopicRegex: subscribedTopicRegex,
                 rebalanceTimeoutMs: rebalanceTimeoutMs, serverAssignor: serverAssignor)
         }
 
@@ -59,6 +61,10 @@ struct ConsumerGroup {
     var targetAssignment: [String: PartitionAssignment] = [:]
     /// The subscribed topics' metadata as of the last epoch bump (PartitionMetadata record).
     var subscriptionMetadata: [TopicInfo] = []
+    /// Every regex a member subscribes with → the topics whose names it matches now. Derived from
+    /// the members and the cluster's topics (`resolveRegexes`), never persisted: a reload
+    /// resolves again from the topics of that moment.
+    var resolvedRegexes: [String: [TopicName]] = [:]
     var owners: [Owned: String] = [:]
     var assignorName: ServerAssignorName = .uniform
     /// When the last member left (offsets and the group itself expire counted from it).
@@ -81,8 +87,28 @@ struct ConsumerGroup {
         members.values.flatMap { [$0.sessionDeadline, $0.revocationDeadline].compactMap { $0 } }.min()
     }
 
+    /// Every topic some member subscribes to, by name or by regex.
     var subscribedTopicNames: Set<TopicName> {
-        Set(members.values.flatMap(\.subscribedTopicNames))
+        members.values.reduce(into: Set<TopicName>()) { $0.formUnion(subscription(of: $1)) }
+    }
+
+    /// The topics `member` subscribes to: its names and what its regex resolves to now.
+    func subscription(of member: Member) -> Set<TopicName> {
+        var topics = Set(member.subscribedTopicNames)
+        if let regex = member.subscribedTopicRegex { topics.formUnion(resolvedRegexes[regex] ?? []) }
+        return topics
+    }
+
+    /// Resolves the members' regexes against `topics`: every one when `all` (the topics
+    /// changed), else only those not resolved yet (a member subscribed with a new one). Regexes
+    /// no member uses any more are dropped. A pattern that no longer compiles (it was accepted
+    /// by another version) matches nothing.
+    mutating func resolveRegexes(topics: [TopicName: TopicInfo], all: Bool) {
+        let used = Set(members.values.compactMap(\.subscribedTopicRegex))
+        resolvedRegexes = resolvedRegexes.filter { used.contains($0.key) }
+        for pattern in used.sorted() where all || resolvedRegexes[pattern] == nil {
+            resolvedRegexes[pattern] = (try? TopicRegex(pattern))?.matching(topics.keys) ?? []
+        }
     }
 
     /// Replaces the member's ownership entries with its assigned + pending-revocation partitions.
@@ -160,7 +186,7 @@ struct ConsumerGroup {
         assignorName = preferredAssignor(ctx.config)
         let byName = Dictionary(subscriptionMetadata.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let inputs = members.keys.sorted().map { id in
-            AssignorMember(memberID: id, subscribedTopics: Set(members[id]!.subscribedTopicNames.compactMap { byName[$0]?.id }),
+            AssignorMember(memberID: id, subscribedTopics: Set(subscription(of: members[id]!).compactMap { byName[$0]?.id }),
                            current: targetAssignment[id] ?? PartitionAssignment())
         }
         let result = Assignors.assign(assignorName, members: inputs, topics: subscriptionMetadata)

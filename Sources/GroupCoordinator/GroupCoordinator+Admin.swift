@@ -80,7 +80,8 @@ extension GroupCoordinatorStateMachine {
             let m = g.members[mid]!
             return ConsumerGroupMemberDescription(
                 memberID: mid, instanceID: m.instanceID, rackID: m.rackID, memberEpoch: m.memberEpoch, clientID: m.clientID,
-                clientHost: m.clientHost, subscribedTopicNames: m.subscribedTopicNames, assignment: m.assigned.topics,
+                clientHost: m.clientHost, subscribedTopicNames: m.subscribedTopicNames, subscribedTopicRegex: m.subscribedTopicRegex,
+                assignment: m.assigned.topics,
                 targetAssignment: (g.targetAssignment[mid] ?? PartitionAssignment()).topics)
         }
         return ConsumerGroupDescription(groupID: id, error: .none, state: g.stateName, groupEpoch: g.groupEpoch,

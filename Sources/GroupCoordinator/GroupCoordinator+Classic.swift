@@ -98,8 +98,14 @@ extension GroupCoordinatorStateMachine {
         if r.memberID.isEmpty { return (.invalidRequest, "MemberId can't be empty.") }
         if r.memberEpoch < -2 { return (.invalidRequest, "MemberEpoch is invalid.") }
         if r.memberEpoch == -2 && r.instanceID == nil { return (.invalidRequest, "InstanceId can't be null.") }
-        if let regex = r.subscribedTopicRegex, !regex.isEmpty { return (.invalidRegularExpression, "SubscribedTopicRegex is not supported.") }
-        if r.memberEpoch == 0 && r.subscribedTopicNames == nil { return (.invalidRequest, "SubscribedTopicNames must be set in first request.") }
+        if let regex = r.subscribedTopicRegex, !regex.isEmpty {
+            do { _ = try TopicRegex(regex) } catch {
+                return (.invalidRegularExpression, "SubscribedTopicRegex `\(regex)` is not a valid regular expression: \(error.reason).")
+            }
+        }
+        if r.memberEpoch == 0 && r.subscribedTopicNames == nil && r.subscribedTopicRegex == nil {
+            return (.invalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
+        }
         if (r.subscribedTopicNames?.count ?? 0) > GroupLimits.subscribedTopicsPerMemberMax { return (.invalidRequest, "Too many subscribed topics.") }
         if let name = r.serverAssignor, !config.consumerAssignors.contains(where: { $0.rawValue == name }) {
             return (.unsupportedAssignor, "ServerAssignor \(name) is not supported. Supported assignors: "

@@ -49,7 +49,11 @@ extension GroupCoordinatorStateMachine {
             for id in sm.groups.keys.sorted() {
                 ctx.fx.touched.insert(id)
                 sm.withClassic(id) { $0.restartSessions(now: ctx.now) }
-                sm.withConsumer(id) { $0.restartSessions(ctx) }
+                let topics = sm.topics
+                sm.withConsumer(id) { g in
+                    g.resolveRegexes(topics: topics, all: true)
+                    g.restartSessions(ctx)
+                }
             }
         }
     }
@@ -69,6 +73,7 @@ extension ConsumerGroup {
         member.clientID = value.clientID
         member.clientHost = value.clientHost
         member.subscribedTopicNames = value.subscribedTopicNames
+        member.subscribedTopicRegex = value.subscribedTopicRegex.flatMap { $0.isEmpty ? nil : $0 }
         member.rebalanceTimeoutMs = value.rebalanceTimeoutMs
         member.serverAssignor = value.serverAssignor
         members[id] = member

@@ -56,8 +56,8 @@ extension GroupCoordinatorStateMachine {
     }
 
     func fetch(_ r: OffsetFetchGroup) -> OffsetFetchGroupResult {
-        if case .consumer(let g)? = groups[r.groupID], let memberID = r.memberID, r.memberEpoch >= 0 {
-            let error = g.validateCommit(memberID: memberID, memberEpoch: r.memberEpoch)
+        if case .consumer(let g)? = groups[r.groupID] {
+            let error = g.validateFetch(memberID: r.memberID, memberEpoch: r.memberEpoch)
             if error != .none { return OffsetFetchGroupResult(groupID: r.groupID, error: error, partitions: []) }
         }
         let committed = offsets[r.groupID] ?? [:]

@@ -116,7 +116,8 @@ public struct GroupCoordinatorStateMachine: Sendable {
     }
 
     /// The shell's view of the cluster's topics changed (created, deleted, partitions added).
-    /// KIP-848 groups subscribed to a changed topic bump their epoch and reassign.
+    /// KIP-848 groups resolve their regexes again; those whose subscribed topics changed (by name
+    /// or regex) bump their epoch and reassign.
     public mutating func topicsChanged(_ topics: [TopicInfo], now: TimestampMs) -> [GroupAction] {
         self.topics = Dictionary(topics.map { ($0.name, $0) }, uniquingKeysWith: { _, b in b })
         guard phase == .active else { return [] }

@@ -79,8 +79,8 @@ public struct LeaveGroupRequest: Sendable {
     }
 }
 
-/// OffsetCommit. For classic groups `generationIDOrMemberEpoch` is the generation (-1 with an empty
-/// member id = a "simple" commit from a client that does not use group management); for KIP-848
+/// OffsetCommit. For classic groups `generationIDOrMemberEpoch` is the generation (-1 = a "simple"
+/// commit from a client that does not use group management, whatever its member id); for KIP-848
 /// groups (v9+) it is the member epoch. The shell answers UNKNOWN_TOPIC_OR_PARTITION for unknown
 /// topics itself before calling the coordinator (Kafka's KafkaApis does the same).
 public struct OffsetCommitRequest: Sendable {
@@ -113,7 +113,8 @@ public struct CommittedOffset: Hashable, Sendable {
 
 /// OffsetFetch for one group (v8+ batches groups: the shell calls once per group, or passes a
 /// list to `offsetFetch(_:)`). `topics == nil` means all committed partitions of the group.
-/// `memberID`/`memberEpoch` (v9+) are validated against KIP-848 groups when the epoch is >= 0.
+/// `memberID`/`memberEpoch` (v9+) are validated against KIP-848 groups unless both are absent
+/// (nil, -1), as Kafka does.
 public struct OffsetFetchGroup: Sendable {
     public var groupID: String
     public var memberID: String?
@@ -148,7 +149,8 @@ public struct ConsumerGroupHeartbeatRequest: Sendable {
     public var rackID: String?
     public var rebalanceTimeoutMs: Int32
     public var subscribedTopicNames: [TopicName]?
-    /// Not supported: a non-empty regex is answered with INVALID_REGULAR_EXPRESSION (128).
+    /// Subscription by regex (whole topic names, D33); "" clears it, nil leaves it unchanged. One
+    /// that does not compile is answered with INVALID_REGULAR_EXPRESSION (128).
     public var subscribedTopicRegex: String?
     public var serverAssignor: String?
     /// The partitions the member owns now.

@@ -154,6 +154,7 @@ public struct ConsumerGroupMemberDescription: Hashable, Sendable {
     public var clientID: String
     public var clientHost: String
     public var subscribedTopicNames: [TopicName]
+    public var subscribedTopicRegex: String?
     /// Topic names are resolved by the shell from the ids (the response carries both).
     public var assignment: [TopicIDPartitions]
     public var targetAssignment: [TopicIDPartitions]

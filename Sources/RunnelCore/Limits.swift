@@ -57,6 +57,10 @@ public enum GroupLimits {
     public static let protocolsPerMemberMax = 64
     /// Topics one KIP-848 member may subscribe to by name.
     public static let subscribedTopicsPerMemberMax = 10_000
+    /// Length of one KIP-848 SubscribedTopicRegex (Kafka has no bound). librdkafka joins all of a
+    /// subscription's patterns into one; 4 KiB holds hundreds of prefixes, and a longer pattern
+    /// only costs more to compile and match against every topic name on each topic change.
+    public static let subscribedTopicRegexBytesMax = 4096
     /// Groups one coordinator partition holds. Simple commits create groups, so without a bound a
     /// client could grow the map without end; above it new groups get COORDINATOR_NOT_AVAILABLE.
     public static let groupsPerCoordinatorMax = 100_000

@@ -25,11 +25,18 @@ struct ConsumeCommand: AsyncParsableCommand {
             the records it has printed about once a second and before it exits, and leaves the group \
             on Ctrl-C (SIGINT or SIGTERM; a second one exits at once), after -n COUNT records, or \
             with -e once every partition assigned to it is at its end.
+
+            --pattern REGEX (or a topic argument starting with ^, as in librdkafka) subscribes the \
+            group member to every topic whose whole name matches; it needs -g. The group \
+            coordinator resolves the pattern (Kafka's RE2/J syntax; Runnel's differences are in \
+            docs/decisions.md D33) and reassigns as matching topics are created and deleted.
             """
     )
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "Topic name.") var topic: String
+    @Argument(help: "Topic name; one starting with ^ is a pattern (as --pattern).") var topic: String?
+    @Option(name: .customLong("pattern"), help: "Subscribe to every topic whose whole name matches this regex (needs -g).")
+    var pattern: String?
     @Option(name: [.short, .customLong("partition")], help: "Only this partition (default: all).") var partition: Int32?
     @Option(name: [.short, .customLong("offset")], help: "beginning, end, OFFSET or @TIMESTAMP_MS (default: beginning).")
     var offset: String?
@@ -39,8 +46,21 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(name: [.short, .customLong("exit-at-end")], help: "Exit once every partition's end is reached.") var exitAtEnd = false
     @Option(name: .customLong("max-wait-ms"), help: "How long one fetch may wait for data.") var maxWaitMs: Int32 = 500
 
+    /// The topic argument unless it is a pattern.
+    var topicName: String? { topic.flatMap { $0.hasPrefix("^") ? nil : $0 } }
+    /// --pattern, or the topic argument when it starts with ^.
+    var topicPattern: String? { pattern ?? topic.flatMap { $0.hasPrefix("^") ? $0 : nil } }
+
     func validate() throws {
         let start = try Self.parseStart(offset ?? "beginning")
+        if topic == nil && pattern == nil { throw ValidationError("give a topic, or --pattern REGEX with -g") }
+        if topic != nil && pattern != nil { throw ValidationError("give a topic or --pattern, not both") }
+        if let topicPattern {
+            if topicPattern.isEmpty { throw ValidationError("--pattern needs a non-empty regex") }
+            if group == nil {
+                throw ValidationError("a pattern needs -g GROUP: the group's coordinator resolves it to topics")
+            }
+        }
         if let group {
             if group.isEmpty { throw ValidationError("-g needs a non-empty group id") }
             if partition != nil {
@@ -85,7 +105,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         let exitAtEnd = self.exitAtEnd
         try await client.withClient { client in
             let consumer = KafkaConsumer(client: client, config: config)
-            try await consumer.assign(topic: topic, partitions: partition.map { [PartitionID($0)] }, at: start)
+            try await consumer.assign(topic: topicName!, partitions: partition.map { [PartitionID($0)] }, at: start)
             if exitAtEnd { try await consumer.loadEndOffsets() }
             var printed = 0
             var out: [UInt8] = []
@@ -109,7 +129,8 @@ extension ConsumeCommand {
     /// `consume -g GROUP`: a `GroupConsumer` that commits what was printed and leaves the group
     /// when it stops.
     func runInGroup(_ groupId: String, start: StartOffset, formatter: RecordFormatter) async throws {
-        var config = GroupConsumerConfig(groupId: groupId, topics: [topic])
+        var config = GroupConsumerConfig(groupId: groupId, topics: topicName.map { [$0] } ?? [])
+        config.topicPattern = topicPattern
         config.consumer.maxWaitMs = maxWaitMs
         config.consumer.offsetReset = start == .end ? .latest : .earliest
         // A committed offset outside the log is reset as Kafka's auto.offset.reset does, but never silently (D25).
@@ -120,8 +141,9 @@ extension ConsumeCommand {
         let exitAtEnd = self.exitAtEnd
         let interrupt = InterruptFlag.install()
         try await client.withClient { client in
-            // Fail early, with the topic's name, when it does not exist.
-            _ = try await client.topicMetadata(topic)
+            // Fail early, with the topic's name, when it does not exist (a pattern may match
+            // nothing yet: topics created later are assigned when they appear).
+            if let topicName { _ = try await client.topicMetadata(topicName) }
             let consumer = try GroupConsumer(client: client, config: config)
             do {
                 var printed = 0

@@ -50,7 +50,8 @@ struct ScenarioFormatter {
             return "cg-topics \(g) " + (t.map { "[" + $0.map { "\($0.name):\($0.partitionCount)" }.joined(separator: " ") + "]" } ?? "<tombstone>")
         case .consumerGroupMemberMetadata(let g, let id, let v):
             guard let v else { return "cg-member \(g) \(m(id)) <tombstone>" }
-            return "cg-member \(g) \(m(id)) topics=\(v.subscribedTopicNames.map(\.rawValue).joined(separator: ",")) assignor=\(v.serverAssignor ?? "null") instance=\(v.instanceID ?? "null")"
+            return "cg-member \(g) \(m(id)) topics=\(v.subscribedTopicNames.map(\.rawValue).joined(separator: ","))"
+                + (v.subscribedTopicRegex.map { " regex=\($0)" } ?? "") + " assignor=\(v.serverAssignor ?? "null") instance=\(v.instanceID ?? "null")"
         case .consumerGroupTargetAssignmentMetadata(let g, let e): return "cg-target-epoch \(g) " + (e.map { "epoch=\($0)" } ?? "<tombstone>")
         case .consumerGroupTargetAssignmentMember(let g, let id, let a): return "cg-target \(g) \(m(id)) " + (a.map { partitions($0.topics) } ?? "<tombstone>")
         case .consumerGroupCurrentMemberAssignment(let g, let id, let v):
@@ -101,7 +102,8 @@ struct ScenarioFormatter {
     func describe(_ g: ConsumerGroupDescription) -> String {
         var lines = ["cgroup \(g.groupID) error=\(g.error) state=\(g.state) epoch=\(g.groupEpoch) assignmentEpoch=\(g.assignmentEpoch) assignor=\(g.assignorName)"]
         for mem in g.members {
-            lines.append("  member \(m(mem.memberID)) epoch=\(mem.memberEpoch) instance=\(mem.instanceID ?? "null") topics=\(mem.subscribedTopicNames.map(\.rawValue).joined(separator: ",")) assigned=\(partitions(mem.assignment)) target=\(partitions(mem.targetAssignment))")
+            lines.append("  member \(m(mem.memberID)) epoch=\(mem.memberEpoch) instance=\(mem.instanceID ?? "null") topics=\(mem.subscribedTopicNames.map(\.rawValue).joined(separator: ","))"
+                + (mem.subscribedTopicRegex.map { " regex=\($0)" } ?? "") + " assigned=\(partitions(mem.assignment)) target=\(partitions(mem.targetAssignment))")
         }
         return lines.joined(separator: "\n")
     }

@@ -25,6 +25,9 @@ struct ScenarioRunner {
     /// Client id of each JoinGroup token, to name the member id its response reveals.
     var joinClients: [UInt64: String] = [:]
     var topics: [TopicInfo] = []
+    /// Topic ids by name, handed out at a name's first `topics` command: a topic keeps its id
+    /// while others are created and deleted around it.
+    var topicIDs: [String: TopicID] = [:]
     var config = GroupConfig()
 
     init() {
@@ -121,6 +124,7 @@ struct ScenarioRunner {
         case "leave":
             let members = list(a["members"]).map { (memberID: member($0), groupInstanceID: String?.none) }
                 + list(a["instances"]).map { (memberID: "", groupInstanceID: Optional($0)) }
+                + (a["member"].map { [(memberID: member($0), groupInstanceID: a["instance"])] } ?? [])
             return sm.leaveGroup(LeaveGroupRequest(groupID: a["group"] ?? "g", members: members), token: token(), now: t)
         case "commit":
             let offsets = list(a["offsets"]).map { item -> (TopicPartition, CommittedOffset) in
@@ -150,9 +154,11 @@ struct ScenarioRunner {
         case "list":
             return sm.listGroups(statesFilter: list(a["states"]), typesFilter: list(a["types"]), token: token(), now: t)
         case "topics":
-            topics = pos.enumerated().map { i, s in
+            topics = pos.map { s in
                 let parts = s.split(separator: ":")
-                return TopicInfo(name: TopicName(String(parts[0])), id: TopicID(high: 0xA0 + UInt64(i), low: 1), partitionCount: Int32(parts[1])!)
+                let name = String(parts[0])
+                if topicIDs[name] == nil { topicIDs[name] = TopicID(high: 0xA0 + UInt64(topicIDs.count), low: 1) }
+                return TopicInfo(name: TopicName(name), id: topicIDs[name]!, partitionCount: Int32(parts[1])!)
             }
             for info in topics { fmt.topicNames[info.id] = info.name.rawValue }
             return sm.topicsChanged(topics, now: t)

@@ -265,11 +265,29 @@ func aFencedMemberDropsItsPartitionsAndRejoinsWithEpochZero(code: KafkaErrorCode
     #expect(throws: KafkaClientError.invalidArgument("group id is empty")) {
         try GroupConsumer(client: client, config: GroupConsumerConfig(groupId: "", topics: ["t"]))
     }
-    #expect(throws: KafkaClientError.invalidArgument("no topics to subscribe to")) {
+    #expect(throws: KafkaClientError.invalidArgument("no topics or pattern to subscribe to")) {
         try GroupConsumer(client: client, config: GroupConsumerConfig(groupId: "g", topics: []))
     }
     let consumer = try GroupConsumer(client: client, config: GroupConsumerConfig(groupId: "g", topics: ["t"]))
     #expect(consumer.memberId.count == 22)  // a random UUID in Kafka's base64 form
     #expect(consumer.memberEpoch == 0)
     #expect(consumer.assignment.isEmpty)
+}
+
+@Test func patternIsSentOnJoinAndWhenItChanges() {
+    var m = ConsumerGroupMember(groupId: "g", memberId: "m-1",
+                                subscription: .init(topics: [], topicRegex: "^orders-.*", serverAssignor: nil,
+                                                    rebalanceTimeoutMs: 300_000))
+    let join = m.nextHeartbeat()
+    #expect(join.subscribedTopicRegex == "^orders-.*")
+    #expect(join.subscribedTopicNames == [])
+    _ = m.received(response(epoch: 1))
+    #expect(m.nextHeartbeat().subscribedTopicRegex == nil)
+    m.subscription.topicRegex = nil
+    #expect(m.nextHeartbeat().subscribedTopicRegex == "")  // "" clears it
+}
+
+@Test func namesOnlyJoinSendsNoPattern() {
+    var m = member()
+    #expect(m.nextHeartbeat().subscribedTopicRegex == nil)
 }

@@ -221,3 +221,44 @@ def test_committed_offsets_survive_broker_restart(start_broker, how):
         first.close()
         if second is not None:
             second.close()
+
+
+@pytest.mark.deadline(90)
+def test_replaced_static_member_is_fenced(start_broker):
+    """KIP-345: a second instance with the same group.instance.id takes over the member; the old
+    instance's next Heartbeat gets FENCED_INSTANCE_ID (82), which librdkafka treats as fatal. With
+    UNKNOWN_MEMBER_ID instead, the old instance rejoins and replaces the new one: the two
+    ping-pong and neither stops."""
+    broker = start_broker({"group.initial.rebalance.delay.ms": "0"})
+    topic = unique_topic("grp-classic-static")
+    group = unique_topic("g-classic-static")
+    ck_create_topic(broker.bootstrap, topic, 2)
+    fatal: dict[str, list[str]] = {"old": [], "new": []}
+
+    def member(name: str) -> CkMember:
+        def on_error(err):
+            if err.fatal():
+                fatal[name].append(str(err))
+        return CkMember(name, broker.bootstrap, group,
+                        {**FAST_MEMBER, "group.instance.id": "instance-1", "error_cb": on_error})
+
+    old, new = member("old"), member("new")
+    try:
+        old.subscribe(topic)
+        poll_members([old], lambda: old.owned() == {0, 1}, 30, "the first instance owns both partitions")
+        new.subscribe(topic)
+        poll_members([new], lambda: new.owned() == {0, 1}, 30, "the second instance took the member over",
+                     exclusive=False)
+        # librdkafka reports a fatal error through poll() (and error_cb where it has one).
+        poll_members([old, new], lambda: fatal["old"] or any("_FATAL" in e for e in old.errors), 20,
+                     "the first instance fenced (fatal error)", exclusive=False)
+        assert any("fenced" in e.lower() for e in fatal["old"] + old.errors), (fatal["old"], old.errors)
+        # The second instance keeps the member: never fenced, never loses its partitions.
+        until = time.monotonic() + 3 * FAST_MEMBER["heartbeat.interval.ms"] / 1000
+        while time.monotonic() < until:
+            new.poll(0.1)
+            assert new.owned() == {0, 1}, new
+        assert not fatal["new"] and not new.errors, (fatal["new"], new.errors)
+    finally:
+        new.close()
+        old.close()

@@ -189,3 +189,58 @@ def test_group_and_commits_survive_broker_restart(start_broker):
     finally:
         for m in members:
             m.close()
+
+
+def assign_and_commit_twice(bootstrap: str, group: str, topic: str, extra: dict) -> list[str]:
+    """An assign()-only librdkafka consumer in `group` commits offset 1, then offset 2: the
+    commit errors it saw (none expected), then checks what the group has committed."""
+    from confluent_kafka import KafkaException, TopicPartition
+    from interop_support import ck_group_consumer
+    consumer = ck_group_consumer(bootstrap, group, extra)
+    errors = []
+    try:
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        for offset in (1, 2):
+            try:
+                result = consumer.commit(offsets=[TopicPartition(topic, 0, offset)], asynchronous=False)
+                errors += [f"commit {offset}: {tp.error}" for tp in result if tp.error is not None]
+            except KafkaException as e:
+                errors.append(f"commit {offset}: {e.args[0]}")
+    finally:
+        consumer.close()
+    if not errors:
+        committed = ck_committed(bootstrap, group, topic, [0])
+        assert committed == {0: 2}, f"committed {committed} after committing 1 then 2"
+    return errors
+
+
+@pytest.mark.deadline(60)
+@pytest.mark.parametrize("protocol", ["consumer", "classic"])
+def test_assign_only_consumer_commits_again_and_again(module_broker, protocol):
+    """librdkafka's KIP-848 consumer sends its own member id with member epoch -1 when it commits
+    without having joined (assign()); the classic one sends no member id. Kafka accepts both
+    while the group has no members (ClassicGroup/ConsumerGroup.validateOffsetCommit); Runnel
+    used to accept the first commit (which creates the group) and refuse every later one with
+    UNKNOWN_MEMBER_ID."""
+    bootstrap = module_broker.bootstrap
+    topic = unique_topic("grp-assign-commit")
+    ck_create_topic(bootstrap, topic, 1)
+    group = unique_topic("g-assign-commit")
+    assert assign_and_commit_twice(bootstrap, group, topic, {"group.protocol": protocol}) == []
+
+
+@pytest.mark.deadline(60)
+def test_assign_only_consumer_commits_to_an_empty_kip848_group(module_broker):
+    """The group was a KIP-848 group whose last member left: it stays one, and an assign()-only
+    consumer (member id of its own, epoch -1) may commit to it while it has no members."""
+    bootstrap = module_broker.bootstrap
+    topic = unique_topic("grp-assign-848")
+    ck_create_topic(bootstrap, topic, 1)
+    group = unique_topic("g-assign-848")
+    member = CkMember("subscriber", bootstrap, group, KIP848)
+    try:
+        member.subscribe(topic)
+        poll_members([member], lambda: member.owned() == {0}, 30, "the subscriber owns the partition")
+    finally:
+        member.close()
+    assert assign_and_commit_twice(bootstrap, group, topic, KIP848) == []

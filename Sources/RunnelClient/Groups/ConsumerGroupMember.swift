@@ -12,7 +12,8 @@ typealias PartitionsByTopicID = [TopicID: Set<Int32>]
 /// - The member id is the client's own (a random UUID string), kept for the member's lifetime,
 ///   also across re-joins.
 /// - Epoch 0 joins, -1 leaves. A join carries every field: RebalanceTimeoutMs, the subscribed
-///   topics, the server assignor (when chosen) and an empty owned-partition list.
+///   topic names and regex (when there is one; the coordinator resolves it, whole names), the
+///   server assignor (when chosen) and an empty owned-partition list.
 /// - Later heartbeats carry only what changed since the previous one (null / -1 otherwise); the
 ///   first heartbeat after any failed or refused one carries everything again.
 /// - The response's Assignment, when present, is the whole set of partitions the member may
@@ -26,11 +27,14 @@ struct ConsumerGroupMember {
     struct Subscription: Equatable {
         /// Sorted, without duplicates.
         var topics: [String]
+        /// SubscribedTopicRegex (Kafka resolves it on the broker, RE2/J syntax); nil: none.
+        var topicRegex: String?
         var serverAssignor: String?
         var rebalanceTimeoutMs: Int32
 
-        init(topics: [String], serverAssignor: String?, rebalanceTimeoutMs: Int32) {
+        init(topics: [String], topicRegex: String? = nil, serverAssignor: String?, rebalanceTimeoutMs: Int32) {
             self.topics = Array(Set(topics)).sorted()
+            self.topicRegex = topicRegex
             self.serverAssignor = serverAssignor
             self.rebalanceTimeoutMs = rebalanceTimeoutMs
         }
@@ -99,6 +103,9 @@ struct ConsumerGroupMember {
         }
         if previous?.subscription.topics != subscription.topics {
             request.subscribedTopicNames = subscription.topics
+        }
+        if previous?.subscription.topicRegex != subscription.topicRegex, previous != nil || subscription.topicRegex != nil {
+            request.subscribedTopicRegex = subscription.topicRegex ?? ""
         }
         if previous == nil || previous?.subscription.serverAssignor != subscription.serverAssignor {
             request.serverAssignor = subscription.serverAssignor

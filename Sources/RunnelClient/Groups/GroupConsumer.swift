@@ -43,10 +43,12 @@ public final class GroupConsumer {
     private var incarnation = 0
     private var isClosed = false
 
-    /// Fails with `invalidArgument` for an empty group id or topic list.
+    /// Fails with `invalidArgument` for an empty group id, or neither topics nor a pattern.
     public init(client: KafkaClient, config: GroupConsumerConfig) throws {
         guard !config.groupId.isEmpty else { throw KafkaClientError.invalidArgument("group id is empty") }
-        guard !config.topics.isEmpty else { throw KafkaClientError.invalidArgument("no topics to subscribe to") }
+        guard !config.topics.isEmpty || !(config.topicPattern ?? "").isEmpty else {
+            throw KafkaClientError.invalidArgument("no topics or pattern to subscribe to")
+        }
         for topic in config.topics {
             if let reason = TopicName.invalidReason(topic) { throw KafkaClientError.invalidArgument(reason) }
         }
@@ -57,7 +59,8 @@ public final class GroupConsumer {
         let memberId = config.memberId ?? TopicID.random(using: &random).description
         member = ConsumerGroupMember(
             groupId: config.groupId, memberId: memberId,
-            subscription: .init(topics: config.topics, serverAssignor: config.serverAssignor,
+            subscription: .init(topics: config.topics, topicRegex: config.topicPattern.flatMap { $0.isEmpty ? nil : $0 },
+                                serverAssignor: config.serverAssignor,
                                 rebalanceTimeoutMs: config.rebalanceTimeoutMs))
     }
 
@@ -205,7 +208,8 @@ public final class GroupConsumer {
         let incarnationAtStart = incarnation
         var names = knownTopicNames()
         if target.keys.contains(where: { names[$0] == nil }) {
-            _ = try? await client.refreshMetadata(topics: member.subscription.topics)
+            // A pattern's topics are not known by name here: ask for all (which creates none).
+            _ = try? await client.refreshMetadata(topics: member.subscription.topicRegex == nil ? member.subscription.topics : nil)
             names = knownTopicNames()
         }
         let change = AssignmentChange.between(owned: owned, target: target, names: names)

@@ -3,6 +3,10 @@ public struct GroupConsumerConfig: Sendable {
     public var groupId: String
     /// Topics to subscribe to (by name; the coordinator assigns their partitions).
     public var topics: [String]
+    /// A regex the coordinator matches against every topic name (whole names; Kafka's syntax is
+    /// RE2/J). The member subscribes to `topics` and every match, and the coordinator keeps the
+    /// assignment current as matching topics are created and deleted. nil: names only.
+    public var topicPattern: String?
     /// Fetch settings. `offsetReset` also says where a partition without a committed offset
     /// starts: `.earliest` (and `.nearest`) at the log start, `.latest` at the end; `.fail`
     /// makes `poll` throw instead.

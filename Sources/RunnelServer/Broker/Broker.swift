@@ -28,6 +28,8 @@ final class Broker: RequestDispatcher {
     var fetchWaiters = FetchWaiters()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
     lazy var groups = GroupService(broker: self)
+    /// What each request may do (ACLs plug in there; until then everything is allowed).
+    let authorizer = Authorizer()
     /// The port actually bound, when the listener asked for port 0 (set by BrokerRuntime).
     var boundPort: Int?
     /// Next producer id to hand out; ids up to image.nextProducerID are reserved for this run.

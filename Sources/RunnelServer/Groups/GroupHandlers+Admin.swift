@@ -4,7 +4,8 @@ import GroupCoordinator
 import KafkaMessages
 import RunnelCore
 
-// Group administration: DescribeGroups (key 15, 0-5), ListGroups (16, 0-5; states filter v4+,
+// Group administration: DescribeGroups (key 15, 0-5; authorized operations v3+ when asked for, on
+// groups described without error), ListGroups (16, 0-5; states filter v4+,
 // types filter v5), DeleteGroups (42, 0-2; NON_EMPTY_GROUP with members, GROUP_ID_NOT_FOUND when
 // unknown), OffsetDelete (47, 0; GROUP_SUBSCRIBED_TO_TOPIC while a member subscribes). Requests
 // naming several groups are split by coordinator partition and the answers merged in request
@@ -50,6 +51,9 @@ extension Broker {
                     d.members = g.members.map {
                         .init(memberId: $0.memberID, groupInstanceId: $0.groupInstanceID, clientId: $0.clientID,
                               clientHost: $0.clientHost, memberMetadata: $0.metadata, memberAssignment: $0.assignment)
+                    }
+                    if version >= 3 && request.includeAuthorizedOperations && d.errorCode == 0 {
+                        d.authorizedOperations = self.authorizer.authorizedOperations(.group, name: g.groupID, context: context)
                     }
                     described[g.groupID] = d
                 }

@@ -7,7 +7,8 @@ import RunnelCore
 // The KIP-848 consumer protocol: ConsumerGroupHeartbeat (key 68, version 1 only: the client
 // generates its member id; librdkafka asks for exactly v1) and ConsumerGroupDescribe (key 69,
 // version 0). Assignments travel as topic ids; the describe answer adds topic names from the
-// metadata image.
+// metadata image. SubscribedTopicRegex is resolved by the coordinator against the user topics
+// (D33); topic creation and deletion reach it through `GroupService.topicsChanged`.
 extension Broker {
     func handleConsumerGroupHeartbeat(_ request: KafkaMessages.ConsumerGroupHeartbeatRequest, _ context: RequestContext,
                                       _ respond: Responder<KafkaMessages.ConsumerGroupHeartbeatResponse>) {
@@ -67,7 +68,13 @@ extension Broker {
         for (p, ids) in byPartition.sorted(by: { $0.key < $1.key }) {
             groups.submit(partition: p, respond: { [self] response in
                 if case .consumerGroupDescribe(let gs) = response {
-                    for g in gs { described[g.groupID] = describedConsumerGroup(g) }
+                    for g in gs {
+                        var d = describedConsumerGroup(g)
+                        if request.includeAuthorizedOperations && d.errorCode == 0 {
+                            d.authorizedOperations = authorizer.authorizedOperations(.group, name: g.groupID, context: context)
+                        }
+                        described[g.groupID] = d
+                    }
                 }
                 pending -= 1
                 if pending == 0 { finish() }
@@ -99,7 +106,7 @@ extension Broker {
             out.clientId = m.clientID
             out.clientHost = m.clientHost
             out.subscribedTopicNames = m.subscribedTopicNames.map(\.rawValue)
-            out.subscribedTopicRegex = nil
+            out.subscribedTopicRegex = m.subscribedTopicRegex
             out.assignment = assignment(m.assignment)
             out.targetAssignment = assignment(m.targetAssignment)
             return out

@@ -15,7 +15,10 @@ import RunnelCore
 // - v10+: a topic may be named by id only; an unknown id gets UNKNOWN_TOPIC_ID (100).
 // - Unknown topics are created when auto.create.topics.enable is true and the request allows
 //   it (AllowAutoTopicCreation, v4+; always allowed before v4), with num.partitions partitions.
-// Not implemented: authorized operations (returned as Kafka's "not requested" value), racks.
+// - Authorized operations (v8+; the cluster's only in v8-10, where the field exists): when asked
+//   for, what `authorizer` allows (every topic/cluster operation until ACLs exist); otherwise
+//   Kafka's "not requested" value, Int32.min. Topics named by an unknown id get none, as in Kafka.
+// Not implemented: racks.
 extension Broker {
     func handleMetadata(_ request: MetadataRequest, _ context: RequestContext, _ respond: Responder<MetadataResponse>) {
         var response = MetadataResponse()
@@ -42,7 +45,19 @@ extension Broker {
                 }
             }
         }
+        if context.version >= 8 { addAuthorizedOperations(request, context, to: &response) }
         respond.send(response)
+    }
+
+    private func addAuthorizedOperations(_ request: MetadataRequest, _ context: RequestContext, to response: inout MetadataResponse) {
+        if request.includeClusterAuthorizedOperations && context.version <= 10 {
+            response.clusterAuthorizedOperations = authorizer.authorizedOperations(.cluster, name: "kafka-cluster", context: context)
+        }
+        guard request.includeTopicAuthorizedOperations else { return }
+        for i in response.topics.indices {
+            guard let name = response.topics[i].name else { continue }
+            response.topics[i].topicAuthorizedOperations = authorizer.authorizedOperations(.topic, name: name, context: context)
+        }
     }
 
     private func metadata(forTopicNamed name: String, autoCreate: Bool) -> MetadataResponse.MetadataResponseTopic {
