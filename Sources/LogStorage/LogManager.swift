@@ -38,6 +38,10 @@ public final class LogManager {
     /// Opens every `<topic>-<partition>` directory under `dataDirectory` (creating it if
     /// needed), recovering logs when the last stop was not clean. `configFor` gives a topic's
     /// effective config (defaults plus overrides); nil means `defaultConfig`.
+    /// Directories in the data directory that are not partition logs of this manager (the
+    /// metadata quorum's Raft log, `__cluster_metadata-0`, has its own owner).
+    public static let foreignDirectoryNames: Set<String> = ["__cluster_metadata-0"]
+
     public init(dataDirectory: String, defaultConfig: LogConfig = LogConfig(), now: TimestampMs,
                 fileSystem: any FileSystem = PosixFileSystem(), logger: Logger,
                 configFor: (TopicName) -> LogConfig? = { _ in nil }) throws(StorageError) {
@@ -56,7 +60,7 @@ public final class LogManager {
         let logStarts = readCheckpoint(Self.logStartOffsetCheckpointName)
         for name in try fileSystem.contents(ofDirectory: dataDirectory).sorted() {
             let path = dataDirectory + "/" + name
-            guard fileSystem.isDirectory(path) == true else { continue }
+            guard fileSystem.isDirectory(path) == true, !Self.foreignDirectoryNames.contains(name) else { continue }
             if name.hasSuffix("-delete") {
                 try removeTree(path)
                 continue

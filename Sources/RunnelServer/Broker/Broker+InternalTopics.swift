@@ -7,12 +7,19 @@ import RunnelCore
 extension Broker {
     static let consumerOffsetsTopic = "__consumer_offsets"
 
-    /// Creates `__consumer_offsets` when it does not exist yet (Kafka does this on the first
-    /// FindCoordinator for a group). Its partitions never expire by time or size: Kafka keeps
-    /// the topic compacted, and until Runnel has compaction, deleting old segments would lose
-    /// committed offsets. Returns nil when it exists (or was created), else the refusal.
+    /// nil once `__consumer_offsets` exists. Otherwise starts creating it (once; Kafka does
+    /// this on the first FindCoordinator for a group) and says why group requests must wait:
+    /// COORDINATOR_NOT_AVAILABLE while the creation is under way (clients retry), or the
+    /// refusal. With a single-voter quorum the creation completes within the call. Its
+    /// partitions never expire by time or size: Kafka keeps the topic compacted, and until Runnel
+    /// has compaction, deleting old segments would lose committed offsets. The replication
+    /// factor is offsets.topic.replication.factor capped at the available brokers, as Kafka does.
     func ensureConsumerOffsetsTopic() -> MetadataController.Refusal? {
         if image.topic(TopicName(Self.consumerOffsetsTopic)) != nil { return nil }
+        let pending = MetadataController.Refusal(KafkaError.coordinatorNotAvailable,
+                                                 "\(Self.consumerOffsetsTopic) is being created")
+        guard !creatingOffsetsTopic else { return pending }
+        creatingOffsetsTopic = true
         let partitions = Int32(config.int("offsets.topic.num.partitions")!)
         let rf = Int16(config.int("offsets.topic.replication.factor")!)
         let configs = [
@@ -20,13 +27,20 @@ extension Broker {
             "retention.ms": "-1",
             "retention.bytes": "-1",
         ]
-        switch createTopic(name: Self.consumerOffsetsTopic, partitions: partitions, replicationFactor: rf, configs: configs) {
-        case .success:
-            logger.info("created \(Self.consumerOffsetsTopic) with \(counted(partitions, "partition"))")
-            return nil
-        case .failure(let refusal):
-            logger.error("cannot create \(Self.consumerOffsetsTopic): \(refusal.message)")
-            return refusal
+        var outcome: MetadataController.Refusal?? = nil
+        createTopic(name: Self.consumerOffsetsTopic, partitions: partitions, replicationFactor: rf, configs: configs,
+                    capReplicationFactor: true) { [self] result in
+            creatingOffsetsTopic = false
+            switch result {
+            case .success:
+                logger.info("created \(Self.consumerOffsetsTopic) with \(counted(partitions, "partition"))")
+                outcome = .some(nil)
+                groups.topicsChanged()
+            case .failure(let refusal):
+                logger.error("cannot create \(Self.consumerOffsetsTopic): \(refusal.message)")
+                outcome = .some(refusal)
+            }
         }
+        return outcome ?? pending
     }
 }

@@ -8,9 +8,13 @@ import NIOCore
 import NIOPosix
 import RunnelCore
 
-/// Control-plane changes: the controller decides (pure), the metadata log makes the decision
-/// durable, then the broker acts on it (creates or deletes partition logs).
+/// Control-plane changes: the controller decides (pure `MetadataController`, on the quorum's
+/// loop), the metadata quorum commits the records, and this broker's `ReplicaManager` acts on
+/// them when they are applied here. Every completion runs on the broker's loop, after the records
+/// were applied here, so a Produce right after a CreateTopics finds its partitions.
 extension Broker {
+    typealias Refusal = MetadataController.Refusal
+
     /// The advertised listener clients should use: the first advertised one, with the bound port
     /// when the configured port was 0 and a real host name when the host was left empty.
     var advertisedListener: Listener {
@@ -22,116 +26,131 @@ extension Broker {
         return listener
     }
 
+    /// The error for a partition this broker has no open replica of: KAFKA_STORAGE_ERROR when its
+    /// log could not be opened (it is offline here), else UNKNOWN_TOPIC_OR_PARTITION.
+    func missingPartitionError(_ key: TopicPartition) -> Int16 {
+        replicas.failed[key] != nil ? KafkaError.kafkaStorageError : KafkaError.unknownTopicOrPartition
+    }
+
+    /// Runs `decide` on the controller; `completion` on this loop once its records are applied
+    /// here (or with the refusal). With a single-voter quorum on this loop it completes before
+    /// this returns.
+    func submitToController(_ decide: @escaping ControllerService.Decision,
+                            completion: @escaping (Result<Void, Refusal>) -> Void) {
+        let service = controllerService
+        let owner = loop
+        let run = {
+            service.submit(decide).whenComplete { result in
+                let outcome: Result<Void, Refusal>
+                switch result {
+                case .success(let decided): outcome = decided
+                case .failure(let error): outcome = .failure(.init(KafkaError.unknownServerError, "\(error)"))
+                }
+                if owner.inEventLoop { completion(outcome) } else { owner.execute { completion(outcome) } }
+            }
+        }
+        if service.loop.inEventLoop { run() } else { service.loop.execute(run) }
+    }
+
+    /// Creates a topic through the controller. `capReplicationFactor` lowers the replication
+    /// factor to the number of available brokers (Kafka does so for its internal topics).
     func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
-                     validateOnly: Bool = false) -> Result<MetadataImage.Topic, MetadataController.Refusal> {
-        let decision = controller.createTopic(name: name, partitions: partitions, replicationFactor: replicationFactor,
-                                              configs: configs, in: image, ids: &topicIDs)
-        switch decision {
-        case .failure(let refusal):
-            return .failure(refusal)
-        case .success(let records):
-            let topicName = TopicName(name)
-            guard let after = try? records.reduce(image, { try $0.applying($1) }), let topic = after.topic(topicName) else {
-                return .failure(.init(KafkaError.unknownServerError, "creating topic \(name): the controller's records do not apply"))
-            }
-            if validateOnly { return .success(topic) }
-            if let refusal = commitWithNewLogs(records, topic: topic, what: "creating topic \(name)") {
-                return .failure(refusal)
-            }
-            if !name.hasPrefix("__") { groups.topicsChanged() }
-            return .success(image.topic(topicName)!)
-        }
-    }
-
-    func createPartitions(topic: String, totalCount: Int32, validateOnly: Bool) -> MetadataController.Refusal? {
-        switch controller.createPartitions(topic: topic, totalCount: totalCount, in: image, random: &topicIDs) {
-        case .failure(let refusal): return refusal
-        case .success(let records):
-            if validateOnly { return nil }
-            guard let after = try? records.reduce(image, { try $0.applying($1) }), let grown = after.topic(TopicName(topic)) else {
-                return .init(KafkaError.unknownServerError, "creating partitions of \(topic): the controller's records do not apply")
-            }
-            if let refusal = commitWithNewLogs(records, topic: grown, what: "creating partitions of \(topic)") {
-                return refusal
-            }
-            logger.info("topic \(topic) now has \(totalCount) partitions")
-            groups.topicsChanged()
-            return nil
-        }
-    }
-
-    /// Creates the logs of every partition of `topic` (as it will be once `records` apply) that
-    /// has none yet, then makes `records` durable. All or nothing: if any log cannot be created
-    /// (descriptors or disk ran out) or the records cannot be written, the logs made here are
-    /// deleted again and nothing changes; the refusal names what ran out. Logs go first because a
-    /// crash between the two steps then leaves only log directories without a topic, which
-    /// start-up deletes (`reconcileLogs`); the other order would leave a topic whose logs a
-    /// restart under the same limits cannot open.
-    private func commitWithNewLogs(_ records: [MetadataRecord], topic: MetadataImage.Topic,
-                                   what: String) -> MetadataController.Refusal? {
-        let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
-        var created: [TopicPartition: LocalPartition] = [:]
-        func undo() {
-            for key in created.keys.sorted() {
-                do { try logs.deleteLog(topic: key.topic, partition: key.partition) } catch {
-                    logger.error("\(what): removing the new log \(key) failed: \(error) (removed at next start)")
+                     validateOnly: Bool = false, capReplicationFactor: Bool = false,
+                     completion: @escaping (Result<MetadataImage.Topic, Refusal>) -> Void) {
+        let box = TopicBox()
+        var random = topicIDs
+        submitToController({ controller, latest in
+            let available = Int16(clamping: controller.placementBrokers(in: latest).count)
+            let rf = capReplicationFactor ? max(1, min(replicationFactor, available)) : replicationFactor
+            let decision = controller.createTopic(name: name, partitions: partitions, replicationFactor: rf,
+                                                  configs: configs, in: latest, ids: &random)
+            guard case .success(let records) = decision else { return decision }
+            box.topic = (try? latest.applying(records))?.topic(TopicName(name))
+            return validateOnly ? .success([]) : decision
+        }) { [self] result in
+            switch result {
+            case .failure(let refusal):
+                completion(.failure(refusal))
+            case .success where validateOnly:
+                if let topic = box.topic { completion(.success(topic)) } else {
+                    completion(.failure(.init(KafkaError.unknownServerError, "creating topic \(name): the decision holds no topic")))
                 }
+            case .success:
+                guard let topic = image.topic(TopicName(name)) else {
+                    completion(.failure(.init(KafkaError.unknownServerError, "topic \(name) was committed but is not in the metadata")))
+                    return
+                }
+                if let refusal = localReplicaFailure(topic, what: "creating topic \(name)") {
+                    // All or nothing: a topic whose local logs cannot be created is deleted again.
+                    undoCreation(of: topic) { completion(.failure(refusal)) }
+                    return
+                }
+                completion(.success(topic))
             }
         }
-        for state in topic.partitions {
-            let key = TopicPartition(topic.name, state.partition)
-            if partitions[key] != nil { continue }
-            do {
-                let log = try logs.createLog(topic: topic.name, partition: state.partition, config: logConfig, now: Clock.now())
-                created[key] = LocalPartition(log: log, leaderEpoch: state.leaderEpoch, broker: self)
-            } catch {
-                undo()
-                let reason = FileDescriptorLimit.explain(error)
-                logger.error("\(what) failed at partition \(state.partition) of \(topic.partitions.count): \(reason); nothing was created")
-                return .init(KafkaError.kafkaStorageError,
-                             "\(what) failed at partition \(state.partition) of \(topic.partitions.count): \(reason). Nothing was created.")
-            }
-        }
-        do {
-            try metadataLog.append(records)
-        } catch {
-            undo()
-            logger.error("\(what): writing the metadata log failed: \(error); nothing was created")
-            return .init(KafkaError.kafkaStorageError, "\(what) failed: \(error). Nothing was created.")
-        }
-        partitions.merge(created) { old, _ in old }
-        return nil
     }
 
-    func deleteTopic(name: String) -> MetadataController.Refusal? {
+    /// A refusal naming what ran out, when a local replica of `topic` could not be opened.
+    private func localReplicaFailure(_ topic: MetadataImage.Topic, what: String) -> Refusal? {
+        let failures = topic.partitions.compactMap { state -> (PartitionID, String)? in
+            replicas.failed[TopicPartition(topic.name, state.partition)].map { (state.partition, $0) }
+        }
+        guard let (partition, reason) = failures.min(by: { $0.0 < $1.0 }) else { return nil }
+        logger.error("\(what) failed at partition \(partition) of \(topic.partitions.count): \(reason); nothing was created")
+        return .init(KafkaError.kafkaStorageError,
+                     "\(what) failed at partition \(partition) of \(topic.partitions.count): \(reason). Nothing was created.")
+    }
+
+    private func undoCreation(of topic: MetadataImage.Topic, then: @escaping () -> Void) {
+        let id = topic.id
+        submitToController({ _, latest in
+            latest.topic(id: id) == nil ? .success([]) : .success([.removeTopic(id: id)])
+        }) { [self] result in
+            if case .failure(let refusal) = result {
+                logger.error("removing topic \(topic.name) after its failed creation: \(refusal.message)")
+            }
+            then()
+        }
+    }
+
+    func createPartitions(topic: String, totalCount: Int32, validateOnly: Bool,
+                          completion: @escaping (Refusal?) -> Void) {
+        var random = topicIDs
+        submitToController({ controller, latest in
+            let decision = controller.createPartitions(topic: topic, totalCount: totalCount, in: latest, random: &random)
+            if validateOnly, case .success = decision { return .success([]) }
+            return decision
+        }) { [self] result in
+            switch result {
+            case .failure(let refusal):
+                completion(refusal)
+            case .success:
+                if !validateOnly { logger.info("topic \(topic) now has \(counted(Int(totalCount), "partition"))") }
+                completion(nil)
+            }
+        }
+    }
+
+    func deleteTopic(name: String, completion: @escaping (Refusal?) -> Void) {
         guard config.bool("delete.topic.enable") else {
-            return .init(KafkaError.topicDeletionDisabled, "Topic deletion is disabled (delete.topic.enable=false).")
+            completion(.init(KafkaError.topicDeletionDisabled, "Topic deletion is disabled (delete.topic.enable=false)."))
+            return
         }
-        switch controller.deleteTopic(name: name, in: image) {
-        case .failure(let refusal): return refusal
-        case .success(let records):
-            let topic = TopicName(name)
-            let count = image.topic(topic)?.partitions.count ?? 0
-            do {
-                try metadataLog.append(records)
-            } catch {
-                return .init(KafkaError.unknownServerError, "deleting topic \(name) failed: \(error)")
+        let count = image.topic(TopicName(name))?.partitions.count ?? 0
+        submitToController({ controller, latest in controller.deleteTopic(name: name, in: latest) }) { [self] result in
+            switch result {
+            case .failure(let refusal):
+                completion(refusal)
+            case .success:
+                logger.info("deleted topic \(name) and its \(counted(count, "partition"))")
+                completion(nil)
             }
-            // The record is durable: the topic is gone. Its data goes now; if this fails or the
-            // broker crashes first, start-up reconciliation deletes the leftovers.
-            for p in 0..<count {
-                let key = TopicPartition(topic, PartitionID(Int32(p)))
-                partitions[key] = nil
-                fetchWaiters.partitionRemoved(key, broker: self)
-                do {
-                    try logs.deleteLog(topic: topic, partition: key.partition)
-                } catch {
-                    logger.error("deleting log \(key): \(error) (removed at next start)")
-                }
-            }
-            logger.info("deleted topic \(name) and its \(counted(count, "partition"))")
-            groups.topicsChanged()
-            return nil
         }
     }
+}
+
+/// Carries a decision's would-be topic from the quorum's loop to the broker's.
+private final class TopicBox: @unchecked Sendable {
+    // @unchecked: written on the quorum loop before the completion is scheduled on the owner.
+    var topic: MetadataImage.Topic?
 }

@@ -6,12 +6,20 @@ import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
+import RaftCore
 import RunnelCore
 
 /// The broker's state and request handling. Everything here is owned by one event loop, `loop`
 /// (DESIGN.md §7): requests hop to it, and only it touches the metadata image, the partition
 /// logs, producer state and parked requests, so the produce and fetch paths take no locks.
 /// Blocking file work (fsync) runs on `threadPool` and comes back to `loop` as an event.
+///
+/// Metadata comes from the Raft metadata quorum (`MetadataQuorum`, on `quorum.loop`): every
+/// applied batch is handed to this loop (`metadataApplied`), where the `ReplicaManager` opens,
+/// creates and deletes the local replicas. Changes go through the controller
+/// (`ControllerService.submit`) and complete once committed and applied here. A single node is a
+/// one-voter quorum on the same path; its quorum shares this loop (nothing else would use
+/// another), so its proposals commit within the call.
 final class Broker: RequestDispatcher {
     let config: BrokerConfig
     let loop: any EventLoop
@@ -19,11 +27,13 @@ final class Broker: RequestDispatcher {
     let logger: Logger
     let allocator = ByteBufferAllocator()
 
-    let metadataLog: MetadataLogStore
-    let controller: MetadataController
+    let quorum: MetadataQuorum
+    let controllerService: ControllerService
     let logs: LogManager
+    let replicas: ReplicaManager
     let clusterID: String
-    var partitions: [TopicPartition: LocalPartition] = [:]
+    /// The metadata as applied on this loop.
+    private(set) var image: MetadataImage
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
@@ -36,18 +46,23 @@ final class Broker: RequestDispatcher {
     /// Starts at the reserved end, so ids reserved by an earlier run are never reused.
     lazy var producerIDsNext: Int64 = image.nextProducerID
 
+    /// A creation of __consumer_offsets is under way.
+    var creatingOffsetsTopic = false
     /// Requests received but not yet answered (graceful shutdown waits for them).
     var inFlight = 0
     var shuttingDown = false
     private var drained: EventLoopPromise<Void>?
     private var periodicTasks: [RepeatedTask] = []
 
-    var image: MetadataImage { metadataLog.image }
     var nodeID: BrokerID { config.nodeID }
+    var partitions: [TopicPartition: LocalPartition] { replicas.partitions }
 
-    /// `fileSystem` is the seam fault tests use to fail chosen file operations of the logs.
+    /// Opens the data directory and the metadata quorum, converts a single-node data directory
+    /// of an earlier release, and opens every local replica the metadata places here.
+    /// `quorumLoop` runs the metadata quorum (nil: this loop). `fileSystem` is the seam fault
+    /// tests use to fail chosen file operations of the logs.
     init(config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool, logger: Logger,
-         fileSystem: any FileSystem = PosixFileSystem()) throws {
+         fileSystem: any FileSystem = PosixFileSystem(), quorumLoop: (any EventLoop)? = nil) throws {
         self.config = config
         self.loop = loop
         self.threadPool = threadPool
@@ -55,47 +70,106 @@ final class Broker: RequestDispatcher {
         let dataDirectory = config.dataDirectory
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         clusterID = try MetaProperties.load(dataDirectory: dataDirectory, nodeID: config.nodeID)
-        metadataLog = try MetadataLogStore(dataDirectory: dataDirectory, logger: logger)
-        controller = MetadataController(brokers: [config.nodeID])
-        let image = metadataLog.image
+
+        let voters = config.effectiveVoters.map { NodeID(UInt64($0.rawValue)) }
+        var options = MetadataQuorum.Options(nodeID: NodeID(UInt64(config.nodeID.rawValue)), voters: voters, peers: [:],
+                                             clusterID: clusterID, directory: dataDirectory + "/" + Self.metadataDirectoryName)
+        options.snapshotBytes = Int(config.int("metadata.log.max.record.bytes.between.snapshots")!)
+        for voter in config.quorumVoters { options.peers[NodeID(UInt64(voter.id.rawValue))] = (voter.host, voter.port) }
+        let legacy = try LegacyMetadataLog.read(dataDirectory: dataDirectory, logger: logger)
+        quorum = try MetadataQuorum(options: options, loop: quorumLoop ?? loop, logger: logger)
+        if legacy != nil && voters.count != 1 {
+            throw StorageFailure("convert", path: LegacyMetadataLog.path(dataDirectory: dataDirectory),
+                                 detail: "this data directory was written by a single-node release; start it as a single node "
+                                    + "(controller.quorum.voters empty) once to convert it before it joins a cluster")
+        }
+        var controller = MetadataController(config: .init(), staticBrokers: [config.nodeID])
+        controller.config.uncleanLeaderElection = config.bool("unclean.leader.election.enable")
+        controllerService = ControllerService(quorum: quorum, controller: controller, logger: logger)
+        image = quorum.image
+
         let defaults = LogConfigs.brokerDefault(config)
         FileDescriptorLimit.raiseSoftLimit(logger: logger)
         do {
+            let known = image
             logs = try LogManager(dataDirectory: dataDirectory, defaultConfig: defaults, now: Clock.now(),
                                   fileSystem: fileSystem, logger: logger,
-                                  configFor: { topic in image.topic(topic).map { LogConfigs.forTopic($0.configs, broker: config) } })
+                                  configFor: { topic in known.topic(topic).map { LogConfigs.forTopic($0.configs, broker: config) } })
         } catch {
             throw StorageFailure("opening the logs", path: dataDirectory, detail: FileDescriptorLimit.explain(error))
         }
         FileDescriptorLimit.check(segments: logs.logs.values.reduce(0) { $0 + $1.segmentCount },
                                   partitions: logs.logs.count, logger: logger)
-        try reconcileLogs()
+        replicas = ReplicaManager(nodeID: config.nodeID, logs: logs, config: config, loop: loop, threadPool: threadPool,
+                                  logger: logger)
+        wireQuorum()
+        if quorum.loop === loop {
+            // A single voter: it elects itself and replays its log within start().
+            quorum.start()
+            if let legacy { try convert(legacy) }
+            finishStartup()
+        }
+    }
+
+    /// Where the metadata quorum keeps its Raft log and snapshots (Kafka's directory name).
+    static var metadataDirectoryName: String { LogManager.foreignDirectoryNames.first! }
+
+    private func wireQuorum() {
+        let ownerLoop = loop
+        quorum.onApplied = { [weak self] image, records in
+            if ownerLoop.inEventLoop {
+                self?.metadataApplied(image, records)
+            } else {
+                ownerLoop.execute { self?.metadataApplied(image, records) }
+            }
+        }
+        quorum.onActiveChange = { [weak self] active in
+            self?.controllerService.activeChanged(active, now: Clock.now().rawValue)
+        }
+    }
+
+    /// Converts the metadata of a single-node release (its records become one entry of the Raft
+    /// log, committed before anything else happens), then marks the old file converted.
+    private func convert(_ records: [MetadataRecord]) throws {
+        guard quorum.image.recordCount == 0 else {
+            // Converted before, but the rename did not happen (a crash in between).
+            try LegacyMetadataLog.markConverted(dataDirectory: config.dataDirectory)
+            return
+        }
+        var outcome: Result<Void, MetadataController.Refusal>?
+        controllerService.submit { _, _ in .success(records) }.whenSuccess { outcome = $0 }
+        guard case .success = outcome else {
+            throw StorageFailure("convert", path: LegacyMetadataLog.path(dataDirectory: config.dataDirectory),
+                                 detail: "the metadata quorum did not commit the converted records: \(String(describing: outcome))")
+        }
+        try LegacyMetadataLog.markConverted(dataDirectory: config.dataDirectory)
+        let topics = image.topicNames.count
+        logger.notice("converted the metadata of a single-node release: \(counted(records.count, "record")), \(counted(topics, "topic")), producer ids from \(image.nextProducerID); the old file is kept as \(LegacyMetadataLog.fileName)\(LegacyMetadataLog.convertedSuffix)")
+    }
+
+    /// After the metadata is replayed: local replicas opened (strays deleted), groups loaded,
+    /// periodic work scheduled.
+    func finishStartup() {
+        loop.preconditionInEventLoop()
+        image = quorum.loop === loop ? quorum.image : image
+        replicas.apply(image, deleteStrays: true)
         groups.start()
         schedulePeriodicWork()
     }
 
-    /// Makes the set of open logs match the metadata image: a log whose topic is gone (a crash
-    /// between the metadata record and the deletion) is deleted; a partition without a log (a
-    /// crash between the record and the creation) gets an empty one.
-    private func reconcileLogs() throws {
-        let now = Clock.now()
-        for (key, _) in logs.logs {
-            let topic = image.topic(key.topic)
-            if topic == nil || Int(key.partition.rawValue) >= topic!.partitions.count {
-                logger.notice("deleting log \(key) of a topic or partition that no longer exists")
-                try logs.deleteLog(topic: key.topic, partition: key.partition)
+    /// A batch of committed metadata was applied by the quorum (called on this loop).
+    func metadataApplied(_ next: MetadataImage, _ records: [MetadataRecord]) {
+        loop.preconditionInEventLoop()
+        image = next
+        let delta = replicas.apply(next)
+        for key in delta.removed { fetchWaiters.partitionRemoved(key, broker: self) }
+        let topicsChanged = records.contains {
+            switch $0 {
+            case .topic, .removeTopic, .partition: return true
+            default: return false
             }
         }
-        for name in image.topicNames {
-            let topic = image.topic(name)!
-            for state in topic.partitions {
-                let key = TopicPartition(name, state.partition)
-                let log = try logs.log(name, state.partition)
-                    ?? logs.createLog(topic: name, partition: state.partition,
-                                      config: LogConfigs.forTopic(topic.configs, broker: config), now: now)
-                partitions[key] = LocalPartition(log: log, leaderEpoch: state.leaderEpoch, broker: self)
-            }
-        }
+        if topicsChanged && !shuttingDown { groups.topicsChanged() }
     }
 
     private func schedulePeriodicWork() {
@@ -191,6 +265,7 @@ final class Broker: RequestDispatcher {
         }
         return promise.futureResult.flatMapThrowing { [self] in
             deadline.cancel()
+            if quorum.loop === loop { quorum.shutdown() }
             try logs.close()
             logger.info("flushed and closed \(counted(partitions.count, "partition log")); clean-shutdown marker written")
         }

@@ -12,16 +12,24 @@ import RunnelCore
 /// with one replica the high watermark is the log end offset.)
 final class LocalPartition {
     let log: PartitionLog
+    /// The topic id the partition was created for (a topic deleted and created again under the
+    /// same name is another partition).
+    let topicID: TopicID
     var leaderEpoch: LeaderEpoch
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
-    private unowned let broker: Broker
+    private let loop: any EventLoop
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
 
-    init(log: PartitionLog, leaderEpoch: LeaderEpoch, broker: Broker) {
+    init(log: PartitionLog, topicID: TopicID, leaderEpoch: LeaderEpoch, loop: any EventLoop, threadPool: NIOThreadPool,
+         logger: Logger) {
         self.log = log
+        self.topicID = topicID
         self.leaderEpoch = leaderEpoch
-        self.broker = broker
-        let loop = broker.loop
+        self.loop = loop
+        self.threadPool = threadPool
+        self.logger = logger
         // The flush request is made on the owner (it captures the files and end offset), run on
         // the pool, and reported back on the owner.
         groupCommit = GroupCommit(loop: loop, durableEnd: log.recoveryPoint)
@@ -45,7 +53,7 @@ final class LocalPartition {
             }
             return
         }
-        broker.threadPool.runIfActive(eventLoop: broker.loop) { () throws -> Offset in
+        threadPool.runIfActive(eventLoop: loop) { () throws -> Offset in
             try request.perform()
         }.whenComplete { [self] result in
             switch result {
@@ -54,7 +62,7 @@ final class LocalPartition {
                 completion(.success(request.endOffset))
             case .failure(let error):
                 if let storage = error as? StorageError { log.flushFailed(storage) }
-                broker.logger.error("fdatasync of \(log.directory) failed: \(error); the log is offline until restart")
+                logger.error("fdatasync of \(log.directory) failed: \(error); the log is offline until restart")
                 completion(.failure(error))
             }
         }

@@ -21,6 +21,12 @@ public struct BrokerConfig: Sendable {
     public let requestBytesMax: Int
     public let networkThreads: Int
     public let ioThreads: Int
+    /// controller.quorum.voters, parsed; empty means this node alone (a one-voter quorum).
+    public let quorumVoters: [QuorumVoter]
+    /// process.roles includes "controller".
+    public let isController: Bool
+    /// process.roles includes "broker".
+    public let isBroker: Bool
 
     public init(file: String? = nil, environment: [String: String] = [:], overrides: [String] = []) throws(ConfigError) {
         var values: [String: String] = [:]
@@ -84,12 +90,26 @@ public struct BrokerConfig: Sendable {
         requestBytesMax = Int(values["socket.request.max.bytes"]!)!
         networkThreads = Int(values["num.network.threads"]!)!
         ioThreads = Int(values["num.io.threads"]!)!
+        let roles = values["process.roles"]!.splitList()
+        isController = roles.contains("controller")
+        isBroker = roles.contains("broker")
+        quorumVoters = try QuorumVoter.parseList(values["controller.quorum.voters"]!)
+        if isController && !quorumVoters.isEmpty && !quorumVoters.contains(where: { $0.id == nodeID }) {
+            throw ConfigError("controller.quorum.voters '\(values["controller.quorum.voters"]!)' does not list this node (node.id \(nodeID)), "
+                + "but process.roles includes controller")
+        }
+        if !isController && quorumVoters.isEmpty {
+            throw ConfigError("process.roles '\(values["process.roles"]!)' has no controller role, so controller.quorum.voters must name the controllers")
+        }
         let minSession = Int64(values["group.min.session.timeout.ms"]!)!
         let maxSession = Int64(values["group.max.session.timeout.ms"]!)!
         guard minSession <= maxSession else {
             throw ConfigError("group.min.session.timeout.ms \(minSession) is above group.max.session.timeout.ms \(maxSession)")
         }
     }
+
+    /// The voters of the metadata quorum: the configured ones, or this node alone.
+    public var effectiveVoters: [BrokerID] { quorumVoters.isEmpty ? [nodeID] : quorumVoters.map(\.id) }
 
     public func string(_ key: String) -> String? { values[key] }
     public func int(_ key: String) -> Int64? { values[key].flatMap { Int64($0) } }
@@ -162,5 +182,33 @@ public struct BrokerConfig: Sendable {
             out.append((n + 1, String(line[..<sep]).trimmingWhitespace(), String(line[line.index(after: sep)...]).trimmingWhitespace()))
         }
         return out
+    }
+}
+
+/// One entry of controller.quorum.voters: `id@host:port`.
+public struct QuorumVoter: Sendable, Equatable, CustomStringConvertible {
+    public var id: BrokerID
+    public var host: String
+    public var port: Int
+
+    public var description: String { "\(id.rawValue)@\(host):\(port)" }
+
+    static func parseList(_ text: String) throws(ConfigError) -> [QuorumVoter] {
+        var voters: [QuorumVoter] = []
+        for item in text.splitList() {
+            guard let at = item.firstIndex(of: "@"), let id = Int32(item[..<at]), id >= 0,
+                  let colon = item.lastIndex(of: ":"), colon > at, let port = Int(item[item.index(after: colon)...]),
+                  port > 0, port <= 65535 else {
+                throw ConfigError("controller.quorum.voters entry '\(item)' is not id@host:port (e.g. 1@localhost:9093)")
+            }
+            var host = String(item[item.index(after: at)..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { throw ConfigError("controller.quorum.voters entry '\(item)' has no host") }
+            guard !voters.contains(where: { $0.id.rawValue == id }) else {
+                throw ConfigError("controller.quorum.voters names node \(id) twice")
+            }
+            voters.append(QuorumVoter(id: BrokerID(id), host: host, port: port))
+        }
+        return voters
     }
 }

@@ -24,6 +24,8 @@ public enum BrokerKeys {
                   "Listener names used by the controller quorum."),
         ConfigKey("controller.quorum.voters", "", .list,
                   "Controller voters as id@host:port; empty = this node alone (one-voter quorum)."),
+        ConfigKey("metadata.log.max.record.bytes.between.snapshots", "20971520", .int(1024...Int64.max),
+                  "Bytes of metadata records applied between two metadata snapshots (the Raft log is cut at each)."),
         ConfigKey("inter.broker.listener.name", "PLAINTEXT", .string,
                   "Listener brokers use among themselves (Kafka leaves it unset and uses PLAINTEXT)."),
         // Storage.

@@ -101,9 +101,13 @@ final class MetadataQuorum {
             self.node.tick()
             self.drain()
         }
-        // A single voter elects itself at once rather than after an election timeout.
-        if options.voters == [options.nodeID] { node.campaign() }
+        // Apply what is committed (the founding membership at least), then a single voter elects
+        // itself at once rather than after an election timeout.
         drain()
+        if options.voters == [options.nodeID] {
+            node.campaign()
+            drain()
+        }
     }
 
     var status: RaftStatus { node.status }

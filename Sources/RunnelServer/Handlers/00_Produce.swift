@@ -50,7 +50,7 @@ extension Broker {
                     }
                     if outcome.appended { fetchWaiters.notify(key) }
                 } else {
-                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.errorCode = missingPartitionError(key)
                     result.baseOffset = -1
                 }
                 topicResult.partitionResponses.append(result)

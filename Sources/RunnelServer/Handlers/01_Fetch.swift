@@ -87,7 +87,7 @@ extension Broker {
                 result.records = ResponseRecords()
                 let key = TopicPartition(TopicName(topic.topic), PartitionID(wanted.partition))
                 guard let partition = partitions[key] else {
-                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.errorCode = missingPartitionError(key)
                     result.highWatermark = -1
                     read.hasError = true
                     topicResult.partitions.append(result)

@@ -25,7 +25,7 @@ extension Broker {
                 result.partitionIndex = wanted.partitionIndex
                 let key = TopicPartition(TopicName(topic.name), PartitionID(wanted.partitionIndex))
                 guard let partition = partitions[key] else {
-                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.errorCode = missingPartitionError(key)
                     topicResult.partitions.append(result)
                     continue
                 }

@@ -74,12 +74,20 @@ extension Broker {
         }
         let partitions = Int32(config.int("num.partitions")!)
         let rf = Int16(config.int("default.replication.factor")!)
-        switch createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:]) {
-        case .success(let topic):
-            logger.info("auto-created topic \(name) with \(counted(partitions, "partition"))")
+        var created: Result<MetadataImage.Topic, MetadataController.Refusal>?
+        createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:]) { [self] result in
+            created = result
+            if case .success = result { logger.info("auto-created topic \(name) with \(counted(partitions, "partition"))") }
+        }
+        switch created {
+        case .success(let topic)?:
             return topicMetadata(topic)
-        case .failure(let refusal):
+        case .failure(let refusal)?:
             missing.errorCode = refusal.code
+            return missing
+        case nil:
+            // Still being committed (a multi-node quorum): clients retry, as with Kafka.
+            missing.errorCode = KafkaError.leaderNotAvailable
             return missing
         }
     }

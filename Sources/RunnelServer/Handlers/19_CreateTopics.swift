@@ -20,7 +20,7 @@ extension Broker {
         var response = CreateTopicsResponse()
         var seen: [String: Int] = [:]
         for t in request.topics { seen[t.name, default: 0] += 1 }
-        for wanted in request.topics {
+        forEachInOrder(request.topics, { wanted, next in
             var result = CreateTopicsResponse.CreatableTopicResult()
             result.name = wanted.name
             result.errorMessage = nil
@@ -28,57 +28,60 @@ extension Broker {
                 result.errorCode = code
                 result.errorMessage = message
                 response.topics.append(result)
+                next()
             }
             if seen[wanted.name]! > 1 {
                 fail(KafkaError.invalidRequest, "Topic '\(wanted.name)' appears more than once in the request.")
-                continue
+                return
             }
             var partitions = wanted.numPartitions
             var replicationFactor = wanted.replicationFactor
             if !wanted.assignments.isEmpty {
                 guard partitions == -1, replicationFactor == -1 else {
                     fail(KafkaError.invalidRequest, "Both replica assignments and a partition count or replication factor were given.")
-                    continue
+                    return
                 }
-                let foreign = wanted.assignments.flatMap(\.brokerIds).filter { $0 != nodeID.rawValue }
+                let foreign = wanted.assignments.flatMap(\.brokerIds).filter { $0 != self.nodeID.rawValue }
                 guard foreign.isEmpty else {
-                    fail(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist; this cluster has node \(nodeID) only.")
-                    continue
+                    fail(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist; this cluster has node \(self.nodeID) only.")
+                    return
                 }
                 partitions = Int32(wanted.assignments.count)
                 replicationFactor = Int16(wanted.assignments[0].brokerIds.count)
             }
-            if partitions == -1 { partitions = Int32(config.int("num.partitions")!) }
-            if replicationFactor == -1 { replicationFactor = Int16(config.int("default.replication.factor")!) }
+            if partitions == -1 { partitions = Int32(self.config.int("num.partitions")!) }
+            if replicationFactor == -1 { replicationFactor = Int16(self.config.int("default.replication.factor")!) }
             let overrides: [String: String]
-            switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }, broker: config) {
+            switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }, broker: self.config) {
             case .success(let o): overrides = o
             case .failure(let error):
                 fail(KafkaError.invalidConfig, error.message)
-                continue
+                return
             }
-            switch createTopic(name: wanted.name, partitions: partitions, replicationFactor: replicationFactor,
-                               configs: overrides, validateOnly: request.validateOnly) {
-            case .failure(let refusal):
-                fail(refusal.code, refusal.message)
-            case .success(let topic):
-                if !request.validateOnly {
-                    logger.info("created topic \(wanted.name) with \(counted(partitions, "partition"))")
-                    let pending = LogConfigs.notYetInEffect(overrides)
-                    if !pending.isEmpty {
-                        logger.notice("topic \(wanted.name): stored but not yet in effect in Runnel: \(pending.map { "\($0)=\(overrides[$0]!)" }.joined(separator: ", "))")
+            self.createTopic(name: wanted.name, partitions: partitions, replicationFactor: replicationFactor,
+                             configs: overrides, validateOnly: request.validateOnly) { outcome in
+                switch outcome {
+                case .failure(let refusal):
+                    fail(refusal.code, refusal.message)
+                case .success(let topic):
+                    if !request.validateOnly {
+                        self.logger.info("created topic \(wanted.name) with \(counted(partitions, "partition"))")
+                        let pending = LogConfigs.notYetInEffect(overrides)
+                        if !pending.isEmpty {
+                            self.logger.notice("topic \(wanted.name): stored but not yet in effect in Runnel: \(pending.map { "\($0)=\(overrides[$0]!)" }.joined(separator: ", "))")
+                        }
+                        result.topicId = topic.id
                     }
-                    result.topicId = topic.id
+                    result.numPartitions = Int32(topic.partitions.count)
+                    result.replicationFactor = Int16(topic.partitions.first?.replicas.count ?? 1)
+                    result.configs = self.describeTopicConfigs(overrides: topic.configs).map {
+                        CreateTopicsResponse.CreatableTopicConfigs(name: $0.name, value: $0.value, readOnly: false,
+                                                                   configSource: $0.source, isSensitive: false)
+                    }
+                    response.topics.append(result)
+                    next()
                 }
-                result.numPartitions = Int32(topic.partitions.count)
-                result.replicationFactor = Int16(topic.partitions.first?.replicas.count ?? 1)
-                result.configs = describeTopicConfigs(overrides: topic.configs).map {
-                    CreateTopicsResponse.CreatableTopicConfigs(name: $0.name, value: $0.value, readOnly: false,
-                                                               configSource: $0.source, isSensitive: false)
-                }
-                response.topics.append(result)
             }
-        }
-        respond.send(response)
+        }, done: { respond.send(response) })
     }
 }

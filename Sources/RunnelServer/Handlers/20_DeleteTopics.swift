@@ -17,29 +17,31 @@ extension Broker {
         let targets: [(name: String?, id: TopicID)] = context.version >= 6
             ? request.topics.map { ($0.name, $0.topicId) }
             : request.topicNames.map { ($0, TopicID.zero) }
-        for target in targets {
+        forEachInOrder(targets, { target, next in
             var result = DeleteTopicsResponse.DeletableTopicResult()
             result.errorMessage = nil
             var name = target.name
             if name == nil {
-                guard let topic = image.topic(id: target.id) else {
+                guard let topic = self.image.topic(id: target.id) else {
                     result.name = nil
                     result.topicId = target.id
                     result.errorCode = KafkaError.unknownTopicID
                     result.errorMessage = "Topic id \(target.id) does not exist."
                     response.responses.append(result)
-                    continue
+                    return next()
                 }
                 name = topic.name.rawValue
             }
             result.name = name
-            result.topicId = image.topic(TopicName(name!))?.id ?? .zero
-            if let refusal = deleteTopic(name: name!) {
-                result.errorCode = refusal.code
-                result.errorMessage = refusal.message
+            result.topicId = self.image.topic(TopicName(name!))?.id ?? .zero
+            self.deleteTopic(name: name!) { refusal in
+                if let refusal {
+                    result.errorCode = refusal.code
+                    result.errorMessage = refusal.message
+                }
+                response.responses.append(result)
+                next()
             }
-            response.responses.append(result)
-        }
-        respond.send(response)
+        }, done: { respond.send(response) })
     }
 }

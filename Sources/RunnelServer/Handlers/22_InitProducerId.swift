@@ -40,23 +40,47 @@ extension Broker {
             }
             // Epoch exhausted: a new id, as Kafka does.
         }
-        do {
-            response.producerId = try nextProducerID()
-            response.producerEpoch = 0
-        } catch {
-            logger.error("allocating a producer id: \(error)")
-            response.errorCode = KafkaError.unknownServerError
+        nextProducerID { [self] result in
+            switch result {
+            case .success(let id):
+                response.producerId = id
+                response.producerEpoch = 0
+            case .failure(let refusal):
+                logger.error("allocating a producer id: \(refusal.message)")
+                response.errorCode = refusal.code == 41 ? KafkaError.notCoordinator : KafkaError.unknownServerError
+            }
+            respond.send(response)
         }
-        respond.send(response)
     }
 
-    private func nextProducerID() throws -> Int64 {
-        if producerIDsNext >= image.nextProducerID {
-            let (first, record) = controller.allocateProducerIDs(count: Self.producerIDBlockSize, in: image)
-            try metadataLog.append([record])
-            producerIDsNext = first
+    /// The next producer id; a new block is reserved through the controller when this one is
+    /// used up (the record makes the reservation durable, so a restart never reuses an id).
+    private func nextProducerID(_ completion: @escaping (Result<Int64, MetadataController.Refusal>) -> Void) {
+        if producerIDsNext < image.nextProducerID {
+            defer { producerIDsNext += 1 }
+            return completion(.success(producerIDsNext))
         }
-        defer { producerIDsNext += 1 }
-        return producerIDsNext
+        let block = Self.producerIDBlockSize
+        let box = ProducerIDBlock()
+        submitToController({ controller, latest in
+            let (first, record) = controller.allocateProducerIDs(count: block, in: latest)
+            box.first = first
+            return .success([record])
+        }) { [self] result in
+            switch result {
+            case .failure(let refusal):
+                completion(.failure(refusal))
+            case .success:
+                producerIDsNext = box.first
+                defer { producerIDsNext += 1 }
+                completion(.success(producerIDsNext))
+            }
+        }
     }
+}
+
+/// Carries the first id of a reserved block from the quorum's loop to the broker's.
+private final class ProducerIDBlock: @unchecked Sendable {
+    // @unchecked: written on the quorum loop before the completion is scheduled on the owner.
+    var first: Int64 = 0
 }

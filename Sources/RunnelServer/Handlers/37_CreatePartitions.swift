@@ -16,21 +16,24 @@ extension Broker {
         var response = CreatePartitionsResponse()
         var seen: [String: Int] = [:]
         for t in request.topics { seen[t.name, default: 0] += 1 }
-        for wanted in request.topics {
+        forEachInOrder(request.topics, { wanted, next in
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult()
             result.name = wanted.name
-            if seen[wanted.name]! > 1 {
-                result.errorCode = KafkaError.invalidRequest
-                result.errorMessage = "Topic '\(wanted.name)' appears more than once in the request."
-            } else if let foreign = wanted.assignments?.flatMap(\.brokerIds).filter({ $0 != nodeID.rawValue }), !foreign.isEmpty {
-                result.errorCode = 39
-                result.errorMessage = "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist."
-            } else if let refusal = createPartitions(topic: wanted.name, totalCount: wanted.count, validateOnly: request.validateOnly) {
-                result.errorCode = refusal.code
-                result.errorMessage = refusal.message
+            func finish(_ code: Int16, _ message: String?) {
+                result.errorCode = code
+                result.errorMessage = message
+                response.results.append(result)
+                next()
             }
-            response.results.append(result)
-        }
-        respond.send(response)
+            if seen[wanted.name]! > 1 {
+                finish(KafkaError.invalidRequest, "Topic '\(wanted.name)' appears more than once in the request.")
+            } else if let foreign = wanted.assignments?.flatMap(\.brokerIds).filter({ $0 != self.nodeID.rawValue }), !foreign.isEmpty {
+                finish(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist.")
+            } else {
+                self.createPartitions(topic: wanted.name, totalCount: wanted.count, validateOnly: request.validateOnly) { refusal in
+                    finish(refusal?.code ?? 0, refusal?.message)
+                }
+            }
+        }, done: { respond.send(response) })
     }
 }

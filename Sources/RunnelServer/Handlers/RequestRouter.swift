@@ -158,3 +158,16 @@ enum RequestRouter {
         return buffer
     }
 }
+
+/// Runs `step` for each element in order, each after the previous one called its continuation,
+/// then `done`. For handlers whose per-item work completes later (controller changes): their
+/// results keep the request's order.
+func forEachInOrder<Item>(_ items: [Item], _ step: @escaping (Item, @escaping () -> Void) -> Void,
+                          done: @escaping () -> Void) {
+    var remaining = items[...]
+    func next() {
+        guard let item = remaining.popFirst() else { return done() }
+        step(item, next)
+    }
+    next()
+}

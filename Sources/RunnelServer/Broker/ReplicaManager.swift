@@ -1,0 +1,106 @@
+import ClusterMetadata
+import LogStorage
+import Logging
+import NIOCore
+import NIOPosix
+import RunnelCore
+
+/// The partitions this broker holds a replica of, kept in step with the metadata image
+/// (DESIGN.md §5): every applied metadata batch is turned into "create or open", "update" and
+/// "stop and delete" for this node's replicas. Owner-loop only.
+///
+/// A replica whose log cannot be opened or created (descriptors or disk ran out, a damaged
+/// directory) is listed in `failed` with the reason; requests for it answer KAFKA_STORAGE_ERROR
+/// and the rest of the broker goes on.
+final class ReplicaManager {
+    struct Delta: Equatable {
+        var created: [TopicPartition] = []
+        var removed: [TopicPartition] = []
+        var failed: [TopicPartition: String] = [:]
+        var isEmpty: Bool { created.isEmpty && removed.isEmpty && failed.isEmpty }
+    }
+
+    let nodeID: BrokerID
+    let logs: LogManager
+    private let config: BrokerConfig
+    private let loop: any EventLoop
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private(set) var partitions: [TopicPartition: LocalPartition] = [:]
+    /// Replicas this node should hold but whose log could not be opened, with the reason.
+    private(set) var failed: [TopicPartition: String] = [:]
+
+    init(nodeID: BrokerID, logs: LogManager, config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool,
+         logger: Logger) {
+        self.nodeID = nodeID
+        self.logs = logs
+        self.config = config
+        self.loop = loop
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    /// Makes the local replicas match `image`. With `deleteStrays` (once the image is known to
+    /// be complete: at start-up after the metadata log was replayed), logs on disk that no
+    /// partition of the image places here are deleted — leftovers of a crash between a topic's
+    /// deletion and its files'.
+    @discardableResult
+    func apply(_ image: MetadataImage, deleteStrays: Bool = false) -> Delta {
+        loop.preconditionInEventLoop()
+        var delta = Delta()
+        var wanted: [TopicPartition: (topic: MetadataImage.Topic, state: PartitionState)] = [:]
+        for name in image.topicNames {
+            let topic = image.topic(name)!
+            for state in topic.partitions where state.replicas.contains(nodeID) {
+                wanted[TopicPartition(name, state.partition)] = (topic, state)
+            }
+        }
+        // Stop and delete: replicas no longer placed here, or of a topic that was deleted (and
+        // perhaps created again under the same name: another topic id).
+        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) where wanted[key]?.topic.id != partition.topicID {
+            partitions[key] = nil
+            delta.removed.append(key)
+            deleteLog(key)
+        }
+        for key in failed.keys where wanted[key] == nil { failed[key] = nil }
+        if deleteStrays {
+            for key in logs.logs.keys.sorted() where wanted[key] == nil && partitions[key] == nil {
+                logger.notice("deleting log \(key): no partition of the metadata places it on this broker")
+                deleteLog(key)
+            }
+        }
+        // Create or open the new ones; keep the others current.
+        for key in wanted.keys.sorted() {
+            let (topic, state) = wanted[key]!
+            let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
+            if let existing = partitions[key] {
+                existing.leaderEpoch = state.leaderEpoch
+                if existing.log.config != logConfig { existing.log.config = logConfig }
+                continue
+            }
+            do {
+                let log = try logs.log(key.topic, key.partition)
+                    ?? logs.createLog(topic: key.topic, partition: key.partition, config: logConfig, now: Clock.now())
+                log.config = logConfig
+                partitions[key] = LocalPartition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
+                                                 threadPool: threadPool, logger: logger)
+                failed[key] = nil
+                delta.created.append(key)
+            } catch {
+                let reason = FileDescriptorLimit.explain(error)
+                if failed[key] == nil { logger.error("partition \(key) is offline: its log cannot be opened: \(reason)") }
+                failed[key] = reason
+                delta.failed[key] = reason
+            }
+        }
+        return delta
+    }
+
+    private func deleteLog(_ key: TopicPartition) {
+        do {
+            try logs.deleteLog(topic: key.topic, partition: key.partition)
+        } catch {
+            logger.error("deleting log \(key): \(error) (removed at next start)")
+        }
+    }
+}
