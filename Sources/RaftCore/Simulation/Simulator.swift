@@ -216,12 +216,12 @@ struct Simulator {
     mutating func changeMembership() {
         guard let leader = live.first(where: { slots[$0]!.node!.role == .leader }) else { return }
         let conf = slots[leader]!.node!.confState
-        let outside = ids.filter { !conf.contains($0) }
+        let outside = ids.filter { !conf.isMember($0) }
         let change: ConfChange
         if !outside.isEmpty && (conf.voters.count <= 1 || random.below(2) == 0) {
             change = ConfChange(.addVoter, outside[random.below(outside.count)])
         } else if conf.voters.count > 1 {
-            change = ConfChange(.removeVoter, conf.voters[random.below(conf.voters.count)])
+            change = ConfChange(.removeNode, conf.voters[random.below(conf.voters.count)])
         } else {
             return
         }
