@@ -116,7 +116,8 @@ extension RaftNode {
     /// term). Learners never count.
     mutating func maybeCommit() -> Bool {
         var matches: [LogIndex] = []
-        for voter in confState.voters {
+        let counted = config.canaries.contains(.learnerQuorum) ? confState.voters + confState.learners : confState.voters
+        for voter in counted {
             matches.append(voter == id ? log.lastIndex : (progress[voter]?.match ?? .zero))
         }
         guard !matches.isEmpty else { return false }

@@ -216,7 +216,9 @@ public struct RaftNode {
     /// its membership, never its own, and hands leadership over at once). A node that knows no
     /// membership at all (a new node not yet added) never campaigns, and neither does a learner:
     /// election timeouts, `campaign()` and `timeoutNow` all leave it a follower.
-    var isPromotable: Bool { !confState.voters.isEmpty && !confState.isLearner(id) }
+    var isPromotable: Bool {
+        !confState.voters.isEmpty && (!confState.isLearner(id) || config.canaries.contains(.learnerCampaigns))
+    }
 
     /// Whether a leader is known and was heard from within an election timeout (CheckQuorum's
     /// lease: while it holds, vote requests are ignored).
