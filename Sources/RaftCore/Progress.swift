@@ -23,8 +23,16 @@ struct Progress: Sendable {
     var snapshotHeartbeats = 0
     /// Heard from since the last CheckQuorum round.
     var recentActive = false
+    /// The leader's tick when this member last answered in the leader's term (nil: not yet).
+    var lastContactTick: UInt64?
 
     init(next: LogIndex) { self.next = next }
+
+    /// The member answered (an append or heartbeat response) at leader tick `tick`.
+    mutating func heard(at tick: UInt64) {
+        recentActive = true
+        lastContactTick = tick
+    }
 
     mutating func becomeProbe() {
         if state == .snapshot {

@@ -71,6 +71,10 @@ enum RaftCanary: String, CaseIterable, Sendable {
     case staleRead = "stale-read"
     /// A node forgets its vote when it restarts (the vote is not part of the persisted state).
     case volatileVote = "volatile-vote"
+    /// A leader counts its learners' acknowledgements towards the commit quorum.
+    case learnerQuorum = "learner-quorum"
+    /// A learner campaigns on election timeouts like a voter.
+    case learnerCampaigns = "learner-campaigns"
 }
 
 /// SplitMix64: the same small generator as RunnelCore's `SeededRandom` (RaftCore depends on

@@ -56,19 +56,24 @@ public protocol RaftLogStorage: AnyObject {
 }
 
 /// How a new group starts: the founding membership is not configuration but the first entries
-/// of the log, one committed `ConfChange` per founder at term 1 (as etcd does). Every node, a
+/// of the log, one committed `ConfChange` per founder at term 1 (as etcd does): `addVoter` for
+/// each founding voter in id order, then `addLearner` for each founding learner. Every node, a
 /// later joiner included, then derives the membership at any index by applying the log prefix,
-/// so no node can disagree about it.
+/// so no node can disagree about it. Every founder, voter or learner, passes the same two lists;
+/// a group needs at least one voter, and no node may be in both lists.
 public enum RaftBootstrap {
-    public static func entries(voters: [NodeID]) -> [Entry] {
-        ConfState(voters: voters).voters.enumerated().map { offset, voter in
-            Entry(term: Term(1), index: LogIndex(UInt64(offset + 1)), kind: .confChange,
-                  data: ConfChange(.addVoter, voter).encoded)
+    public static func entries(voters: [NodeID], learners: [NodeID] = []) -> [Entry] {
+        let conf = ConfState(voters: voters, learners: learners)
+        precondition(!conf.voters.isEmpty || conf.learners.isEmpty, "a group with learners needs a voter")
+        let changes = conf.voters.map { ConfChange(.addVoter, $0) } + conf.learners.map { ConfChange(.addLearner, $0) }
+        return changes.enumerated().map { offset, change in
+            Entry(term: Term(1), index: LogIndex(UInt64(offset + 1)), kind: .confChange, data: change.encoded)
         }
     }
 
-    public static func hardState(voters: [NodeID]) -> HardState {
-        voters.isEmpty ? .empty : HardState(term: Term(1), vote: .none, commit: LogIndex(UInt64(Set(voters).count)))
+    public static func hardState(voters: [NodeID], learners: [NodeID] = []) -> HardState {
+        let count = entries(voters: voters, learners: learners).count
+        return count == 0 ? .empty : HardState(term: Term(1), vote: .none, commit: LogIndex(UInt64(count)))
     }
 }
 
@@ -79,12 +84,13 @@ public final class MemoryRaftStorage: RaftLogStorage {
     /// `log[0]` is the entry at `snap.index + 1`.
     private var log: [Entry]
 
-    /// A fresh node. A founding member passes the founding voters (every founder the same list)
-    /// and starts with `RaftBootstrap.entries(voters:)`; a node that will be added to a running
-    /// group passes none and receives the log (or a snapshot) from the leader.
-    public init(bootstrap voters: [NodeID] = []) {
-        let entries = RaftBootstrap.entries(voters: voters)
-        self.hardState = RaftBootstrap.hardState(voters: voters)
+    /// A fresh node. A founding member passes the founding voters and learners (every founder
+    /// the same lists) and starts with `RaftBootstrap.entries(voters:learners:)`; a node that will
+    /// be added to a running group, as a voter or a learner, passes none and receives the log (or
+    /// a snapshot) from the leader.
+    public init(bootstrap voters: [NodeID] = [], learners: [NodeID] = []) {
+        let entries = RaftBootstrap.entries(voters: voters, learners: learners)
+        self.hardState = RaftBootstrap.hardState(voters: voters, learners: learners)
         self.snap = RaftSnapshot(index: .zero, term: .zero, confState: ConfState())
         self.log = entries
     }

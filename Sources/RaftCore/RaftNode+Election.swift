@@ -18,7 +18,7 @@ extension RaftNode {
                 return
             }
             leadTransferee = .none  // A transfer that did not finish within an election timeout is abandoned.
-            if !confState.contains(id) { handOverAfterSelfRemoval() }
+            if !confState.isVoter(id) { handOverAfterSelfRemoval() }
         }
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0
@@ -26,12 +26,12 @@ extension RaftNode {
         }
     }
 
-    /// CheckQuorum: whether a majority (this node included) was heard from since the last round;
-    /// resets the marks for the next round.
+    /// CheckQuorum: whether a majority of the voters (this node included) was heard from since
+    /// the last round; resets the marks for the next round. Learners heard from do not count.
     private mutating func checkQuorumActive() -> Bool {
-        var active = confState.contains(id) ? 1 : 0
+        var active = confState.isVoter(id) ? 1 : 0
         for (peer, var pr) in progress {
-            if pr.recentActive && confState.contains(peer) { active += 1 }
+            if pr.recentActive && confState.isVoter(peer) { active += 1 }
             pr.recentActive = false
             progress[peer] = pr
         }
@@ -40,9 +40,7 @@ extension RaftNode {
 
     /// Starts a (pre-)campaign. A transfer skips PreVote: the leader asked for it.
     mutating func hup(transfer: Bool) {
-        guard isPromotable else { return }
-        // An unapplied conf change in the committed log could remove us; wait until it is applied.
-        if hasUnappliedConfChange() { return }
+        guard isPromotable, !hasUnappliedChangeBlockingCampaign() else { return }
         if config.preVote && !transfer {
             becomePreCandidate()
             requestVotes(kind: .preVote, term: term + 1, transfer: false)
@@ -52,17 +50,31 @@ extension RaftNode {
         }
     }
 
-    private func hasUnappliedConfChange() -> Bool {
-        guard log.committed > log.applied else { return false }
+    /// Whether the log after `applied` holds a change that must take effect before this node may
+    /// campaign:
+    /// - a committed conf change: it could remove us, so wait until it is applied;
+    /// - any conf change, committed or not, that makes this node a learner. A node being added as
+    ///   a learner catches up from an empty log as a non-member, which may campaign; once it holds
+    ///   its own `addLearner` it could win (its log is then as up to date as anyone's), so it
+    ///   waits for the change to be applied or cut. Before it holds the entry it cannot win: the
+    ///   entry is committed (the leader replicates to a learner only after applying its addition),
+    ///   and Raft elects only a node holding every committed entry. Waiting never costs liveness:
+    ///   nobody counts the vote of a node that is not its voter.
+    private func hasUnappliedChangeBlockingCampaign() -> Bool {
         var lo = max(log.applied + 1, log.firstIndex)
-        while lo <= log.committed {
-            guard let batch = log.entries(from: lo, upTo: log.committed + 1, maxCount: 256), !batch.isEmpty else { return false }
-            if batch.contains(where: { $0.kind == .confChange }) { return true }
+        while lo <= log.lastIndex {
+            guard let batch = log.entries(from: lo, upTo: log.lastIndex + 1, maxCount: 256), !batch.isEmpty else { return false }
+            for entry in batch where entry.kind == .confChange {
+                if entry.index <= log.committed { return true }
+                if let change = ConfChange(decoding: entry.data), change.kind == .addLearner, change.node == id { return true }
+            }
             lo = batch.last!.index + 1
         }
         return false
     }
 
+    /// Asks the voters only: learners are never asked, so a learner that receives a request is
+    /// one the candidate already counts as a voter (see `handleVoteRequest`).
     private mutating func requestVotes(kind: RaftMessage.Kind, term electionTerm: Term, transfer: Bool) {
         // Our own vote first: a single-voter group wins here.
         if recordVote(from: id, granted: true) { return }
@@ -74,7 +86,7 @@ extension RaftNode {
 
     /// Records an answer; returns true when the (pre-)campaign was decided by it.
     private mutating func recordVote(from voter: NodeID, granted: Bool) -> Bool {
-        guard confState.contains(voter), votes[voter] == nil else { return false }
+        guard confState.isVoter(voter), votes[voter] == nil else { return false }
         votes[voter] = granted
         let yes = votes.values.filter { $0 }.count
         let no = votes.count - yes
@@ -101,6 +113,13 @@ extension RaftNode {
     }
 
     /// Answers a (pre-)vote request whose term is at least ours (the caller handled the rest).
+    ///
+    /// A node that believes it is a learner answers like any other, as etcd-raft's learners do:
+    /// the request proves the candidate's membership already has it as a voter, i.e. its
+    /// promotion is committed and only not yet applied here. Refusing would leave a group that
+    /// needs this node's vote (e.g. voters 1 and 2, learner 3 promoted, 1 down) without a leader,
+    /// and no leader would ever tell this node that the promotion committed. The grant is
+    /// harmless otherwise: a candidate counts only the votes of its own voters.
     mutating func handleVoteRequest(_ m: RaftMessage) {
         let isPreVote = m.kind == .preVote
         let canVote = vote == m.from
@@ -155,16 +174,16 @@ extension RaftNode {
         leader = id
         resetRoleState()
         let next = log.lastIndex + 1
-        for voter in confState.voters where voter != id {
+        for member in confState.voters + confState.learners where member != id {
             var pr = Progress(next: next)
             pr.recentActive = true  // Give every follower a full election timeout before CheckQuorum counts it.
-            progress[voter] = pr
+            progress[member] = pr
         }
         // A conf change somewhere in the uncommitted tail may still be pending; be conservative.
         pendingConfIndex = log.lastIndex
         // The no-op lets the leader commit in its own term, which commits everything before it.
         appendAsLeader([Entry(term: term, index: .zero, kind: .noop)])
-        if !confState.contains(id) { handOverAfterSelfRemoval() }
+        if !confState.isVoter(id) { handOverAfterSelfRemoval() }
     }
 
     private mutating func resetRoleState() {

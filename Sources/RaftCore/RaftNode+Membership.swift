@@ -1,15 +1,21 @@
 // Single-server membership changes, leadership transfer and ReadIndex.
 
 extension RaftNode {
-    /// Proposes adding or removing one voter. Leader only; refused while another change is in
-    /// flight (appended but not applied) and until the leader has committed an entry in its term.
+    /// Proposes one membership change: add a voter, add a learner, promote a learner (`addVoter`
+    /// for a node that is a learner) or remove a node. Leader only; refused while another change
+    /// is in flight (appended but not applied), until the leader has committed an entry in its
+    /// term, for removing the last voter, and for making a voter or the leader itself a learner.
     /// The change takes effect when the application applies the entry and calls `applyConfChange`.
+    ///
+    /// Promote a learner only once it has caught up (`progressStatus`): from then on the quorum
+    /// counts it, and a lagging new voter slows every commit until it catches up.
     public mutating func proposeConfChange(_ change: ConfChange) throws(RaftProposalError) -> LogIndex {
         precondition(handedOut == nil, "proposeConfChange(_:) between ready() and advance()")
         guard role == .leader else { throw .notLeader(leader: leader) }
         guard leadTransferee == .none else { throw .transferInProgress }
         guard pendingConfIndex <= log.applied, committedInCurrentTerm else { throw .confChangeNotAllowed }
-        if change.kind == .removeVoter && confState.voters == [change.node] { throw .confChangeNotAllowed }
+        if change.kind == .removeNode && confState.voters == [change.node] { throw .confChangeNotAllowed }
+        if change.kind == .addLearner && (confState.isVoter(change.node) || change.node == id) { throw .demotionRefused }
         let index = appendAsLeader([Entry(term: term, index: .zero, kind: .confChange, data: change.encoded)])
         pendingConfIndex = index
         return index
@@ -20,32 +26,46 @@ extension RaftNode {
     @discardableResult
     public mutating func applyConfChange(_ change: ConfChange) -> ConfState {
         confState.apply(change)
-        guard role == .leader else { return confState }
-        switch change.kind {
-        case .addVoter where change.node != id && progress[change.node] == nil:
+        switch role {
+        case .leader:
+            updateProgress(after: change)
+        case .preCandidate, .candidate:
+            // Unreachable while `hup` waits for every unapplied change that makes this node a
+            // learner; kept so that a learner can never stay in an election.
+            if confState.isLearner(id) { becomeFollower(term: term, leader: .none) }
+        case .follower:
+            break
+        }
+        return confState
+    }
+
+    /// Leader: starts replicating to a new member (a promoted learner keeps its progress), stops
+    /// for a removed one, and recomputes the commit index under the new quorum.
+    private mutating func updateProgress(after change: ConfChange) {
+        let node = change.node
+        if node != id && confState.isMember(node) && progress[node] == nil {
             var pr = Progress(next: log.lastIndex + 1)
             pr.recentActive = true
-            progress[change.node] = pr
-            sendAppend(to: change.node, sendIfEmpty: true)  // Start probing where its log ends.
-        case .removeVoter:
-            progress[change.node] = nil
-            if change.node == leadTransferee { leadTransferee = .none }
-            if change.node == id {
+            progress[node] = pr
+            sendAppend(to: node, sendIfEmpty: true)  // Start probing where its log ends.
+        }
+        if change.kind == .removeNode {
+            progress[node] = nil
+            if node == leadTransferee { leadTransferee = .none }
+            if node == id {
                 // A leader that removed itself keeps leading (without counting itself) until it
                 // has handed over: stepping down at once can strand a remaining voter that has
                 // not learnt the removal committed and still needs this node's vote.
                 handOverAfterSelfRemoval()
             }
-        default: break
         }
         // A smaller quorum may commit more right away.
         if maybeCommit() { broadcastAppend(sendIfEmpty: true) }
-        return confState
     }
 
-    /// A leader outside the membership transfers leadership to the most up-to-date voter.
+    /// A leader outside the voters transfers leadership to the most up-to-date voter.
     mutating func handOverAfterSelfRemoval() {
-        let best = progress.filter { confState.contains($0.key) }.max {
+        let best = progress.filter { confState.isVoter($0.key) }.max {
             ($0.value.match, $1.key) < ($1.value.match, $0.key)
         }
         if let best { startTransfer(to: best.key) }
@@ -53,14 +73,15 @@ extension RaftNode {
 
     /// Hands leadership to `target` (a voter): once its log is current it gets `timeoutNow` and
     /// campaigns. Proposals are refused meanwhile; the attempt is abandoned after an election
-    /// timeout. Leader only; ignored elsewhere.
+    /// timeout. Leader only; ignored elsewhere, and for a target that is not a voter (a learner
+    /// can never lead).
     public mutating func transferLeadership(to target: NodeID) {
         precondition(handedOut == nil, "transferLeadership(to:) between ready() and advance()")
         startTransfer(to: target)
     }
 
     mutating func startTransfer(to target: NodeID) {
-        guard role == .leader, target != id, confState.contains(target), progress[target] != nil else { return }
+        guard role == .leader, target != id, confState.isVoter(target), progress[target] != nil else { return }
         if leadTransferee == target { return }
         leadTransferee = target
         electionElapsed = 0
@@ -96,7 +117,7 @@ extension RaftNode {
         readSequence += 1
         // The leader's own acknowledgement counts only if it is a voter (it may have removed itself).
         let read = PendingRead(index: log.committed, sequence: readSequence, context: context, requester: requester,
-                               acks: confState.contains(id) ? [id] : [])
+                               acks: confState.isVoter(id) ? [id] : [])
         if read.acks.count >= confState.quorum || config.canaries.contains(.staleRead) {
             release(read)
             return
@@ -108,9 +129,10 @@ extension RaftNode {
     /// A heartbeat answer echoing sequence `sequence` proves the peer still followed us after every
     /// read registered up to it. Heartbeats carry the leader's own sequence, never the caller's
     /// context: a duplicated request could reuse a context, and a stale answer must not confirm
-    /// a read registered after the heartbeat it answers.
+    /// a read registered after the heartbeat it answers. Only voters confirm; a learner's answer
+    /// (it gets heartbeats too) proves nothing about a quorum.
     mutating func acknowledgeRead(sequence: UInt64, from peer: NodeID) {
-        guard confState.contains(peer) else { return }
+        guard confState.isVoter(peer) else { return }
         for i in pendingReads.indices where pendingReads[i].sequence <= sequence {
             pendingReads[i].acks.insert(peer)
         }

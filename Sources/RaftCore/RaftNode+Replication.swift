@@ -53,7 +53,7 @@ extension RaftNode {
 
     mutating func handleAppendResponse(_ m: RaftMessage) {
         guard var pr = progress[m.from] else { return }
-        pr.recentActive = true
+        pr.heard(at: ticks)
         if m.reject {
             var hint = m.rejectHint
             if m.logTerm > .zero { hint = log.findConflict(atOrBelow: m.rejectHint, term: m.logTerm).index }
@@ -94,7 +94,7 @@ extension RaftNode {
 
     mutating func handleHeartbeatResponse(_ m: RaftMessage) {
         guard var pr = progress[m.from] else { return }
-        pr.recentActive = true
+        pr.heard(at: ticks)
         pr.probeSent = false
         switch pr.state {
         case .replicate where pr.inflight.count >= config.maxInflightMessages:
@@ -111,11 +111,13 @@ extension RaftNode {
         if let sequence = Self.decodeSequence(m.context) { acknowledgeRead(sequence: sequence, from: m.from) }
     }
 
-    /// Commits the highest index stored on a majority, if it is from the current term (Raft
-    /// §5.4.2: an older entry is committed only indirectly, by a later one of this term).
+    /// Commits the highest index stored on a majority of the voters, if it is from the current
+    /// term (Raft §5.4.2: an older entry is committed only indirectly, by a later one of this
+    /// term). Learners never count.
     mutating func maybeCommit() -> Bool {
         var matches: [LogIndex] = []
-        for voter in confState.voters {
+        let counted = config.canaries.contains(.learnerQuorum) ? confState.voters + confState.learners : confState.voters
+        for voter in counted {
             matches.append(voter == id ? log.lastIndex : (progress[voter]?.match ?? .zero))
         }
         guard !matches.isEmpty else { return false }

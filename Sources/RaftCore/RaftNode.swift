@@ -25,12 +25,14 @@ public struct RaftNode {
     var confState: ConfState
 
     var random: RaftRandom
+    /// Logical time: ticks since this node started. Only `progressStatus` reads it.
+    var ticks: UInt64 = 0
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
     /// Granted (true) and rejected (false) answers to this node's current (pre-)campaign.
     var votes: [NodeID: Bool] = [:]
-    /// Leader only: one entry per voter other than this node.
+    /// Leader only: one entry per member (voter or learner) other than this node.
     var progress: [NodeID: Progress] = [:]
     /// Leader only: the index of the last conf change appended; another waits until it is applied.
     var pendingConfIndex: LogIndex = .zero
@@ -99,6 +101,24 @@ public struct RaftNode {
                    applied: log.applied, lastIndex: log.lastIndex, confState: confState)
     }
 
+    /// Leader only (empty elsewhere): what it knows of every member's log, this node included
+    /// when it is a member, sorted by id. For DescribeQuorum-style status: a member's lag is
+    /// `status.lastIndex - match` entries and `ticks - lastContactTick` ticks.
+    public var progressStatus: [ReplicaProgress] {
+        guard role == .leader else { return [] }
+        return (confState.voters + confState.learners).sorted().map { member in
+            if member == id {
+                return ReplicaProgress(id: id, isLearner: false, match: log.lastIndex, lastContactTick: ticks)
+            }
+            let pr = progress[member]
+            return ReplicaProgress(id: member, isLearner: confState.isLearner(member), match: pr?.match ?? .zero,
+                                   lastContactTick: pr?.lastContactTick)
+        }
+    }
+
+    /// This node's logical clock: the number of `tick()` calls since it started.
+    public var elapsedTicks: UInt64 { ticks }
+
     var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
 
     /// The entry at `index` in this node's view of its log (stored or not yet persisted).
@@ -111,6 +131,7 @@ public struct RaftNode {
     /// Advances logical time by one tick: election timeouts, heartbeats, CheckQuorum.
     public mutating func tick() {
         precondition(handedOut == nil, "tick() between ready() and advance()")
+        ticks += 1
         if role == .leader { tickLeader() } else { tickFollower() }
     }
 
@@ -193,8 +214,11 @@ public struct RaftNode {
     /// removal: its log can be the most up to date, and a remaining voter that has not learnt the
     /// removal committed may need it to lead once more to learn it (it counts only the votes of
     /// its membership, never its own, and hands leadership over at once). A node that knows no
-    /// membership at all (a new node not yet added) never campaigns.
-    var isPromotable: Bool { !confState.voters.isEmpty }
+    /// membership at all (a new node not yet added) never campaigns, and neither does a learner:
+    /// election timeouts, `campaign()` and `timeoutNow` all leave it a follower.
+    var isPromotable: Bool {
+        !confState.voters.isEmpty && (!confState.isLearner(id) || config.canaries.contains(.learnerCampaigns))
+    }
 
     /// Whether a leader is known and was heard from within an election timeout (CheckQuorum's
     /// lease: while it holds, vote requests are ignored).

@@ -76,19 +76,50 @@ public struct HardState: Hashable, Sendable {
     public static let empty = HardState()
 }
 
-/// The voters of the group. Kept sorted so that printing and iteration are deterministic.
+/// The membership of the group: the voters, and the learners (non-voting members that receive
+/// the log and apply it but never vote, campaign or count towards any quorum). Both lists are
+/// sorted, so printing and iteration are deterministic, and disjoint.
 public struct ConfState: Hashable, Sendable, CustomStringConvertible {
     public private(set) var voters: [NodeID]
-    public init(voters: [NodeID] = []) { self.voters = Array(Set(voters)).sorted() }
-    public func contains(_ id: NodeID) -> Bool { voters.contains(id) }
-    /// The number of votes (or acknowledgements) that make a majority of `voters`.
-    public var quorum: Int { voters.count / 2 + 1 }
-    public var description: String { "voters=(" + voters.map(\.description).joined(separator: " ") + ")" }
+    public private(set) var learners: [NodeID]
 
+    /// A node listed in both `voters` and `learners` is a programmer error.
+    public init(voters: [NodeID] = [], learners: [NodeID] = []) {
+        let voterSet = Set(voters)
+        precondition(voterSet.isDisjoint(with: learners), "a node cannot be both a voter and a learner")
+        self.voters = voterSet.sorted()
+        self.learners = Set(learners).sorted()
+    }
+
+    public func isVoter(_ id: NodeID) -> Bool { voters.contains(id) }
+    public func isLearner(_ id: NodeID) -> Bool { learners.contains(id) }
+    /// A voter or a learner: a node the leader replicates to.
+    public func isMember(_ id: NodeID) -> Bool { isVoter(id) || isLearner(id) }
+    /// The number of votes (or acknowledgements) that make a majority of `voters`. Learners never count.
+    public var quorum: Int { voters.count / 2 + 1 }
+    /// `voters=(1 2 3)`, then ` learners=(4 5)` when there are learners (the form without learners
+    /// is the one scenario files written before learners existed compare against).
+    public var description: String {
+        func list(_ ids: [NodeID]) -> String { "(" + ids.map(\.description).joined(separator: " ") + ")" }
+        return "voters=" + list(voters) + (learners.isEmpty ? "" : " learners=" + list(learners))
+    }
+
+    /// Applies a committed change. Every node applies the same changes in the same order, so the
+    /// rules here must not depend on anything but the change and the current membership.
     mutating func apply(_ change: ConfChange) {
+        let node = change.node
         switch change.kind {
-        case .addVoter: if !contains(change.node) { voters.append(change.node); voters.sort() }
-        case .removeVoter: voters.removeAll { $0 == change.node }
+        case .addVoter:
+            // Promotes a learner, or adds a new voter.
+            learners.removeAll { $0 == node }
+            if !isVoter(node) { voters.append(node); voters.sort() }
+        case .addLearner:
+            // Demoting a voter is refused when proposed (`RaftProposalError.demotionRefused`); an
+            // entry that would demote is ignored, the same way on every node.
+            if !isMember(node) { learners.append(node); learners.sort() }
+        case .removeNode:
+            voters.removeAll { $0 == node }
+            learners.removeAll { $0 == node }
         }
     }
 }
@@ -97,7 +128,15 @@ public struct ConfState: Hashable, Sendable, CustomStringConvertible {
 /// one only after it has committed an entry of its own term (the fix for the single-server
 /// change bug described on the raft-dev list, 2015). It takes effect when applied.
 public struct ConfChange: Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: UInt8, Sendable { case addVoter = 0, removeVoter = 1 }
+    /// The raw values are the encoding's first byte: existing kinds keep theirs forever.
+    public enum Kind: UInt8, Sendable {
+        /// Adds a voter; for a node that is a learner, promotes it (it keeps its replication progress).
+        case addVoter = 0
+        /// Removes a node, voter or learner (before learners existed: "remove voter", same byte).
+        case removeNode = 1
+        /// Adds a non-voting learner. Refused for a node that is a voter (no demotion).
+        case addLearner = 2
+    }
     public var kind: Kind
     public var node: NodeID
     public init(_ kind: Kind, _ node: NodeID) {
@@ -120,7 +159,13 @@ public struct ConfChange: Hashable, Sendable, CustomStringConvertible {
         self.init(kind, NodeID(raw))
     }
 
-    public var description: String { (kind == .addVoter ? "add " : "remove ") + node.description }
+    public var description: String {
+        switch kind {
+        case .addVoter: "add \(node)"
+        case .removeNode: "remove \(node)"
+        case .addLearner: "add-learner \(node)"
+        }
+    }
 }
 
 /// A point-in-time image of the application state machine, replacing the log up to `index`.

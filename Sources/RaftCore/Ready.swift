@@ -46,6 +46,28 @@ public struct RaftStatus: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// What a leader knows about one member's log (`RaftNode.progressStatus`): enough for
+/// DescribeQuorum's per-voter and per-observer log end offset and last fetch time.
+public struct ReplicaProgress: Hashable, Sendable, CustomStringConvertible {
+    public var id: NodeID
+    public var isLearner: Bool
+    /// The highest index known to be in the member's log (for the leader itself, its last index).
+    public var match: LogIndex
+    /// The leader's `RaftNode.elapsedTicks` when the member last answered an append or a
+    /// heartbeat in the leader's term; the leader's own entry says now. Nil: not heard from since
+    /// this node became leader.
+    public var lastContactTick: UInt64?
+    public init(id: NodeID, isLearner: Bool, match: LogIndex, lastContactTick: UInt64?) {
+        self.id = id
+        self.isLearner = isLearner
+        self.match = match
+        self.lastContactTick = lastContactTick
+    }
+    public var description: String {
+        "\(id) \(isLearner ? "learner" : "voter") match=\(match) contact=" + (lastContactTick.map(String.init) ?? "never")
+    }
+}
+
 /// Why a proposal (or a ReadIndex request) was not accepted. The caller retries elsewhere or later.
 public enum RaftProposalError: Error, Hashable, Sendable {
     /// Only the leader accepts proposals; `leader` is who this node believes leads (maybe `.none`).
@@ -57,4 +79,8 @@ public enum RaftProposalError: Error, Hashable, Sendable {
     case confChangeNotAllowed
     /// ReadIndex before the leader has committed an entry in its term.
     case notCommittedInTerm
+    /// The conf change would make a voter, or the leader itself, a learner. Demotion is not
+    /// supported: remove the voter, then add it as a learner (transfer leadership first when it
+    /// is the leader).
+    case demotionRefused
 }

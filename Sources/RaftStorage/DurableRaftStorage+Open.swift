@@ -20,13 +20,17 @@ extension DurableRaftStorage {
     /// Opens (or creates) the Raft storage in `directory`.
     ///
     /// - Parameters:
-    ///   - voters: the founding voters (`controller.quorum.voters`) when this node is one of them,
+    ///   - voters: the founding voters (`controller.quorum.voters`) when this node is a founder,
     ///     else empty. On the first start of a founder (no hard-state file, no snapshot) the
     ///     bootstrap entries and hard state (`RaftBootstrap`) are written, durably, before this
     ///     returns; later starts ignore it.
+    ///   - learners: the founding learners, when the group is founded with some (every founder
+    ///     passes the same lists). A node that joins later, as a learner or a voter, passes no
+    ///     voters and no learners and is added by a committed `ConfChange`.
     /// - Throws: `StorageError` for I/O failures, and `.corruptFile` naming the file when a state
     ///   file is damaged or the files contradict each other (e.g. a commit index past the log).
-    public static func open(directory: String, bootstrap voters: [NodeID] = [], config: LogConfig = defaultLogConfig,
+    public static func open(directory: String, bootstrap voters: [NodeID] = [], learners: [NodeID] = [],
+                            config: LogConfig = defaultLogConfig,
                             fileSystem: any FileSystem = PosixFileSystem(), logger: Logger) throws(StorageError) -> DurableRaftStorage {
         if fileSystem.isDirectory(directory) == nil { try fileSystem.makeDirectory(directory) }
         let snapshotPath = directory + "/" + RaftStateFiles.snapshotName
@@ -58,7 +62,7 @@ extension DurableRaftStorage {
             let storage = DurableRaftStorage(directory: directory, fileSystem: fileSystem, log: log, hardState: hardState,
                                              snapshot: snapshot, terms: terms)
             if hardStateBytes == nil && snapshot.index == .zero && !voters.isEmpty {
-                try storage.bootstrap(voters: voters, hardStatePath: hardStatePath)
+                try storage.bootstrap(voters: voters, learners: learners, hardStatePath: hardStatePath)
             }
             return storage
         } catch {
@@ -132,15 +136,16 @@ extension DurableRaftStorage {
     /// First start of a founding member: writes `RaftBootstrap`'s entries and hard state. A crash
     /// part-way leaves a prefix of the bootstrap entries and no hard-state file, which lands here
     /// again; anything else in the log without a hard-state file is damage, not a fresh node.
-    private func bootstrap(voters: [NodeID], hardStatePath: String) throws(StorageError) {
-        let expected = RaftBootstrap.entries(voters: voters)
+    private func bootstrap(voters: [NodeID], learners: [NodeID], hardStatePath: String) throws(StorageError) {
+        let expected = RaftBootstrap.entries(voters: voters, learners: learners)
         let stored = terms.isEmpty ? [] : readEntries(from: firstIndex, count: terms.count)
         guard stored.count <= expected.count, stored == Array(expected.prefix(stored.count)) else {
             throw .corruptFile(path: hardStatePath, reason: """
                 missing, but the log holds \(stored.count) entries that are not the bootstrap of voters \
-                \(voters.map(\.description).joined(separator: ","))
+                \(voters.map(\.description).joined(separator: ","))\
+                \(learners.isEmpty ? "" : " and learners " + learners.map(\.description).joined(separator: ","))
                 """)
         }
-        try save(snapshot: nil, entries: expected, hardState: RaftBootstrap.hardState(voters: voters))
+        try save(snapshot: nil, entries: expected, hardState: RaftBootstrap.hardState(voters: voters, learners: learners))
     }
 }

@@ -18,14 +18,20 @@ import RunnelCore
 //
 // `raft-snapshot`, big-endian:
 //
-//     0   4  magic "RSN" + format version 1
+//     0   4  magic "RSN" + format version 1 or 2
 //     4   8  index
 //     12  8  term
 //     20  4  voter count n
 //     24  8n voter ids
+//     …   4  learner count m           (version 2 only)
+//     …   8m learner ids                (version 2 only)
 //     …   8  data length L
 //     …   L  data (the application's state-machine image)
 //     …   4  CRC-32C of everything before
+//
+// Version 2 adds the learners. A membership without learners is still written as version 1, the
+// same bytes as before learners existed, so a release without learners can read it back (a
+// downgrade keeps working until the first learner is added); both versions are read.
 //
 // A missing hard-state file means a node that never persisted a hard state (a fresh node); a
 // missing snapshot file means no snapshot was taken (index 0). A file that is present but
@@ -36,8 +42,11 @@ enum RaftStateFiles {
     static let snapshotName = "raft-snapshot"
     static let hardStateMagic: [UInt8] = [0x52, 0x48, 0x53, 0x01]
     static let snapshotMagic: [UInt8] = [0x52, 0x53, 0x4E, 0x01]
+    /// Version 2: the membership includes learners.
+    static let snapshotMagicWithLearners: [UInt8] = [0x52, 0x53, 0x4E, 0x02]
     static let hardStateBytes = 32
-    /// Bound on the voters a snapshot file may claim, so a damaged count cannot allocate wildly.
+    /// Bound on the voters (and, separately, the learners) a snapshot file may claim, so a damaged
+    /// count cannot allocate wildly.
     static let votersMax = 1024
 
     // MARK: Hard state
@@ -64,13 +73,14 @@ enum RaftStateFiles {
     // MARK: Snapshot
 
     static func encode(_ snapshot: RaftSnapshot) -> [UInt8] {
+        let conf = snapshot.confState
         var out = ByteWriter()
-        out.bytes.reserveCapacity(40 + 8 * snapshot.confState.voters.count + snapshot.data.count)
-        out.bytes += snapshotMagic
+        out.bytes.reserveCapacity(44 + 8 * (conf.voters.count + conf.learners.count) + snapshot.data.count)
+        out.bytes += conf.learners.isEmpty ? snapshotMagic : snapshotMagicWithLearners
         out.append(snapshot.index.rawValue)
         out.append(snapshot.term.rawValue)
-        out.append(UInt32(snapshot.confState.voters.count))
-        for voter in snapshot.confState.voters { out.append(voter.rawValue) }
+        out.append(ids: conf.voters)
+        if !conf.learners.isEmpty { out.append(ids: conf.learners) }
         out.append(UInt64(snapshot.data.count))
         out.bytes += snapshot.data
         out.appendCRC()
@@ -78,17 +88,19 @@ enum RaftStateFiles {
     }
 
     static func decodeSnapshot(_ bytes: [UInt8], path: String) throws(StorageError) -> RaftSnapshot {
-        var reader = try ByteReader(bytes, magic: snapshotMagic, path: path)
+        let hasLearners = bytes.starts(with: snapshotMagicWithLearners)
+        var reader = try ByteReader(bytes, magic: hasLearners ? snapshotMagicWithLearners : snapshotMagic, path: path)
         let index = LogIndex(try reader.uint64("index"))
         let term = Term(try reader.uint64("term"))
-        let count = Int(try reader.uint32("voter count"))
-        guard count <= votersMax else { throw .corruptFile(path: path, reason: "voter count \(count) above \(votersMax)") }
-        var voters: [NodeID] = []
-        for _ in 0..<count { voters.append(NodeID(try reader.uint64("voter"))) }
+        let voters = try reader.ids("voter")
+        let learners = hasLearners ? try reader.ids("learner") : []
+        guard Set(voters).isDisjoint(with: learners) else {
+            throw .corruptFile(path: path, reason: "a node is listed both as a voter and as a learner")
+        }
         let length = try reader.uint64("data length")
         let data = try reader.bytes(length, "data")
         try reader.expectEnd()
-        return RaftSnapshot(index: index, term: term, confState: ConfState(voters: voters), data: data)
+        return RaftSnapshot(index: index, term: term, confState: ConfState(voters: voters, learners: learners), data: data)
     }
 
     // MARK: Atomic replacement
@@ -141,6 +153,12 @@ struct ByteWriter {
         withUnsafeBytes(of: value.bigEndian) { bytes += $0 }
     }
 
+    /// Appends a count (4 bytes), then each id (8 bytes).
+    mutating func append(ids: [NodeID]) {
+        append(UInt32(ids.count))
+        for id in ids { append(id.rawValue) }
+    }
+
     /// Appends the CRC-32C of everything written so far.
     mutating func appendCRC() {
         append(CRC32C.checksum(bytes))
@@ -184,6 +202,17 @@ struct ByteReader {
         guard end - position >= width else { throw .corruptFile(path: path, reason: "truncated at \(field)") }
         defer { position += width }
         return bytes[position..<(position + width)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    /// A count (at most `RaftStateFiles.votersMax`), then that many ids: the `ByteWriter.append(ids:)` layout.
+    mutating func ids(_ field: String) throws(StorageError) -> [NodeID] {
+        let count = Int(try uint32("\(field) count"))
+        guard count <= RaftStateFiles.votersMax else {
+            throw .corruptFile(path: path, reason: "\(field) count \(count) above \(RaftStateFiles.votersMax)")
+        }
+        var ids: [NodeID] = []
+        for _ in 0..<count { ids.append(NodeID(try uint64(field))) }
+        return ids
     }
 
     mutating func bytes(_ count: UInt64, _ field: String) throws(StorageError) -> [UInt8] {

@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 let usage = """
-    usage: raft-sim --seeds N [--first-seed S] [--voters K] [--steps M] [--canary NAME] [--trace] [--keep-going]
+    usage: raft-sim --seeds N [--first-seed S] [--voters K] [--learners L] [--steps M] [--canary NAME] [--trace] [--keep-going]
            raft-sim --list-canaries
     """
 
@@ -16,6 +16,8 @@ struct Arguments {
     var seeds = 1
     var firstSeed: UInt64 = 1
     var voters: Int?
+    /// Founding learners per run, 0 ... 4.
+    var learners = 0
     var steps = 1000
     var canary: String?
     var trace = false
@@ -36,6 +38,7 @@ func parse(_ args: [String]) -> Arguments? {
         case "--seeds": guard let v = value().flatMap(Int.init), v > 0 else { return nil }; result.seeds = v
         case "--first-seed": guard let v = value().flatMap(UInt64.init) else { return nil }; result.firstSeed = v
         case "--voters": guard let v = value().flatMap(Int.init), (1...5).contains(v) else { return nil }; result.voters = v
+        case "--learners": guard let v = value().flatMap(Int.init), (0...4).contains(v) else { return nil }; result.learners = v
         case "--steps": guard let v = value().flatMap(Int.init), v > 0 else { return nil }; result.steps = v
         case "--canary":
             guard let v = value(), RaftSimulation.canaryNames.contains(v) else { return nil }
@@ -67,26 +70,26 @@ for offset in 0..<arguments.seeds {
     let seed = arguments.firstSeed &+ UInt64(offset)
     // Without --voters, cycle 1 ... 5 voters over the seeds.
     let voters = arguments.voters ?? Int(seed % 5) + 1
-    let options = RaftSimulationOptions(seed: seed, voters: voters, steps: arguments.steps,
+    let options = RaftSimulationOptions(seed: seed, voters: voters, learners: arguments.learners, steps: arguments.steps,
                                         canary: arguments.canary, trace: arguments.trace)
     let report = RaftSimulation.run(options)
     totalEvents += report.events
     totalCommitted += Int(report.commitIndex.rawValue)
     totalLeaders += report.leadersElected
     if arguments.trace {
-        print("seed \(seed) voters \(voters)")
+        print("seed \(seed) voters \(voters)" + (arguments.learners > 0 ? " learners \(arguments.learners)" : ""))
         for line in report.trace { print(line) }
     }
     if let violation = report.violation, arguments.keepGoing {
         violations += 1
-        print("VIOLATION seed=\(seed) voters=\(voters) \(violation)")
+        print("VIOLATION seed=\(seed) voters=\(voters) learners=\(arguments.learners) \(violation)")
     } else if let violation = report.violation {
-        print("VIOLATION seed=\(seed) voters=\(voters) steps=\(arguments.steps)\(arguments.canary.map { " canary=\($0)" } ?? "")")
+        print("VIOLATION seed=\(seed) voters=\(voters) learners=\(arguments.learners) steps=\(arguments.steps)\(arguments.canary.map { " canary=\($0)" } ?? "")")
         print("invariant: \(violation.invariant)")
         print("detail: \(violation.detail) (event \(violation.event))")
         print("history:")
         for line in report.history { print("  " + line) }
-        print("replay: raft-sim --seeds 1 --first-seed \(seed) --voters \(voters) --steps \(arguments.steps)"
+        print("replay: raft-sim --seeds 1 --first-seed \(seed) --voters \(voters) --learners \(arguments.learners) --steps \(arguments.steps)"
               + (arguments.canary.map { " --canary \($0)" } ?? "") + " --trace")
         exit(1)
     }

@@ -2,7 +2,7 @@ import Testing
 @testable import RaftCore
 
 @Test func confChangeRoundTrips() {
-    let change = ConfChange(.removeVoter, NodeID(0x0102_0304_0506_0708))
+    let change = ConfChange(.removeNode, NodeID(0x0102_0304_0506_0708))
     #expect(ConfChange(decoding: change.encoded) == change)
     #expect(ConfChange(decoding: [9, 0, 0, 0, 0, 0, 0, 0, 1]) == nil)
     #expect(ConfChange(decoding: [0, 1]) == nil)

@@ -33,8 +33,10 @@ struct ScenarioHarness {
             catch { out.append("refused: \(error)") }
         case "propose-conf-change":
             let id = try nodeID(args)
-            guard args.count == 3, let target = UInt64(args[2]) else { throw ScenarioError.usage(line) }
-            let change = ConfChange(args[1] == "add" ? .addVoter : .removeVoter, NodeID(target))
+            // propose-conf-change LEADER add|add-learner|remove NODE (add on a learner promotes it)
+            let kinds: [String: ConfChange.Kind] = ["add": .addVoter, "add-learner": .addLearner, "remove": .removeNode]
+            guard args.count == 3, let kind = kinds[args[1]], let target = UInt64(args[2]) else { throw ScenarioError.usage(line) }
+            let change = ConfChange(kind, NodeID(target))
             do { out.append("index \(try members[id]!.node!.proposeConfChange(change))") }
             catch { out.append("refused: \(error)") }
         case "transfer-leadership":
@@ -71,6 +73,9 @@ struct ScenarioHarness {
             restart(NodeID(raw), &out)
         case "compact": compact(try nodeID(args), &out)
         case "status": for id in ids { out.append(members[id]!.node.map { $0.status.description } ?? "\(id) down") }
+        case "progress":
+            let progress = members[try nodeID(args)]!.node!.progressStatus
+            out += progress.isEmpty ? ["(not leader)"] : progress.map(\.description)
         case "raft-log": raftLog(try nodeID(args), &out)
         case "applied":
             let applied = members[try nodeID(args)]!.applied
@@ -89,7 +94,11 @@ struct ScenarioHarness {
             let kv = arg.split(separator: "=", maxSplits: 1).map(String.init)
             if kv.count == 2 { options[kv[0]] = kv[1] }
         }
-        let voters: [NodeID] = (options["voters"] ?? "").split(separator: ",").compactMap { UInt64(String($0)) }.map { NodeID($0) }
+        func idList(_ key: String) -> [NodeID] {
+            (options[key] ?? "").split(separator: ",").compactMap { UInt64(String($0)) }.map { NodeID($0) }
+        }
+        let voters = idList("voters")
+        let learners = idList("learners")
         let first = (ids.last?.rawValue ?? 0) + 1
         for raw in first..<(first + UInt64(count)) {
             let id = NodeID(raw)
@@ -98,11 +107,13 @@ struct ScenarioHarness {
                                     preVote: options["prevote"] != "false", checkQuorum: options["checkquorum"] != "false",
                                     maxEntriesPerMessage: Int(options["max-entries"] ?? "64") ?? 64, randomSeed: raw)
             if let canary = options["canary"] { config.canaries = [RaftCanary(rawValue: canary)!] }
-            let storage = MemoryRaftStorage(bootstrap: voters.contains(id) ? voters : [])
+            let isFounder = voters.contains(id) || learners.contains(id)
+            let storage = isFounder ? MemoryRaftStorage(bootstrap: voters, learners: learners) : MemoryRaftStorage()
             members[id] = Member(node: RaftNode(config: config, storage: storage), storage: storage, config: config)
             var bootstrap: [String] = []
             processReady(id, &bootstrap)  // Applies the founding membership; not worth printing.
             let founders = voters.map { $0.description }.joined(separator: ",")
+                + (learners.isEmpty ? "" : " learners=" + learners.map { $0.description }.joined(separator: ","))
             out.append("added \(id) " + (storage.storedEntries.isEmpty ? "empty" : "voters=" + founders))
         }
     }

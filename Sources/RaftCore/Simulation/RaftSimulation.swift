@@ -1,9 +1,10 @@
 // RaftSimulation — the deterministic simulator behind `raft-sim` (TigerBeetle's VOPR idea): up
-// to five nodes in one process, a simulated network (loss, delay, reordering, duplication, two-
-// and one-way partitions), crashes that lose whatever was not yet durable (including a torn tail
-// of the last write), and simulated time — all drawn from one seed, so a failing seed replays
-// exactly. Invariants are checked after every event; then a liveness phase heals everything and
-// requires a leader and progress within a bound.
+// to five voters, four learners and a spare node in one process, a simulated network (loss,
+// delay, reordering, duplication, two- and one-way partitions), crashes that lose whatever was
+// not yet durable (including a torn tail of the last write), and simulated time — all drawn
+// from one seed, so a failing seed replays exactly. Invariants are checked after every event;
+// then a liveness phase heals everything and requires a leader and progress, applied on every
+// voter and learner, within a bound.
 //
 // It lives in RaftCore (not in the executable) so the test target can run thousands of seeds in
 // process, and so canaries stay internal to the module.
@@ -13,6 +14,9 @@ public struct RaftSimulationOptions: Sendable {
     public var seed: UInt64
     /// Initial voters, 1 ... 5. With fewer than 5 a spare node exists for membership changes.
     public var voters: Int
+    /// Founding learners, 0 ... 4 (ids after the voters'). With learners, membership changes
+    /// also add, promote and remove learners.
+    public var learners: Int
     /// Events in the chaos phase (the liveness phase comes on top).
     public var steps: Int
     /// A name from `RaftSimulation.canaryNames`, or nil.
@@ -20,9 +24,10 @@ public struct RaftSimulationOptions: Sendable {
     /// Record every event in `RaftSimulationReport.trace`.
     public var trace: Bool
 
-    public init(seed: UInt64, voters: Int = 3, steps: Int = 1000, canary: String? = nil, trace: Bool = false) {
+    public init(seed: UInt64, voters: Int = 3, learners: Int = 0, steps: Int = 1000, canary: String? = nil, trace: Bool = false) {
         self.seed = seed
         self.voters = voters
+        self.learners = learners
         self.steps = steps
         self.canary = canary
         self.trace = trace
@@ -58,10 +63,11 @@ public enum RaftSimulation {
     /// The canaries `RaftSimulationOptions.canary` accepts, one per deliberately broken behaviour.
     public static var canaryNames: [String] { RaftCanary.allCases.map(\.rawValue) }
 
-    /// Runs one seed. An unknown canary name or a voter count outside 1 ... 5 is a programmer
-    /// error (the CLI validates both).
+    /// Runs one seed. An unknown canary name, a voter count outside 1 ... 5 or a learner count
+    /// outside 0 ... 4 is a programmer error (the CLI validates them).
     public static func run(_ options: RaftSimulationOptions) -> RaftSimulationReport {
         precondition((1...5).contains(options.voters), "voters must be 1 ... 5")
+        precondition((0...4).contains(options.learners), "learners must be 0 ... 4")
         let canary = options.canary.map { name -> RaftCanary in
             guard let canary = RaftCanary(rawValue: name) else { preconditionFailure("unknown canary \(name)") }
             return canary

@@ -2,11 +2,15 @@
 // points of a Ready where they become observable.
 
 extension Simulator {
-    /// After every event: election safety, and terms and commits never going back in memory.
+    /// After every event: election safety, terms and commits never going back in memory, and a
+    /// learner never in an election or leading.
     mutating func checkAfterEvent() {
         for id in ids {
             guard let node = slots[id]!.node else { continue }
             let status = node.status
+            if status.role != .follower && status.confState.isLearner(id) {
+                fail("learner-role", "node \(id) is \(status.role) of term \(status.term) while a learner in \(status.confState)")
+            }
             if status.term < slots[id]!.seenTerm {
                 fail("term-monotonic", "node \(id) term went from \(slots[id]!.seenTerm) to \(status.term)")
             }
@@ -122,8 +126,29 @@ extension Simulator {
         }
     }
 
-    /// State machine safety: no two different entries (histories) applied at one index.
+    /// A node that believes it is a learner grants a (pre-)vote only to a candidate that counts it
+    /// as a voter — one that asked it because its membership already holds the promotion. Checked
+    /// when the grant is sent, against the candidate if it is still in that election.
+    mutating func checkVoteGrant(_ m: RaftMessage) {
+        guard m.kind == .voteResponse || m.kind == .preVoteResponse, !m.reject,
+              slots[m.from]?.node?.confState.isLearner(m.from) == true,
+              let candidate = slots[m.to]?.node else { return }
+        let inElection = m.kind == .voteResponse
+            ? candidate.role == .candidate && candidate.term == m.term
+            : candidate.role == .preCandidate && candidate.term + 1 == m.term
+        if inElection && !candidate.confState.isVoter(m.from) {
+            fail("learner-vote", "learner \(m.from) granted a \(m.kind) to \(m.to), whose membership \(candidate.confState) does not count it")
+        }
+    }
+
+    /// State machine safety: no two different entries (histories) applied at one index, and
+    /// nothing applied that is not known committed (learners included: what they apply must be
+    /// a prefix of the committed log).
     mutating func checkApplied(_ id: NodeID, index: LogIndex, hash: UInt64) {
+        if index.rawValue > UInt64(committedHash.count) {
+            fail("applied-uncommitted", "node \(id) applied index \(index) but only \(committedHash.count) are committed")
+            return
+        }
         if let known = appliedHash[index], known != hash {
             fail("state-machine-safety", "node \(id) applied a different entry at index \(index) than another node")
             return

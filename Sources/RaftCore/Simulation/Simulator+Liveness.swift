@@ -1,5 +1,6 @@
 // The liveness phase: after the chaos, heal the network, restart every node and calm the
-// network; then a leader must emerge and commit a new entry on every voter within a bound.
+// network; then a leader must emerge and commit a new entry, applied on every voter and every
+// learner (learners catch up too), within a bound.
 
 extension Simulator {
     /// Simulated ticks allowed for a leader and progress after healing: generous against split
@@ -24,7 +25,7 @@ extension Simulator {
             guard let leader = currentLeader() else { continue }
             let node = slots[leader]!.node!
             if let proposal, proposal.term == node.term {
-                if isApplied(proposal.index, onAllVotersOf: leader) {
+                if isApplied(proposal.index, onAllMembersOf: leader) {
                     record("liveness: leader \(leader) term \(node.term) committed index \(proposal.index) on \(node.confState)")
                     return
                 }
@@ -44,10 +45,10 @@ extension Simulator {
         live.filter { slots[$0]!.node!.role == .leader }.max { slots[$0]!.node!.term < slots[$1]!.node!.term }
     }
 
-    private func isApplied(_ index: LogIndex, onAllVotersOf leader: NodeID) -> Bool {
-        let voters = slots[leader]!.node!.confState.voters
+    private func isApplied(_ index: LogIndex, onAllMembersOf leader: NodeID) -> Bool {
+        let conf = slots[leader]!.node!.confState
         return Int(index.rawValue) <= committedHash.count
-            && voters.allSatisfy { (slots[$0]?.machine.applied ?? .zero) >= index }
+            && (conf.voters + conf.learners).allSatisfy { (slots[$0]?.machine.applied ?? .zero) >= index }
     }
 
     /// Delivers everything and handles every Ready until the network is quiet.

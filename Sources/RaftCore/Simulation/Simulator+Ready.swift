@@ -36,7 +36,10 @@ extension Simulator {
         }
 
         // 2. Send.
-        for message in ready.messages { _ = network.send(message, now: now, random: &random) }
+        for message in ready.messages {
+            checkVoteGrant(message)
+            _ = network.send(message, now: now, random: &random)
+        }
 
         // 3. Apply.
         if let snapshot = ready.snapshot { restoreMachine(id, snapshot) }

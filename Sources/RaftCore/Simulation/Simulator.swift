@@ -77,16 +77,20 @@ struct Simulator {
         self.random = RaftRandom(seed: options.seed)
         self.profile = SimProfile.draw(&random)
         self.network.faults = profile.faults
+        // Voters 1 ... V, then learners V+1 ... V+L, then (with fewer than 5 voters) a spare node
+        // outside the group for membership changes to add.
         let voters = (1...options.voters).map { NodeID(UInt64($0)) }
-        let all = options.voters < 5 ? voters + [NodeID(UInt64(options.voters + 1))] : voters
+        let learners = (0..<options.learners).map { NodeID(UInt64(options.voters + 1 + $0)) }
+        let founders = voters + learners
+        let all = options.voters < 5 ? founders + [NodeID(UInt64(founders.count + 1))] : founders
         ids = all
         for id in all {
-            let founders = voters.contains(id) ? voters : []
+            let isFounder = founders.contains(id)
             var config = RaftConfig(id: id, electionTicks: Self.electionTicks, heartbeatTicks: Self.heartbeatTicks,
                                     maxEntriesPerMessage: 1 + random.below(4), maxInflightMessages: 2 + random.below(3),
                                     maxCommittedEntriesPerReady: 8, randomSeed: random.next())
             if let canary { config.canaries = [canary] }
-            let storage = MemoryRaftStorage(bootstrap: founders)
+            let storage = isFounder ? MemoryRaftStorage(bootstrap: voters, learners: learners) : MemoryRaftStorage()
             var slot = SimSlot(node: nil, storage: storage, config: config,
                                machine: SimStateMachine(applied: .zero, hash: 0, confState: ConfState()),
                                mirror: SimMirror(base: .zero, hashes: [0]))
@@ -216,12 +220,17 @@ struct Simulator {
     mutating func changeMembership() {
         guard let leader = live.first(where: { slots[$0]!.node!.role == .leader }) else { return }
         let conf = slots[leader]!.node!.confState
-        let outside = ids.filter { !conf.contains($0) }
+        let outside = ids.filter { !conf.isMember($0) }
         let change: ConfChange
-        if !outside.isEmpty && (conf.voters.count <= 1 || random.below(2) == 0) {
+        if options.learners > 0 {
+            guard let drawn = drawLearnerRunChange(conf, outside: outside) else { return }
+            change = drawn
+        } else if !outside.isEmpty && (conf.voters.count <= 1 || random.below(2) == 0) {
+            // Runs without learners draw exactly as they did before learners existed, so their
+            // seeds replay the same histories.
             change = ConfChange(.addVoter, outside[random.below(outside.count)])
         } else if conf.voters.count > 1 {
-            change = ConfChange(.removeVoter, conf.voters[random.below(conf.voters.count)])
+            change = ConfChange(.removeNode, conf.voters[random.below(conf.voters.count)])
         } else {
             return
         }
@@ -231,6 +240,18 @@ struct Simulator {
         } catch {
             record("conf-change \(leader) \(change) refused: \(error)")
         }
+    }
+
+    /// Any change a leader may be asked for in a run with learners: add a node from outside as a
+    /// voter or a learner, promote or remove a learner, remove a voter, and now and then a
+    /// demotion (which must be refused).
+    private mutating func drawLearnerRunChange(_ conf: ConfState, outside: [NodeID]) -> ConfChange? {
+        var choices: [ConfChange] = []
+        for node in outside { choices += [ConfChange(.addVoter, node), ConfChange(.addLearner, node)] }
+        for node in conf.learners { choices += [ConfChange(.addVoter, node), ConfChange(.removeNode, node)] }
+        if conf.voters.count > 1 { choices += conf.voters.map { ConfChange(.removeNode, $0) } }
+        if let voter = conf.voters.first, random.below(8) == 0 { choices.append(ConfChange(.addLearner, voter)) }
+        return choices.isEmpty ? nil : choices[random.below(choices.count)]
     }
 
     mutating func transferLeadership() {
