@@ -1,5 +1,6 @@
 import ClusterMetadata
 import Foundation
+import KafkaMessages
 import Logging
 import NIOCore
 import NIOPosix
@@ -150,5 +151,30 @@ final class QuorumMember {
         try member.connect(to: [member])
         try waitFor("the node to be active again") { member.isActive }
         #expect(member.image.topic(TopicName("solo")) != nil)
+    }
+}
+
+@Suite struct RaftWireTests {
+    /// Every field of a Raft message survives the RunnelRaft encoding, learners included.
+    @Test func messagesRoundTripThroughTheWireFormat() throws {
+        let snapshot = RaftSnapshot(index: LogIndex(40), term: Term(3),
+                                    confState: ConfState(voters: [NodeID(1), NodeID(2)], learners: [NodeID(7)]), data: [1, 2, 3])
+        let message = RaftMessage(kind: .snapshot, from: NodeID(1), to: NodeID(7), term: Term(3), logTerm: Term(2),
+                                  index: LogIndex(39), entries: [Entry(term: Term(3), index: LogIndex(40), kind: .confChange, data: [9])],
+                                  commit: LogIndex(38), reject: true, rejectHint: LogIndex(12), snapshot: snapshot,
+                                  isTransfer: true, context: [5, 6])
+        var request = RunnelRaftRequest()
+        request.clusterId = "c"
+        request.messages = [RaftWire.encode(message)]
+        var buffer = ByteBuffer()
+        request.encode(into: &buffer, version: 0)
+        let decoded = try RunnelRaftRequest(from: &buffer, version: 0)
+        #expect(try RaftWire.decode(decoded.messages[0]) == message)
+        var overlapping = RaftWire.encode(message)
+        overlapping.snapshot!.learners = [1]
+        #expect(throws: RaftWire.DecodeError.self) { try RaftWire.decode(overlapping) }
+        var unknown = RaftWire.encode(message)
+        unknown.kind = 99
+        #expect(throws: RaftWire.DecodeError.self) { try RaftWire.decode(unknown) }
     }
 }

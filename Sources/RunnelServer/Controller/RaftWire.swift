@@ -34,6 +34,7 @@ enum RaftWire {
             w.index = Int64(bitPattern: s.index.rawValue)
             w.term = Int64(bitPattern: s.term.rawValue)
             w.voters = s.confState.voters.map { Int64(bitPattern: $0.rawValue) }
+            w.learners = s.confState.learners.map { Int64(bitPattern: $0.rawValue) }
             w.data = s.data
             return w
         }
@@ -53,9 +54,15 @@ enum RaftWire {
             entries.append(Entry(term: Term(UInt64(bitPattern: e.term)), index: LogIndex(UInt64(bitPattern: e.index)),
                                  kind: entryKind, data: e.data))
         }
-        let snapshot = d.snapshot.map { s in
-            RaftSnapshot(index: LogIndex(UInt64(bitPattern: s.index)), term: Term(UInt64(bitPattern: s.term)),
-                         confState: ConfState(voters: s.voters.map { NodeID(UInt64(bitPattern: $0)) }), data: s.data)
+        var snapshot: RaftSnapshot?
+        if let s = d.snapshot {
+            let voters = s.voters.map { NodeID(UInt64(bitPattern: $0)) }
+            let learners = s.learners.map { NodeID(UInt64(bitPattern: $0)) }
+            guard Set(voters).isDisjoint(with: learners) else {
+                throw DecodeError(description: "a snapshot names nodes as voters and learners at once")
+            }
+            snapshot = RaftSnapshot(index: LogIndex(UInt64(bitPattern: s.index)), term: Term(UInt64(bitPattern: s.term)),
+                                    confState: ConfState(voters: voters, learners: learners), data: s.data)
         }
         return RaftMessage(kind: kind, from: NodeID(UInt64(bitPattern: d.from)), to: NodeID(UInt64(bitPattern: d.to)),
                            term: Term(UInt64(bitPattern: d.term)), logTerm: Term(UInt64(bitPattern: d.logTerm)),
