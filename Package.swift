@@ -48,13 +48,18 @@ let package = Package(
         // C shims
         .target(name: "CCRC32C"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // RE2 (C++) behind a C face, for KIP-848 subscription regexes (docs/decisions.md D33).
+        // SystemRE2 only carries pkg-config's flags and the install hint; scripts/install-deps.sh
+        // installs the package (D23).
+        .systemLibrary(name: "SystemRE2", pkgConfig: "re2", providers: [.apt(["libre2-dev"]), .brew(["re2"])]),
+        .target(name: "CRE2", dependencies: ["SystemRE2"], linkerSettings: [.linkedLibrary("re2")]),
 
         // Pure modules ◇
         .target(name: "RunnelCore", dependencies: ["CCRC32C"], swiftSettings: strict),
         .target(name: "RaftCore", swiftSettings: strict),
         .target(name: "ClusterMetadata", dependencies: ["RunnelCore"], swiftSettings: strict),
         .target(name: "Replication", dependencies: ["RunnelCore"], swiftSettings: strict),
-        .target(name: "GroupCoordinator", dependencies: ["RunnelCore"], swiftSettings: strict),
+        .target(name: "GroupCoordinator", dependencies: ["RunnelCore", "CRE2"], swiftSettings: strict),
 
         // Wire format and storage
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Puts `runnel` on your PATH: builds the release binary and copies it to PREFIX/bin.
+# Puts `runnel` on your PATH: builds the release binary and copies it to PREFIX/bin. Before
+# building, installs the Debian packages the build needs when they are missing
+# (scripts/install-deps.sh).
 #
 #   scripts/install.sh                      # → ~/.local/bin/runnel
 #   scripts/install.sh --prefix /usr/local  # → /usr/local/bin/runnel (may need sudo)
@@ -9,7 +11,7 @@
 # says so when PREFIX/bin is not on your PATH.
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 prefix="${PREFIX:-$HOME/.local}"
 from=""
@@ -24,6 +26,7 @@ done
 
 if [[ -z "$from" ]]; then
     cd "$(dirname "${BASH_SOURCE[0]}")/.."
+    bash scripts/install-deps.sh
     swift build -c release --product runnel
     from="$(swift build -c release --show-bin-path)/runnel"
 fi

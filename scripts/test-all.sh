@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `bash scripts/test-all.sh`; CI: `bash .ci/run`).
-# Phases: (1) install missing test tools, (2) swift build, (3) swift test, (4) the interop suite,
+# Phases: (1) install missing build dependencies (scripts/install-deps.sh) and test tools,
+# (2) swift build, (3) swift test, (4) the interop suite,
 # which drives real `runnel broker` processes with kcat, confluent-kafka, kafka-python and aiokafka.
 # Exits non-zero if any phase fails. Extra arguments are passed to pytest (e.g. `-k kcat`).
 set -euo pipefail
@@ -37,18 +38,11 @@ summary_and_exit() {
     exit 1
 }
 
-as_root() {
-    if [[ "$(id -u)" -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
 # ---------------------------------------------------------------- 1. tools
-phase "1/4 test tools"
+phase "1/4 build dependencies and test tools"
 status=0
-if ! command -v kcat >/dev/null 2>&1; then
-    echo "kcat missing: installing the Debian package"
-    # Without `apt-get update` first, `apt-get install kcat` fails on a fresh machine.
-    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat; } || status=$?
-fi
+# The build's Debian packages, and kcat with them (one apt-get update on a fresh machine).
+bash scripts/install-deps.sh kcat || status=$?
 declare -A PIP_PINS=(
     [confluent_kafka]="confluent-kafka==2.16.1"
     [kafka]="kafka-python==3.0.12"
@@ -82,7 +76,7 @@ print("confluent-kafka", confluent_kafka.__version__, "(librdkafka", confluent_k
       "| kafka-python", kafka.__version__, "| aiokafka", aiokafka.__version__, "| pytest", pytest.__version__)
 PY
 fi
-phase_done "test tools" "$status"
+phase_done "build dependencies and test tools" "$status"
 [[ $status -eq 0 ]] || summary_and_exit
 
 # ---------------------------------------------------------------- 2. build

@@ -150,7 +150,7 @@ extension ConsumerGroup {
             next.state = .unrevokedPartitions
             next.assigned = member.assigned.intersection(target)
             next.pendingRevocation = revoke
-            next.revocationDeadline = ctx.after(Int64(max(member.rebalanceTimeoutMs, 0)))
+            next.revocationDeadline = member.revocationDeadline(startingAt: ctx)
             return next
         }
         let free = target.filter { t, p in

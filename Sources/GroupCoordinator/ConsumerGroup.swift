@@ -41,6 +41,13 @@ struct ConsumerGroup {
                 rebalanceTimeoutMs: rebalanceTimeoutMs, serverAssignor: serverAssignor)
         }
 
+        /// The revocation deadline for a revocation that starts at `ctx.now`: the member's
+        /// rebalance timeout later. A timeout of -1 (none sent) counts as 0, so the deadline is
+        /// never in the past.
+        func revocationDeadline(startingAt ctx: GroupContext) -> TimestampMs {
+            ctx.after(Int64(max(rebalanceTimeoutMs, 0)))
+        }
+
         var assignmentValue: CurrentMemberAssignmentValue {
             CurrentMemberAssignmentValue(memberEpoch: memberEpoch, previousMemberEpoch: previousMemberEpoch, state: state,
                                          assignedPartitions: assigned, partitionsPendingRevocation: pendingRevocation)

@@ -102,7 +102,7 @@ extension ConsumerGroup {
         for id in members.keys {
             members[id]!.sessionDeadline = ctx.after(Int64(ctx.config.consumerSessionTimeoutMs))
             if members[id]!.state == .unrevokedPartitions {
-                members[id]!.revocationDeadline = ctx.after(Int64(members[id]!.rebalanceTimeoutMs))
+                members[id]!.revocationDeadline = members[id]!.revocationDeadline(startingAt: ctx)
             }
         }
     }

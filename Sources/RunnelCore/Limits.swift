@@ -61,6 +61,20 @@ public enum GroupLimits {
     /// subscription's patterns into one; 4 KiB holds hundreds of prefixes, and a longer pattern
     /// only costs more to compile and match against every topic name on each topic change.
     public static let subscribedTopicRegexBytesMax = 4096
+    /// RE2's `max_mem` for one compiled SubscribedTopicRegex (RE2's own default; Kafka's RE2/J
+    /// has no bound): the budget for the program while it is compiled, and for the DFA states
+    /// RE2 caches while matching. A pattern whose program outgrows it is refused during the
+    /// compile ("pattern too large - compile failed"), which bounds a compile at about 250 ms on
+    /// the 2-core test machine. A smaller budget thrashes the DFA cache and sends RE2 to its
+    /// slower NFA: with 1-2 MiB, patterns of 7,000-8,000 instructions took 1.5-31 s to match
+    /// 10,000 names of 249 bytes; with 8 MiB, 11-43 ms.
+    public static let subscribedTopicRegexMemoryBytesMax = 8 << 20
+    /// Instructions in one compiled SubscribedTopicRegex (RE2's ProgramSize). Matching a name
+    /// is linear in its length, but the factor grows with the program: on the test machine
+    /// 10,000 names of 249 bytes took at most 60 ms for programs up to 19,000 instructions, 0.4 s
+    /// at 29,000 and 11.6 s at 51,000. librdkafka's join of 4 KiB of topic prefixes compiles to
+    /// about 4,900. A larger program is refused (INVALID_REGULAR_EXPRESSION).
+    public static let subscribedTopicRegexProgramSizeMax = 20_000
     /// Groups one coordinator partition holds. Simple commits create groups, so without a bound a
     /// client could grow the map without end; above it new groups get COORDINATOR_NOT_AVAILABLE.
     public static let groupsPerCoordinatorMax = 100_000

@@ -68,6 +68,24 @@ struct ReadmeTourTests {
         }
     }
 
+    /// "Two commands" must work on a fresh machine: the broker command is a script of this
+    /// repository, and it, the install script and the test command install the build's Debian
+    /// packages (`scripts/install-deps.sh`) before they build.
+    @Test func theSetUpCommandsInstallTheBuildDependenciesFirst() throws {
+        #expect(Self.readme.contains("\n    bash scripts/broker.sh\n"), "the README's broker command is not bash scripts/broker.sh")
+        for script in ["scripts/broker.sh", "scripts/install.sh", "scripts/test-all.sh"] {
+            let text = (try? String(contentsOfFile: Self.root + "/" + script, encoding: .utf8)) ?? ""
+            let code = text.components(separatedBy: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+            let deps = code.firstIndex { $0.contains("bash scripts/install-deps.sh") }
+            let build = code.firstIndex { $0.contains("swift build") || $0.contains("swift run") }
+            #expect(deps != nil && build != nil && deps! < build!, "\(script) does not run scripts/install-deps.sh before it builds")
+        }
+        // This machine built the tests, so nothing is missing and the script says nothing.
+        let deps = try runProcess("/bin/bash", [Self.root + "/scripts/install-deps.sh"],
+                                  environment: ProcessInfo.processInfo.environment, timeoutSeconds: 60)
+        #expect(deps.status == 0 && deps.stdout.isEmpty && deps.stderr.isEmpty, "\(deps.stdout)\(deps.stderr)")
+    }
+
     @Test func theReadmeLinksOnlyWhatACloneHas() throws {
         let readme = Self.readme
         #expect(!readme.contains("../shared"), "a clone has no ../shared")
