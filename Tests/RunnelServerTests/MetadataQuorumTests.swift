@@ -20,6 +20,8 @@ final class QuorumMember {
     var server: KafkaServer!
     var port = 0
     var applied: [MetadataRecord] = []
+    /// What the member logged (kept, not printed: a passing run shows only results).
+    let log = LogCapture()
 
     init(id: UInt64, directory: String) {
         self.id = NodeID(id)
@@ -32,9 +34,9 @@ final class QuorumMember {
         let loop = group.next()
         let options = MetadataQuorum.Options(nodeID: id, voters: voters, peers: [:], clusterID: "test-cluster",
                                              directory: directory, tickMs: 20, electionTicks: 10, snapshotBytes: snapshotBytes)
-        quorum = try loop.submit { try MetadataQuorum(options: options, loop: loop, logger: Logger(label: "quorum-\(self.id)")) }.wait()
-        let router = ControllerRouter(quorum: quorum, logger: Logger(label: "router-\(id)"))
-        server = KafkaServer(group: group, dispatcher: router, frameBytesMax: 100 << 20, logger: Logger(label: "server-\(id)"))
+        quorum = try loop.submit { try MetadataQuorum(options: options, loop: loop, logger: self.log.logger) }.wait()
+        let router = ControllerRouter(quorum: quorum, logger: log.logger)
+        server = KafkaServer(group: group, dispatcher: router, frameBytesMax: 100 << 20, logger: log.logger)
         port = try server.bind(Listener(name: "CONTROLLER", host: "127.0.0.1", port: wanted)).port!
     }
 
