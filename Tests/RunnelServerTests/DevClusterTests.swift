@@ -152,4 +152,25 @@ import Testing
         // A file is not a directory.
         #expect(DevDirectory.refusal(foreign + "/notes.txt") != nil)
     }
+
+    /// config/cluster-node{1,2,3}.properties are accepted by the broker and use the ports that
+    /// `runnel dev --base-port 9092` gives its nodes, as their comments say.
+    @Test func theThreeNodeExampleIsWhatDevWritesWithBasePort9092() throws {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let ports = try DevCluster.consecutivePorts(base: 9092, nodeCount: 3)
+        let voters = (0..<3).map { "\($0 + 1)@localhost:\(ports.controllers[$0])" }.joined(separator: ",")
+        for i in 0..<3 {
+            let file = root.appendingPathComponent("config/cluster-node\(i + 1).properties").path
+            let config = try BrokerConfig(file: file)
+            #expect(config.nodeID.rawValue == Int32(i + 1))
+            #expect(config.string("process.roles") == "broker,controller")
+            #expect(config.string("controller.quorum.voters") == voters)
+            #expect(config.string("controller.listener.names") == "CONTROLLER")
+            #expect(config.listeners == [Listener(name: "PLAINTEXT", host: "localhost", port: ports.clients[i]),
+                                         Listener(name: "CONTROLLER", host: "localhost", port: ports.controllers[i])])
+            #expect(config.advertisedListeners == [Listener(name: "PLAINTEXT", host: "localhost", port: ports.clients[i])])
+            #expect(config.dataDirectory == "./data/node-\(i + 1)")
+        }
+    }
 }
