@@ -27,13 +27,16 @@ extension MetadataController {
     }
 
     /// A broker registers (at start-up). Refused with DUPLICATE_BROKER_REGISTRATION while another
-    /// process (another incarnation) holds the id and its session is alive. A new registration
+    /// process (another incarnation) holds the id and its session is alive — alive meaning it has
+    /// heartbeated to this controller: after a controller failover or a whole-cluster restart the
+    /// sessions granted to every registered broker do not keep a restarted broker out (a live
+    /// old process would have heartbeated within an interval). A new registration
     /// is fenced, and every partition the earlier registration led or was in sync for gets a new
     /// leader first (its log may be behind after a crash). Returns the records and the new epoch.
     public mutating func register(_ request: RegistrationRequest, in image: MetadataImage,
                                   now: Int64) -> Result<(records: [MetadataRecord], epoch: Int64), Refusal> {
         if let existing = image.broker(request.id), existing.incarnation != request.incarnation,
-           !existing.fenced, sessionAlive(request.id, now: now) {
+           !existing.fenced, heardFrom.contains(request.id), sessionAlive(request.id, now: now) {
             return .failure(Refusal(ErrorCode.duplicateBrokerRegistration,
                                     "Another broker is registered with id \(request.id) and its session is alive."))
         }
@@ -45,6 +48,7 @@ extension MetadataController {
         records.append(.registerBroker(BrokerRegistration(id: request.id, incarnation: request.incarnation, epoch: epoch,
                                                           listeners: request.listeners, rack: request.rack, fenced: true)))
         lastContact[request.id] = now
+        heardFrom.insert(request.id)
         return .success((records, epoch))
     }
 
@@ -68,6 +72,11 @@ extension MetadataController {
         public var isCaughtUp: Bool
         public var isFenced: Bool
         public var shouldShutDown: Bool
+        public init(isCaughtUp: Bool, isFenced: Bool, shouldShutDown: Bool) {
+            self.isCaughtUp = isCaughtUp
+            self.isFenced = isFenced
+            self.shouldShutDown = shouldShutDown
+        }
     }
 
     /// A broker's heartbeat: renews its session and moves it through fenced → unfenced →
@@ -82,6 +91,7 @@ extension MetadataController {
                                     "Broker \(hb.id) epoch \(hb.epoch) is stale; its registration is epoch \(broker.epoch)."))
         }
         lastContact[hb.id] = now
+        heardFrom.insert(hb.id)
         let caughtUp = hb.metadataOffset > broker.epoch
         var records: [MetadataRecord] = []
         var fenced = broker.fenced
@@ -144,6 +154,7 @@ extension MetadataController {
     /// from now (the previous controller's view of heartbeats is gone).
     public mutating func becameActive(image: MetadataImage, now: Int64) {
         lastContact = [:]
+        heardFrom = []
         for id in image.brokers.keys { lastContact[id] = now }
     }
 

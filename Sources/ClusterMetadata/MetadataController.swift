@@ -37,6 +37,9 @@ public struct MetadataController: Sendable {
     public var staticBrokers: [BrokerID]
     /// Last heartbeat (or registration) time of each broker, in ms. Controller-local.
     public internal(set) var lastContact: [BrokerID: Int64] = [:]
+    /// Brokers that registered or heartbeated to this controller since it became active (the
+    /// others hold only the session `becameActive` granted them).
+    public internal(set) var heardFrom: Set<BrokerID> = []
 
     public init(config: Config = Config(), staticBrokers: [BrokerID] = []) {
         self.config = config

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import RaftCore
 import RunnelCore
 
 /// Runs one broker process: event loops, the broker state, the listeners, and the signal handling
@@ -15,6 +16,9 @@ public final class BrokerRuntime {
     private let threadPool: NIOThreadPool
     private var broker: Broker?
     private var server: KafkaServer?
+    private var controllerServer: KafkaServer?
+    /// The metadata quorum's own loop in a cluster (a single voter uses the broker's).
+    private var controllerGroup: MultiThreadedEventLoopGroup?
     public private(set) var boundAddresses: [SocketAddress] = []
     private let startedAt = DispatchTime.now()
 
@@ -26,18 +30,40 @@ public final class BrokerRuntime {
         threadPool.start()
     }
 
-    /// Opens the data directory (recovering logs after an unclean stop) and binds the listeners.
+    /// Opens the data directory (recovering logs after an unclean stop), joins the metadata
+    /// quorum and binds the listeners: the CONTROLLER ones first (the other voters must reach this
+    /// node to elect a controller), the client ones once this node's metadata has caught up.
     public func start() throws {
         let owner = group.next()
+        // A single voter shares the broker's loop; in a cluster the quorum gets a loop of its own.
+        let clustered = config.effectiveVoters != [config.nodeID]
+        if clustered { controllerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1) }
+        let quorumLoop = controllerGroup?.next()
         let broker = try owner.submit { [config, logger, threadPool] in
-            try Broker(config: config, loop: owner, threadPool: threadPool, logger: logger)
+            try Broker(config: config, loop: owner, threadPool: threadPool, logger: logger, quorumLoop: quorumLoop)
         }.wait()
         self.broker = broker
-        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
-        for listener in config.listeners {
-            boundAddresses.append(try server.bind(listener))
+        let controllerNames = config.controllerListenerNames
+        let router = ControllerRouter(quorum: broker.quorum, controllerService: broker.controllerService, broker: broker,
+                                      logger: logger)
+        let controllerServer = KafkaServer(group: group, dispatcher: router, frameBytesMax: config.requestBytesMax, logger: logger)
+        for listener in config.listeners where controllerNames.contains(listener.name) {
+            boundAddresses.append(try controllerServer.bind(listener))
         }
-        if let port = boundAddresses.first?.port {
+        self.controllerServer = controllerServer
+        if let quorumLoop {
+            try quorumLoop.submit { broker.quorum.start() }.wait()
+            try waitForMetadata(broker.quorum)
+            try owner.submit { broker.finishStartup() }.wait()
+            try waitForUnfencing(broker)
+        }
+        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
+        var clientAddresses: [SocketAddress] = []
+        for listener in config.listeners where !controllerNames.contains(listener.name) {
+            clientAddresses.append(try server.bind(listener))
+        }
+        boundAddresses += clientAddresses
+        if let port = clientAddresses.first?.port {
             try owner.submit { broker.boundPort = port }.wait()
         }
         self.server = server
@@ -47,6 +73,39 @@ public final class BrokerRuntime {
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - startedAt.uptimeNanoseconds) / 1e6
         logger.info("runnel \(RunnelVersion.current) ready: listeners \(boundAddresses.map(\.description).joined(separator: ", ")), data \(config.dataDirectory), node.id \(config.nodeID), \(String(format: "%.0f", ms)) ms to ready")
+    }
+
+    /// Blocks until the controller has unfenced this broker (it caught up with the metadata),
+    /// as a Kafka broker enables its client listeners only then; says every 5 s what it waits for.
+    private func waitForUnfencing(_ broker: Broker) throws {
+        var lastReport = DispatchTime.now()
+        while try broker.loop.submit({ broker.lifecycle?.isFenced ?? true }).wait() {
+            if DispatchTime.now().uptimeNanoseconds - lastReport.uptimeNanoseconds > 5_000_000_000 {
+                lastReport = DispatchTime.now()
+                logger.notice("still waiting for the active controller to unfence this broker")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// Blocks (this thread, never a loop) until the metadata quorum has a leader and this node
+    /// has applied everything it knows to be committed; says every 5 s what it waits for.
+    private func waitForMetadata(_ quorum: MetadataQuorum) throws {
+        let voters = config.quorumVoters.map(\.description).joined(separator: ",")
+        var lastReport = DispatchTime.now()
+        logger.info("joining the metadata quorum (voters \(voters))")
+        while true {
+            let status = try quorum.loop.submit { quorum.status }.wait()
+            if status.leader.rawValue != 0 && status.commit.rawValue > 0 && status.applied >= status.commit {
+                logger.info("metadata quorum: node \(status.leader) leads (term \(status.term)); applied up to index \(status.applied)")
+                return
+            }
+            if DispatchTime.now().uptimeNanoseconds - lastReport.uptimeNanoseconds > 5_000_000_000 {
+                lastReport = DispatchTime.now()
+                logger.notice("still waiting for the metadata quorum (voters \(voters)): \(status)")
+            }
+            usleep(50_000)
+        }
     }
 
     /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit status.
@@ -80,7 +139,12 @@ public final class BrokerRuntime {
                 logger.error("shutdown: \(error)")
                 status = 1
             }
+            if let controllerGroup {
+                try? broker.quorum.loop.submit { broker.quorum.shutdown() }.wait()
+                try? controllerGroup.syncShutdownGracefully()
+            }
         }
+        controllerServer?.stopAccepting()
         try? group.syncShutdownGracefully()
         try? threadPool.syncShutdownGracefully()
         logger.info("stopped\(status == 0 ? " cleanly" : " with errors")")

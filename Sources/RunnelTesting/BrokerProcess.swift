@@ -29,6 +29,13 @@ public final class BrokerProcess: @unchecked Sendable {
 
     /// Starts the broker and waits until its port accepts connections (or throws with its log).
     public func start(timeoutSeconds: Double = 20) throws {
+        try launch()
+        try waitUntilReady(timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Starts the process without waiting (a cluster node binds its client port only once the
+    /// metadata quorum has formed, so the nodes are launched together, then awaited).
+    public func launch() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binaryPath())
         var args = ["broker",
@@ -43,14 +50,21 @@ public final class BrokerProcess: @unchecked Sendable {
         p.standardError = log
         try p.run()
         process = p
+    }
+
+    /// Waits until the client port accepts connections (or throws with the broker's log).
+    public func waitUntilReady(timeoutSeconds: Double = 20) throws {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         while Date() < deadline {
             if loopbackPortAccepts(port) { return }
-            if !p.isRunning { break }
+            if process?.isRunning != true { break }
             usleep(20_000)
         }
         throw BrokerProcessError(message: "broker did not start on port \(port); log:\n\(self.log)")
     }
+
+    /// The process id while it runs.
+    public var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
 
     public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
     public var isRunning: Bool { process?.isRunning ?? false }

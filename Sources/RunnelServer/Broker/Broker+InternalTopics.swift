@@ -29,13 +29,15 @@ extension Broker {
         ]
         var outcome: MetadataController.Refusal?? = nil
         createTopic(name: Self.consumerOffsetsTopic, partitions: partitions, replicationFactor: rf, configs: configs,
-                    capReplicationFactor: true) { [self] result in
+                    capReplicationFactor: true, viaActiveController: true) { [self] result in
             creatingOffsetsTopic = false
             switch result {
             case .success:
                 logger.info("created \(Self.consumerOffsetsTopic) with \(counted(partitions, "partition"))")
                 outcome = .some(nil)
                 groups.topicsChanged()
+            case .failure(let refusal) where refusal.code == KafkaError.leaderNotAvailable:
+                outcome = .some(pending)   // created by the active controller; here in a moment
             case .failure(let refusal):
                 logger.error("cannot create \(Self.consumerOffsetsTopic): \(refusal.message)")
                 outcome = .some(refusal)

@@ -18,7 +18,8 @@ extension Broker {
     /// The advertised listener clients should use: the first advertised one, with the bound port
     /// when the configured port was 0 and a real host name when the host was left empty.
     var advertisedListener: Listener {
-        var listener = config.advertisedListeners[0]
+        let controllerNames = config.controllerListenerNames
+        var listener = config.advertisedListeners.first { !controllerNames.contains($0.name) } ?? config.advertisedListeners[0]
         if listener.port == 0, let bound = boundPort { listener.port = bound }
         if listener.host.isEmpty || listener.host == "0.0.0.0" || listener.host == "::" {
             listener.host = ProcessInfo.processInfo.hostName
@@ -26,10 +27,35 @@ extension Broker {
         return listener
     }
 
-    /// The error for a partition this broker has no open replica of: KAFKA_STORAGE_ERROR when its
-    /// log could not be opened (it is offline here), else UNKNOWN_TOPIC_OR_PARTITION.
+    /// Where clients reach broker `id`: this broker at its live advertised listener, another at
+    /// the listener of the same name in its registration (or its first one); nil when unknown.
+    func endpoint(of id: BrokerID) -> (host: String, port: Int32)? {
+        if id == nodeID {
+            let listener = advertisedListener
+            return (listener.host, Int32(listener.port))
+        }
+        guard let registration = image.broker(id) else { return nil }
+        let name = config.advertisedListeners[0].name
+        guard let endpoint = registration.listeners.first(where: { $0.name == name }) ?? registration.listeners.first else { return nil }
+        return (endpoint.host, endpoint.port)
+    }
+
+    /// The active controller as last known here.
+    var activeControllerID: BrokerID? { isActiveControllerHere ? nodeID : controllerChannel.activeID }
+
+    /// The partition when this broker leads it (clients produce to, fetch from and list offsets of
+    /// leaders only).
+    func leaderPartition(_ key: TopicPartition) -> LocalPartition? {
+        guard let partition = replicas.partitions[key], partition.isLeader else { return nil }
+        return partition
+    }
+
+    /// The error for a partition this broker does not lead: KAFKA_STORAGE_ERROR when its log
+    /// could not be opened here, NOT_LEADER_OR_FOLLOWER when it exists (the client refreshes its
+    /// metadata and goes to the leader), else UNKNOWN_TOPIC_OR_PARTITION.
     func missingPartitionError(_ key: TopicPartition) -> Int16 {
-        replicas.failed[key] != nil ? KafkaError.kafkaStorageError : KafkaError.unknownTopicOrPartition
+        if replicas.failed[key] != nil { return KafkaError.kafkaStorageError }
+        return image.partition(key.topic, key.partition) != nil ? KafkaError.notLeaderOrFollower : KafkaError.unknownTopicOrPartition
     }
 
     /// Runs `decide` on the controller; `completion` on this loop once its records are applied
@@ -54,9 +80,34 @@ extension Broker {
 
     /// Creates a topic through the controller. `capReplicationFactor` lowers the replication
     /// factor to the number of available brokers (Kafka does so for its internal topics).
+    /// `viaActiveController`: when another node is the active controller, send it a
+    /// CreateTopics and complete with LEADER_NOT_AVAILABLE once it accepted (the topic reaches this
+    /// broker's metadata a moment later, and clients retry), for the broker's own creations
+    /// (auto-creation, internal topics).
     func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
-                     validateOnly: Bool = false, capReplicationFactor: Bool = false,
+                     validateOnly: Bool = false, capReplicationFactor: Bool = false, viaActiveController: Bool = false,
                      completion: @escaping (Result<MetadataImage.Topic, Refusal>) -> Void) {
+        if viaActiveController && !isActiveControllerHere && !validateOnly {
+            var topic = CreateTopicsRequest.CreatableTopic(name: name, numPartitions: partitions,
+                                                            replicationFactor: capReplicationFactor
+                                                                ? max(1, min(replicationFactor, Int16(clamping: image.usableBrokers.count)))
+                                                                : replicationFactor)
+            topic.configs = configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) }
+            controllerChannel.send(CreateTopicsRequest(topics: [topic], timeoutMs: 30_000), version: 7).whenComplete { result in
+                switch result {
+                case .success(let response):
+                    let code = response.topics.first?.errorCode ?? KafkaError.unknownServerError
+                    if code == 0 || code == KafkaError.topicAlreadyExists {
+                        completion(.failure(.init(KafkaError.leaderNotAvailable, "topic \(name) is being created")))
+                    } else {
+                        completion(.failure(.init(code, response.topics.first?.errorMessage ?? "creating \(name) failed")))
+                    }
+                case .failure(let error):
+                    completion(.failure(.init(KafkaError.leaderNotAvailable, "creating \(name): \(error)")))
+                }
+            }
+            return
+        }
         let box = TopicBox()
         var random = topicIDs
         submitToController({ controller, latest in

@@ -29,6 +29,12 @@ final class Broker: RequestDispatcher {
 
     let quorum: MetadataQuorum
     let controllerService: ControllerService
+    /// The way to the active controller when it is another node.
+    let controllerChannel: ControllerChannel
+    /// Whether this node is the active controller, as last reported on this loop.
+    private(set) var isActiveControllerHere = false
+    /// Registration with the controller and heartbeats (set once the broker is serving).
+    var lifecycle: BrokerLifecycle?
     let logs: LogManager
     let replicas: ReplicaManager
     let clusterID: String
@@ -53,6 +59,7 @@ final class Broker: RequestDispatcher {
     var shuttingDown = false
     private var drained: EventLoopPromise<Void>?
     private var periodicTasks: [RepeatedTask] = []
+    private var controllerTask: RepeatedTask?
 
     var nodeID: BrokerID { config.nodeID }
     var partitions: [TopicPartition: LocalPartition] { replicas.partitions }
@@ -85,7 +92,12 @@ final class Broker: RequestDispatcher {
         }
         var controller = MetadataController(config: .init(), staticBrokers: [config.nodeID])
         controller.config.uncleanLeaderElection = config.bool("unclean.leader.election.enable")
+        controller.config.sessionTimeoutMs = config.int("broker.session.timeout.ms")!
+        controller.config.leaderImbalancePercentage = Int(config.int("leader.imbalance.per.broker.percentage")!)
         controllerService = ControllerService(quorum: quorum, controller: controller, logger: logger)
+        var addresses: [BrokerID: (host: String, port: Int)] = [:]
+        for voter in config.quorumVoters { addresses[voter.id] = (voter.host, voter.port) }
+        controllerChannel = ControllerChannel(loop: loop, nodeID: config.nodeID, addresses: addresses, logger: logger)
         image = quorum.image
 
         let defaults = LogConfigs.brokerDefault(config)
@@ -116,15 +128,42 @@ final class Broker: RequestDispatcher {
 
     private func wireQuorum() {
         let ownerLoop = loop
+        func onOwner(_ body: @escaping () -> Void) {
+            if ownerLoop.inEventLoop { body() } else { ownerLoop.execute(body) }
+        }
         quorum.onApplied = { [weak self] image, records in
-            if ownerLoop.inEventLoop {
-                self?.metadataApplied(image, records)
-            } else {
-                ownerLoop.execute { self?.metadataApplied(image, records) }
-            }
+            onOwner { self?.metadataApplied(image, records) }
         }
         quorum.onActiveChange = { [weak self] active in
-            self?.controllerService.activeChanged(active, now: Clock.now().rawValue)
+            guard let self else { return }
+            self.controllerService.activeChanged(active, now: Clock.now().rawValue)
+            onOwner { self.isActiveControllerHere = active }
+        }
+        quorum.onLeaderChange = { [weak self] leader in
+            let id = leader.rawValue == 0 ? nil : BrokerID(Int32(truncatingIfNeeded: leader.rawValue))
+            onOwner { self?.controllerChannel.leaderChanged(id) }
+        }
+    }
+
+    /// Whether an admin request must go to the active controller on another node: this node is
+    /// not it, and the request came from a client (a request forwarded to this node's
+    /// CONTROLLER listener is answered here, with NOT_CONTROLLER if need be).
+    func mustForward(_ context: RequestContext) -> Bool {
+        !isActiveControllerHere && !config.controllerListenerNames.contains(context.connection.listenerName)
+    }
+
+    /// Sends a client's admin request to the active controller and relays its answer; when that
+    /// fails (no controller known, unreachable), `otherwise` answers here (NOT_CONTROLLER per item).
+    func forward<R: KafkaRequest>(_ request: R, _ context: RequestContext, _ respond: Responder<R.Response>,
+                                  otherwise: @escaping () -> Void) {
+        controllerChannel.send(request, version: context.version).whenComplete { [self] result in
+            switch result {
+            case .success(let response):
+                respond.send(response)
+            case .failure(let error):
+                logger.info("forwarding \(R.apiKey.name) to the active controller failed: \(error)")
+                otherwise()
+            }
         }
     }
 
@@ -155,6 +194,39 @@ final class Broker: RequestDispatcher {
         replicas.apply(image, deleteStrays: true)
         groups.start()
         schedulePeriodicWork()
+        scheduleControllerWork()
+        startLifecycle()
+    }
+
+    /// Registers with the controller and starts heartbeating (a single voter is registered and
+    /// unfenced when this returns).
+    private func startLifecycle() {
+        let listener = advertisedListener
+        let context = BrokerLifecycle.Context(
+            nodeID: nodeID, clusterID: clusterID,
+            listeners: [.init(name: listener.name, host: listener.host, port: Int32(listener.port))],
+            rack: config.string("broker.rack").flatMap { $0.isEmpty ? nil : $0 }, heartbeatIntervalMs: config.int("broker.heartbeat.interval.ms")!,
+            metadataOffset: { [unowned self] in image.recordCount },
+            isLocalControllerActive: { [unowned self] in isActiveControllerHere })
+        let lifecycle = BrokerLifecycle(loop: loop, context: context, controller: controllerService, channel: controllerChannel,
+                                        logger: logger)
+        self.lifecycle = lifecycle
+        lifecycle.start()
+    }
+
+    /// The active controller's periodic work, on the quorum's loop: fence brokers whose session
+    /// expired and, with auto.leader.rebalance.enable, move leadership back to
+    /// preferred replicas every leader.imbalance.check.interval.seconds.
+    private func scheduleControllerWork() {
+        let service = controllerService
+        let rebalanceEvery = config.bool("auto.leader.rebalance.enable") ? config.int("leader.imbalance.check.interval.seconds")! : 0
+        var ticks: Int64 = 0
+        // Sessions are checked every 250 ms, so a broker is fenced at most that long after its
+        // session ends; rebalance every `rebalanceEvery` seconds (four ticks each).
+        controllerTask = service.loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+            ticks += 1
+            service.periodicCheck(now: Clock.now().rawValue, rebalance: rebalanceEvery > 0 && ticks % (rebalanceEvery * 4) == 0)
+        }
     }
 
     /// A batch of committed metadata was applied by the quorum (called on this loop).
@@ -250,6 +322,17 @@ final class Broker: RequestDispatcher {
     /// log, write checkpoints and the clean-shutdown marker.
     func shutdown() -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
+        // Controlled shutdown first, while requests are still served: the controller moves this
+        // broker's leaderships to other replicas (nothing to move on a single node).
+        guard let lifecycle, image.brokers.count > 1 else { return stopServing() }
+        return lifecycle.shutDown(timeoutMs: 30_000).flatMap { [self] in stopServing() }
+    }
+
+    private func stopServing() -> EventLoopFuture<Void> {
+        loop.preconditionInEventLoop()
+        lifecycle?.stop()
+        controllerTask?.cancel()
+        controllerChannel.close()
         shuttingDown = true
         for task in periodicTasks { task.cancel() }
         groups.shutdown()

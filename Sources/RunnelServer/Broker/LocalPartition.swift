@@ -16,6 +16,9 @@ final class LocalPartition {
     /// same name is another partition).
     let topicID: TopicID
     var leaderEpoch: LeaderEpoch
+    /// Whether this broker leads the partition (the metadata's leader is this node). Until
+    /// replication exists a follower only holds its log: it serves neither clients nor replicas.
+    var isLeader = true
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
     private let loop: any EventLoop

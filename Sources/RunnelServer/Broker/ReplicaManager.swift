@@ -75,6 +75,7 @@ final class ReplicaManager {
             let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
             if let existing = partitions[key] {
                 existing.leaderEpoch = state.leaderEpoch
+                existing.isLeader = state.leader == nodeID
                 if existing.log.config != logConfig { existing.log.config = logConfig }
                 continue
             }
@@ -82,8 +83,10 @@ final class ReplicaManager {
                 let log = try logs.log(key.topic, key.partition)
                     ?? logs.createLog(topic: key.topic, partition: key.partition, config: logConfig, now: Clock.now())
                 log.config = logConfig
-                partitions[key] = LocalPartition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
-                                                 threadPool: threadPool, logger: logger)
+                let partition = LocalPartition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
+                                               threadPool: threadPool, logger: logger)
+                partition.isLeader = state.leader == nodeID
+                partitions[key] = partition
                 failed[key] = nil
                 delta.created.append(key)
             } catch {

@@ -108,6 +108,9 @@ public struct BrokerConfig: Sendable {
         }
     }
 
+    /// controller.listener.names, parsed.
+    public var controllerListenerNames: [String] { values["controller.listener.names"]!.splitList() }
+
     /// The voters of the metadata quorum: the configured ones, or this node alone.
     public var effectiveVoters: [BrokerID] { quorumVoters.isEmpty ? [nodeID] : quorumVoters.map(\.id) }
 

@@ -1,34 +1,65 @@
+import ClusterMetadata
 import KafkaMessages
 import KafkaWire
 import Logging
 import NIOCore
 import RaftCore
+import RunnelCore
 
 /// The CONTROLLER listener: what controller nodes answer to the other nodes of the cluster
 /// (never to clients). Requests run on the quorum's loop.
 ///
-/// | key  | API          | versions | notes |
-/// |------|--------------|----------|-------|
-/// | 18   | ApiVersions  | 0-4      | lists this table |
-/// | 1000 | RunnelRaft   | 0        | Raft messages (Runnel's own API, `specs/kraft-protocol`) |
+/// | key  | API                | versions | notes |
+/// |------|--------------------|----------|-------|
+/// | 18   | ApiVersions        | 0-4      | lists this table |
+/// | 19   | CreateTopics       | 0-7      | forwarded by brokers; answered by this node's broker handlers |
+/// | 20   | DeleteTopics       | 0-6      | likewise |
+/// | 22   | InitProducerId     | 0-4      | likewise (producer-id blocks come from the controller) |
+/// | 37   | CreatePartitions   | 0-3      | likewise |
+/// | 62   | BrokerRegistration | 0-4      | |
+/// | 63   | BrokerHeartbeat    | 0-1      | |
+/// | 1000 | RunnelRaft         | 0        | Raft messages (Runnel's own API, `specs/kraft-protocol`) |
+///
+/// A forwarded admin request that reaches a node which is not (or no longer) the active
+/// controller is answered per item with NOT_CONTROLLER (41), never forwarded again.
 final class ControllerRouter: RequestDispatcher {
     static let advertised: [(apiKey: Int16, min: Int16, max: Int16)] = [
         (ApiKey.apiVersions.rawValue, 0, 4),
+        (ApiKey.createTopics.rawValue, 0, 7),
+        (ApiKey.deleteTopics.rawValue, 0, 6),
+        (ApiKey.initProducerId.rawValue, 0, 4),
+        (ApiKey.createPartitions.rawValue, 0, 3),
+        (ApiKey.brokerRegistration.rawValue, 0, 4),
+        (ApiKey.brokerHeartbeat.rawValue, 0, 1),
         (ApiKey.runnelRaft.rawValue, 0, 0),
     ]
 
     private let quorum: MetadataQuorum
+    private let controllerService: ControllerService?
+    private weak var broker: Broker?
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
 
-    init(quorum: MetadataQuorum, logger: Logger) {
+    init(quorum: MetadataQuorum, controllerService: ControllerService? = nil, broker: Broker? = nil, logger: Logger) {
         self.quorum = quorum
+        self.controllerService = controllerService
+        self.broker = broker
         self.logger = logger
     }
 
     func dispatch(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
+        // Admin requests forwarded by other brokers run through this node's broker handlers,
+        // which act as the controller (or answer NOT_CONTROLLER) for requests of this listener.
+        if let broker, let key = try? RequestHeader.Prefix.peek(frame).apiKey,
+           Self.brokerHandled.contains(key), Self.advertised.contains(where: { $0.apiKey == key }) {
+            broker.dispatch(frame: frame, connection: connection, completion: completion)
+            return
+        }
         quorum.loop.execute { self.route(frame: frame, connection: connection, done: completion) }
     }
+
+    private static let brokerHandled: Set<Int16> = [ApiKey.createTopics.rawValue, ApiKey.deleteTopics.rawValue,
+                                                    ApiKey.initProducerId.rawValue, ApiKey.createPartitions.rawValue]
 
     private func route(frame: ByteBuffer, connection: ConnectionInfo, done: @escaping (DispatchResult) -> Void) {
         var body = frame
@@ -60,8 +91,61 @@ final class ControllerRouter: RequestDispatcher {
             RequestRouter.serve(RunnelRaftRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
                 respond.send(self.handleRaft(request))
             }
+        case .brokerRegistration:
+            RequestRouter.serve(BrokerRegistrationRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
+                self.handleRegistration(request, respond)
+            }
+        case .brokerHeartbeat:
+            RequestRouter.serve(BrokerHeartbeatRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
+                self.handleHeartbeat(request, respond)
+            }
         default:
             done(.close(reason: "controller listener: no handler for \(apiKey)"))
+        }
+    }
+
+    private func handleRegistration(_ request: BrokerRegistrationRequest, _ respond: Responder<BrokerRegistrationResponse>) {
+        var response = BrokerRegistrationResponse()
+        guard let controllerService else {
+            response.errorCode = 41
+            return respond.send(response)
+        }
+        guard request.clusterId == quorum.options.clusterID else {
+            response.errorCode = 104  // INCONSISTENT_CLUSTER_ID
+            return respond.send(response)
+        }
+        let registration = MetadataController.RegistrationRequest(
+            id: BrokerID(request.brokerId), incarnation: request.incarnationId,
+            listeners: request.listeners.map { .init(name: $0.name, host: $0.host, port: Int32($0.port), securityProtocol: $0.securityProtocol) },
+            rack: request.rack)
+        controllerService.register(registration, now: Clock.now().rawValue).whenSuccess { result in
+            switch result {
+            case .success(let epoch): response.brokerEpoch = epoch
+            case .failure(let refusal): response.errorCode = refusal.code
+            }
+            respond.send(response)
+        }
+    }
+
+    private func handleHeartbeat(_ request: BrokerHeartbeatRequest, _ respond: Responder<BrokerHeartbeatResponse>) {
+        var response = BrokerHeartbeatResponse()
+        guard let controllerService else {
+            response.errorCode = 41
+            return respond.send(response)
+        }
+        let heartbeat = MetadataController.Heartbeat(id: BrokerID(request.brokerId), epoch: request.brokerEpoch,
+                                                     metadataOffset: request.currentMetadataOffset,
+                                                     wantFence: request.wantFence, wantShutDown: request.wantShutDown)
+        controllerService.heartbeat(heartbeat, now: Clock.now().rawValue).whenSuccess { result in
+            switch result {
+            case .success(let reply):
+                response.isCaughtUp = reply.isCaughtUp
+                response.isFenced = reply.isFenced
+                response.shouldShutDown = reply.shouldShutDown
+            case .failure(let refusal):
+                response.errorCode = refusal.code
+            }
+            respond.send(response)
         }
     }
 

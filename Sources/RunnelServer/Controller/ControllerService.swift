@@ -73,3 +73,47 @@ final class ControllerService {
         }.always { [self] _ in inFlight -= 1 }
     }
 }
+
+// MARK: Broker lifecycle (BrokerRegistration and BrokerHeartbeat, on the CONTROLLER listener)
+
+extension ControllerService {
+    /// Registers a broker; the future carries its new epoch.
+    func register(_ request: MetadataController.RegistrationRequest, now: Int64)
+        -> EventLoopFuture<Result<Int64, MetadataController.Refusal>> {
+        let box = LifecycleBox()
+        return submit { controller, latest in
+            controller.register(request, in: latest, now: now).map { decided in
+                box.epoch = decided.epoch
+                return decided.records
+            }
+        }.map { result in result.map { box.epoch } }
+    }
+
+    /// A broker's heartbeat; the future carries the reply once its records are applied.
+    func heartbeat(_ heartbeat: MetadataController.Heartbeat, now: Int64)
+        -> EventLoopFuture<Result<MetadataController.HeartbeatReply, MetadataController.Refusal>> {
+        let box = LifecycleBox()
+        return submit { controller, latest in
+            controller.heartbeat(heartbeat, in: latest, now: now).map { decided in
+                box.reply = decided.reply
+                return decided.records
+            }
+        }.map { result in result.map { box.reply! } }
+    }
+
+    /// The active controller's periodic work: fence brokers whose session expired, and give
+    /// leadership back to preferred replicas when `rebalance` is due.
+    func periodicCheck(now: Int64, rebalance: Bool) {
+        guard isActive else { return }
+        _ = submit { controller, latest in .success(controller.expireSessions(in: latest, now: now)) }
+        if rebalance {
+            _ = submit { controller, latest in .success(controller.rebalanceLeaders(in: latest)) }
+        }
+    }
+}
+
+/// Carries a decision's by-product (an epoch, a heartbeat reply) out of the decision closure.
+private final class LifecycleBox {
+    var epoch: Int64 = -1
+    var reply: MetadataController.HeartbeatReply?
+}

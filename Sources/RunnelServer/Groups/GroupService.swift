@@ -116,7 +116,7 @@ final class GroupService {
 
     private func load(partition p: Int32) {
         let key = TopicPartition(Self.topic, PartitionID(p))
-        guard let local = broker.partitions[key] else { return }
+        guard let local = broker.leaderPartition(key) else { return }
         var machine = GroupCoordinatorStateMachine(config: config, seed: seeds.next())
         var offset = local.log.logStartOffset
         let end = local.log.logEndOffset
@@ -156,7 +156,7 @@ final class GroupService {
 
     private func execute(_ actions: [GroupAction], partition p: Int32) {
         let key = TopicPartition(Self.topic, PartitionID(p))
-        guard let local = broker.partitions[key] else {
+        guard let local = broker.leaderPartition(key) else {
             for case .respond(let token, let response) in actions { deliver(token, response.failed(with: .notCoordinator)) }
             return
         }

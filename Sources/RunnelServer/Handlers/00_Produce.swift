@@ -37,7 +37,7 @@ extension Broker {
                 let key = TopicPartition(topicName, PartitionID(data.index))
                 if !acksValid {
                     result.errorCode = KafkaError.invalidRequiredAcks
-                } else if let partition = partitions[key] {
+                } else if let partition = leaderPartition(key) {
                     let outcome = append(data.records, to: partition, overrides: overrides, now: now)
                     result.errorCode = outcome.errorCode
                     result.errorMessage = outcome.errorMessage

@@ -86,7 +86,7 @@ extension Broker {
                 result.abortedTransactions = version >= 4 ? [] : nil
                 result.records = ResponseRecords()
                 let key = TopicPartition(TopicName(topic.topic), PartitionID(wanted.partition))
-                guard let partition = partitions[key] else {
+                guard let partition = leaderPartition(key) else {
                     result.errorCode = missingPartitionError(key)
                     result.highWatermark = -1
                     read.hasError = true

@@ -24,7 +24,7 @@ extension Broker {
                 var result = ListOffsetsResponse.ListOffsetsPartitionResponse()
                 result.partitionIndex = wanted.partitionIndex
                 let key = TopicPartition(TopicName(topic.name), PartitionID(wanted.partitionIndex))
-                guard let partition = partitions[key] else {
+                guard let partition = leaderPartition(key) else {
                     result.errorCode = missingPartitionError(key)
                     topicResult.partitions.append(result)
                     continue

@@ -22,9 +22,9 @@ import RunnelCore
 extension Broker {
     func handleMetadata(_ request: MetadataRequest, _ context: RequestContext, _ respond: Responder<MetadataResponse>) {
         var response = MetadataResponse()
-        response.brokers = [advertisedBroker()]
+        response.brokers = liveBrokers()
         response.clusterId = clusterID
-        response.controllerId = nodeID.rawValue
+        response.controllerId = activeControllerID?.rawValue ?? -1
 
         let allowAutoCreate = config.bool("auto.create.topics.enable") && (context.version < 4 || request.allowAutoTopicCreation)
         let wantsAll = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
@@ -75,7 +75,7 @@ extension Broker {
         let partitions = Int32(config.int("num.partitions")!)
         let rf = Int16(config.int("default.replication.factor")!)
         var created: Result<MetadataImage.Topic, MetadataController.Refusal>?
-        createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:]) { [self] result in
+        createTopic(name: name, partitions: partitions, replicationFactor: rf, configs: [:], viaActiveController: true) { [self] result in
             created = result
             if case .success = result { logger.info("auto-created topic \(name) with \(counted(partitions, "partition"))") }
         }
@@ -107,6 +107,22 @@ extension Broker {
             return mp
         }
         return out
+    }
+
+    /// Every unfenced registered broker at its client listener (this one at its live address,
+    /// and always listed: before it registers, a client must still reach it).
+    func liveBrokers() -> [MetadataResponse.MetadataResponseBroker] {
+        var out = [advertisedBroker()]
+        for id in image.unfencedBrokers where id != nodeID {
+            guard let endpoint = endpoint(of: id) else { continue }
+            var broker = MetadataResponse.MetadataResponseBroker()
+            broker.nodeId = id.rawValue
+            broker.host = endpoint.host
+            broker.port = endpoint.port
+            broker.rack = image.broker(id)?.rack
+            out.append(broker)
+        }
+        return out.sorted { $0.nodeId < $1.nodeId }
     }
 
     func advertisedBroker() -> MetadataResponse.MetadataResponseBroker {

@@ -11,11 +11,9 @@ extension Broker {
                                _ respond: Responder<FindCoordinatorResponse>) {
         var response = FindCoordinatorResponse()
         let keys = context.version >= 4 ? request.coordinatorKeys : [request.key]
-        let listener = advertisedListener
         var results: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
-            var c = FindCoordinatorResponse.Coordinator(key: key, nodeId: nodeID.rawValue, host: listener.host,
-                                                        port: Int32(listener.port), errorCode: 0, errorMessage: nil)
+            var c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: 0, errorMessage: nil)
             if request.keyType != 0 {
                 c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
                                                         errorCode: KafkaError.coordinatorNotAvailable,
@@ -23,6 +21,19 @@ extension Broker {
             } else if let refusal = ensureConsumerOffsetsTopic() {
                 c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
                                                         errorCode: KafkaError.coordinatorNotAvailable, errorMessage: refusal.message)
+            } else {
+                // The coordinator is the leader of the group's __consumer_offsets partition.
+                let partition = PartitionID(groups.partition(forGroup: key))
+                let leader = image.partition(TopicName(Self.consumerOffsetsTopic), partition)?.leader ?? .noLeader
+                if let endpoint = endpoint(of: leader) {
+                    c.nodeId = leader.rawValue
+                    c.host = endpoint.host
+                    c.port = endpoint.port
+                } else {
+                    c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
+                                                            errorCode: KafkaError.coordinatorNotAvailable,
+                                                            errorMessage: "\(Self.consumerOffsetsTopic)-\(partition) has no leader now")
+                }
             }
             results.append(c)
         }

@@ -11,7 +11,14 @@ import RunnelCore
 // be larger (INVALID_PARTITIONS otherwise); manual assignments must name this node only;
 // validate_only. Duplicate topics in one request → INVALID_REQUEST.
 extension Broker {
-    func handleCreatePartitions(_ request: CreatePartitionsRequest, _ context: RequestContext,
+    func handleCreatePartitions(_ request: CreatePartitionsRequest, _ context: RequestContext, _ respond: Responder<CreatePartitionsResponse>) {
+        guard mustForward(context) else { return serveCreatePartitionsHere(request, context, respond) }
+        forward(request, context, respond) { [self] in serveCreatePartitionsHere(request, context, respond) }
+    }
+
+    /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
+    /// the active one).
+    func serveCreatePartitionsHere(_ request: CreatePartitionsRequest, _ context: RequestContext,
                                 _ respond: Responder<CreatePartitionsResponse>) {
         var response = CreatePartitionsResponse()
         var seen: [String: Int] = [:]

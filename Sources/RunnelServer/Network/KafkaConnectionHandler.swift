@@ -25,6 +25,8 @@ struct ConnectionInfo {
     let remote: String
     /// The client's address as Kafka reports it in group descriptions ("/127.0.0.1").
     var host: String = "/unknown"
+    /// The listener the connection came in on (e.g. "PLAINTEXT", "CONTROLLER").
+    var listenerName: String = ""
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a

@@ -52,7 +52,8 @@ final class KafkaServer {
             .childChannelInitializer { [self] channel in
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
                 let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
-                                          host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"))
+                                          host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"),
+                                          listenerName: listener.name)
                 let decoder = ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax))
                 let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
                                                      inFlightMax: Limits.inFlightRequestsPerConnectionMax)

@@ -1,0 +1,210 @@
+import Foundation
+import KafkaMessages
+import NIOCore
+import RunnelClient
+import RunnelCore
+import RunnelTesting
+import Testing
+
+/// Real three-node clusters of `runnel broker` processes on loopback (every node broker and
+/// controller): the metadata quorum forms, every node tells the same story, partitions get spread
+/// leaders, and leadership and the controller fail over. Sessions are short here (heartbeat
+/// 300 ms, session 2 s) so fail-overs are quick; the defaults are Kafka's (2 s and 9 s).
+@Suite(.serialized, .enabled(if: RunnelBinary.exists, "needs the runnel binary (RUNNEL_BIN or .build/debug/runnel)"))
+struct ClusterTests {
+    static let fastSessions = ["broker.heartbeat.interval.ms=300", "broker.session.timeout.ms=2000",
+                               "auto.leader.rebalance.enable=false"]
+
+    func withCluster<T>(_ body: (TestCluster) async throws -> T) async throws -> T {
+        let cluster = try TestCluster(size: 3, overrides: Self.fastSessions)
+        defer { cluster.stop() }
+        do {
+            try cluster.start()
+            // Each node serves clients once unfenced; wait until every one is (a topic of
+            // replication factor 3 needs all three).
+            try await eventually("all three brokers to be registered and unfenced") {
+                try await metadata(of: cluster.node(1)).brokers.count == 3
+            }
+            return try await body(cluster)
+        } catch {
+            print("cluster logs:\n\(cluster.logs)")
+            throw error
+        }
+    }
+
+    func client(_ bootstrap: String) throws -> KafkaClient {
+        var config = try KafkaClientConfig(bootstrapServers: bootstrap)
+        config.requestTimeoutMs = 10_000
+        return KafkaClient(config: config)
+    }
+
+    /// Metadata as node `id` answers it (a client that knows only that node).
+    func metadata(of node: BrokerProcess, topics: [String]? = nil) async throws -> MetadataResponse {
+        let client = try client(node.bootstrap)
+        defer { Task { await client.shutdown() } }
+        var request = MetadataRequest()
+        request.topics = topics.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0) } }
+        request.allowAutoTopicCreation = false
+        return try await client.sendRaw(request, version: 12)
+    }
+
+    /// Polls `condition` every 100 ms for at most `seconds`.
+    func eventually(_ what: String, seconds: Double = 20, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if (try? await condition()) == true { return }
+            guard Date() < deadline else { throw ClusterTestTimeout(description: "timed out after \(seconds) s waiting for \(what)") }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
+    /// Creates a one-partition topic of replication factor 3 and waits until node 1 names its
+    /// leader; returns the topic and that Metadata answer.
+    func createTopicWithLeader(_ cluster: TestCluster, _ prefix: String) async throws -> (String, MetadataResponse) {
+        let topic = uniqueTopic(prefix)
+        let admin = try client(cluster.bootstrap)
+        defer { Task { await admin.shutdown() } }
+        _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: 3)
+        var md = try await metadata(of: cluster.node(1), topics: [topic])
+        try await eventually("the topic to have a leader") {
+            md = try await metadata(of: cluster.node(1), topics: [topic])
+            return (leader(md, topic, 0) ?? -1) > 0
+        }
+        return (topic, md)
+    }
+
+    func leader(_ response: MetadataResponse, _ topic: String, _ partition: Int32) -> Int32? {
+        response.topics.first { $0.name == topic }?.partitions.first { $0.partitionIndex == partition }?.leaderId
+    }
+
+    @Test func threeNodesFormOneClusterWithSpreadLeaders() async throws {
+        try await withCluster { cluster in
+            // Every node lists the same three brokers and the same active controller.
+            try await eventually("every node to list three brokers and one controller") {
+                var controllers: Set<Int32> = []
+                for node in cluster.nodes {
+                    let md = try await metadata(of: node)
+                    guard md.brokers.map(\.nodeId).sorted() == [1, 2, 3], md.controllerId > 0 else { return false }
+                    controllers.insert(md.controllerId)
+                }
+                return controllers.count == 1
+            }
+            // A topic created through any node (forwarded to the active controller) gets RF 3 and
+            // spread leaders, and every node agrees.
+            let topic = uniqueTopic("spread")
+            let admin = try client(cluster.node(2).bootstrap)
+            defer { Task { await admin.shutdown() } }
+            let created = try await admin.createTopic(topic, partitions: 6, replicationFactor: 3)
+            #expect(created.partitions == 6)
+            try await eventually("every node to know the topic") {
+                for node in cluster.nodes where (try await metadata(of: node, topics: [topic])).topics.first?.errorCode != 0 { return false }
+                return true
+            }
+            let md = try await metadata(of: cluster.node(3), topics: [topic])
+            let partitions = try #require(md.topics.first?.partitions)
+            #expect(partitions.allSatisfy { Set($0.replicaNodes) == [1, 2, 3] && $0.isrNodes.count == 3 })
+            #expect(Set(partitions.map(\.leaderId)) == [1, 2, 3], "leaders \(partitions.map(\.leaderId))")
+            #expect(partitions.allSatisfy { $0.leaderId == $0.replicaNodes[0] })
+            // More replicas than brokers is refused, naming both numbers.
+            do {
+                _ = try await admin.createTopic(uniqueTopic("wide"), partitions: 1, replicationFactor: 4)
+                Issue.record("RF 4 on three brokers was accepted")
+            } catch let error as KafkaClientError {
+                #expect(error.kafkaCode == .init(38))
+                #expect("\(error)".contains("4") && "\(error)".contains("3"))
+            }
+            // Records go to each partition's leader, wherever the client started.
+            let producerClient = try client(cluster.node(1).bootstrap)
+            defer { Task { await producerClient.shutdown() } }
+            let producer = try await KafkaProducer(client: producerClient)
+            for p in 0..<6 {
+                _ = try await producer.send(topic: topic, partition: PartitionID(Int32(p)), key: nil,
+                                            value: ByteBuffer(string: "v\(p)"))
+            }
+            try await producer.flush()
+            let ends = try await producerClient.listOffsets(topic: topic, spec: .latest)
+            #expect(ends.map { $0.offset?.rawValue } == Array(repeating: 1, count: 6), "\(ends)")
+            try await producer.close()
+        }
+    }
+
+    /// kill -9 of a partition's leader: within the session timeout + 2 s another member of its
+    /// ISR leads, with a higher leader epoch, and clients produce to it.
+    @Test func aKilledLeaderIsReplacedFromTheISR() async throws {
+        try await withCluster { cluster in
+            let (topic, before) = try await createTopicWithLeader(cluster, "failover")
+            let old = try #require(leader(before, topic, 0))
+            let oldEpoch = before.topics[0].partitions[0].leaderEpoch
+            let survivor = cluster.nodes.enumerated().first { $0.offset + 1 != Int(old) }!.element
+            cluster.node(Int(old)).kill9()
+            let killed = Date()
+            var after = before
+            try await eventually("a new leader", seconds: 2 + 2 + 5) {
+                after = try await metadata(of: survivor, topics: [topic])
+                return (leader(after, topic, 0) ?? -1) > 0 && leader(after, topic, 0) != old
+            }
+            let elapsed = Date().timeIntervalSince(killed)
+            #expect(elapsed <= 2 + 2, "fail-over took \(elapsed) s")
+            let partition = after.topics[0].partitions[0]
+            #expect(before.topics[0].partitions[0].isrNodes.contains(partition.leaderId))
+            #expect(!partition.isrNodes.contains(old))
+            #expect(partition.leaderEpoch > oldEpoch)
+            let producerClient = try client(survivor.bootstrap)
+            defer { Task { await producerClient.shutdown() } }
+            let producer = try await KafkaProducer(client: producerClient)
+            _ = try await producer.send(topic: topic, partition: PartitionID(0), key: nil, value: ByteBuffer(string: "after"))
+            try await producer.flush()
+            try await producer.close()
+        }
+    }
+
+    /// kill -9 of the active controller: the other two elect one, topic creation works, and the
+    /// killed node, restarted on its data, catches up with what happened meanwhile.
+    @Test func theControllerFailsOverAndARestartedNodeCatchesUp() async throws {
+        try await withCluster { cluster in
+            var controller: Int32 = -1
+            try await eventually("an active controller") {
+                controller = try await metadata(of: cluster.node(1)).controllerId
+                return controller > 0
+            }
+            let survivor = cluster.nodes.enumerated().first { $0.offset + 1 != Int(controller) }!.element
+            cluster.node(Int(controller)).kill9()
+            try await eventually("another active controller") {
+                let now = try await metadata(of: survivor).controllerId
+                return now > 0 && now != controller
+            }
+            let topic = uniqueTopic("after-controller")
+            let admin = try client(survivor.bootstrap)
+            defer { Task { await admin.shutdown() } }
+            try await eventually("topic creation to work again") {
+                _ = try await admin.createTopic(topic, partitions: 2, replicationFactor: 2)
+                return true
+            }
+            let restarted = cluster.node(Int(controller))
+            try restarted.start(timeoutSeconds: 30)
+            try await eventually("the restarted node to know the new topic") {
+                (try await metadata(of: restarted, topics: [topic])).topics.first?.errorCode == 0
+            }
+        }
+    }
+
+    /// SIGTERM of a leader (controlled shutdown): its leadership moves before the process exits,
+    /// without waiting for a session timeout, and the process exits 0.
+    @Test func sigtermOfALeaderMovesLeadershipFirst() async throws {
+        try await withCluster { cluster in
+            let (topic, md) = try await createTopicWithLeader(cluster, "controlled")
+            let old = try #require(leader(md, topic, 0))
+            let survivor = cluster.nodes.enumerated().first { $0.offset + 1 != Int(old) }!.element
+            #expect(cluster.node(Int(old)).stop(signal: SIGTERM) == 0)
+            // The exit waited for the move: the survivors already name another leader.
+            let after = try await metadata(of: survivor, topics: [topic])
+            let now = try #require(leader(after, topic, 0))
+            #expect(now > 0 && now != old, "leader after SIGTERM: \(now)")
+            #expect(cluster.node(Int(old)).log.contains("controlled shutdown"))
+        }
+    }
+}
+
+struct ClusterTestTimeout: Error, CustomStringConvertible {
+    let description: String
+}
