@@ -199,8 +199,10 @@ final class Broker: RequestDispatcher {
     }
 
     /// Registers with the controller and starts heartbeating (a single voter is registered and
-    /// unfenced when this returns).
-    private func startLifecycle() {
+    /// unfenced when this returns). A broker-only node starts it before its metadata has caught
+    /// up: registering is what makes the controller add it to the quorum as a learner.
+    func startLifecycle() {
+        if let lifecycle { return lifecycle.start() }
         let listener = advertisedListener
         let context = BrokerLifecycle.Context(
             nodeID: nodeID, clusterID: clusterID,
@@ -290,7 +292,14 @@ final class Broker: RequestDispatcher {
 
     // MARK: Dispatch
 
+    /// Where Raft messages that reach a client listener go: a broker-only node is a learner of the
+    /// metadata quorum without a CONTROLLER listener, and the leader sends it the log there.
+    var raftInbox: ControllerRouter?
+
     func dispatch(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
+        if let raftInbox, (try? RequestHeader.Prefix.peek(frame).apiKey) == ApiKey.runnelRaft.rawValue {
+            return raftInbox.dispatch(frame: frame, connection: connection, completion: completion)
+        }
         if loop.inEventLoop {
             handle(frame: frame, connection: connection, completion: completion)
         } else {
