@@ -62,7 +62,7 @@ final class Broker: RequestDispatcher {
     private var controllerTask: RepeatedTask?
 
     var nodeID: BrokerID { config.nodeID }
-    var partitions: [TopicPartition: LocalPartition] { replicas.partitions }
+    var partitions: [TopicPartition: Partition] { replicas.partitions }
 
     /// Opens the data directory and the metadata quorum, converts a single-node data directory
     /// of an earlier release, and opens every local replica the metadata places here.
@@ -266,9 +266,9 @@ final class Broker: RequestDispatcher {
     func applyRetention() {
         let now = Clock.now()
         var moved = false
-        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) where !partition.log.isOffline {
+        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) {
             do {
-                let result = try partition.log.applyRetention(now: now)
+                guard let result = try partition.applyRetention(now: now) else { continue }
                 if result.deletedSegments > 0 {
                     moved = true
                     logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)")
@@ -285,7 +285,7 @@ final class Broker: RequestDispatcher {
 
     private func flushDueLogs() {
         let now = Clock.now()
-        for partition in partitions.values where partition.log.flushIsDue(now: now) {
+        for partition in partitions.values where partition.flushIsDue(now: now) {
             partition.flushInBackground()
         }
     }
