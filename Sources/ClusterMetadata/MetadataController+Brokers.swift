@@ -37,7 +37,7 @@ extension MetadataController {
                                   now: Int64) -> Result<(records: [MetadataRecord], epoch: Int64), Refusal> {
         if let existing = image.broker(request.id), existing.incarnation != request.incarnation,
            !existing.fenced, heardFrom.contains(request.id), sessionAlive(request.id, now: now) {
-            return .failure(Refusal(ErrorCode.duplicateBrokerRegistration,
+            return .failure(Refusal(KafkaErrorCode.duplicateBrokerRegistration,
                                     "Another broker is registered with id \(request.id) and its session is alive."))
         }
         var records: [MetadataRecord] = []
@@ -84,10 +84,10 @@ extension MetadataController {
     public mutating func heartbeat(_ hb: Heartbeat, in image: MetadataImage,
                                    now: Int64) -> Result<(records: [MetadataRecord], reply: HeartbeatReply), Refusal> {
         guard let broker = image.broker(hb.id) else {
-            return .failure(Refusal(ErrorCode.brokerIDNotRegistered, "Broker \(hb.id) is not registered."))
+            return .failure(Refusal(KafkaErrorCode.brokerIDNotRegistered, "Broker \(hb.id) is not registered."))
         }
         guard broker.epoch == hb.epoch else {
-            return .failure(Refusal(ErrorCode.staleBrokerEpoch,
+            return .failure(Refusal(KafkaErrorCode.staleBrokerEpoch,
                                     "Broker \(hb.id) epoch \(hb.epoch) is stale; its registration is epoch \(broker.epoch)."))
         }
         lastContact[hb.id] = now
@@ -161,10 +161,10 @@ extension MetadataController {
     /// Removes a broker's registration (UnregisterBroker): it must be fenced first.
     public func unregister(_ id: BrokerID, in image: MetadataImage) -> Result<[MetadataRecord], Refusal> {
         guard let broker = image.broker(id) else {
-            return .failure(Refusal(ErrorCode.brokerIDNotRegistered, "Broker \(id) is not registered."))
+            return .failure(Refusal(KafkaErrorCode.brokerIDNotRegistered, "Broker \(id) is not registered."))
         }
         guard broker.fenced else {
-            return .failure(Refusal(ErrorCode.invalidRequest, "Broker \(id) is still active; stop it before unregistering it."))
+            return .failure(Refusal(KafkaErrorCode.invalidRequest, "Broker \(id) is still active; stop it before unregistering it."))
         }
         return .success([.unregisterBroker(id: id, epoch: broker.epoch)])
     }

@@ -94,32 +94,32 @@ extension MetadataController {
     public func alterPartition(_ change: ISRChange, from broker: BrokerID, brokerEpoch: Int64,
                                in image: MetadataImage) -> Result<(state: PartitionState, record: MetadataRecord?), Refusal> {
         guard let registration = image.broker(broker), registration.epoch == brokerEpoch, !registration.fenced else {
-            return .failure(Refusal(ErrorCode.staleBrokerEpoch,
+            return .failure(Refusal(KafkaErrorCode.staleBrokerEpoch,
                                     "Broker \(broker) epoch \(brokerEpoch) is not its current registration, or it is fenced."))
         }
         guard let state = image.partition(change.topic, change.partition) else {
-            return .failure(Refusal(ErrorCode.unknownTopicOrPartition, "Partition \(change.topic)-\(change.partition) does not exist."))
+            return .failure(Refusal(KafkaErrorCode.unknownTopicOrPartition, "Partition \(change.topic)-\(change.partition) does not exist."))
         }
         guard state.leader == broker else {
-            return .failure(Refusal(ErrorCode.notLeaderOrFollower,
+            return .failure(Refusal(KafkaErrorCode.notLeaderOrFollower,
                                     "Broker \(broker) is not the leader of \(change.topic)-\(change.partition) (leader \(state.leader))."))
         }
         guard change.leaderEpoch == state.leaderEpoch else {
-            return .failure(Refusal(ErrorCode.fencedLeaderEpoch,
+            return .failure(Refusal(KafkaErrorCode.fencedLeaderEpoch,
                                     "Leader epoch \(change.leaderEpoch) is not the current \(state.leaderEpoch)."))
         }
         guard change.partitionEpoch == state.partitionEpoch else {
-            return .failure(Refusal(ErrorCode.invalidUpdateVersion,
+            return .failure(Refusal(KafkaErrorCode.invalidUpdateVersion,
                                     "Partition epoch \(change.partitionEpoch) is not the current \(state.partitionEpoch)."))
         }
         let isr = change.newISR
         guard !isr.isEmpty, Set(isr).count == isr.count, isr.allSatisfy(state.replicas.contains), isr.contains(broker) else {
-            return .failure(Refusal(ErrorCode.invalidRequest,
+            return .failure(Refusal(KafkaErrorCode.invalidRequest,
                                     "ISR \(isr) must be distinct replicas of \(state.replicas) that include the leader \(broker)."))
         }
         let added = isr.filter { !state.isr.contains($0) }
         if let ineligible = added.first(where: { !image.isUsable($0) }) {
-            return .failure(Refusal(ErrorCode.ineligibleReplica,
+            return .failure(Refusal(KafkaErrorCode.ineligibleReplica,
                                     "Broker \(ineligible) cannot join the ISR: it is fenced, shutting down or not registered."))
         }
         var next = state
@@ -136,27 +136,27 @@ extension MetadataController {
     public func electLeader(_ type: ElectionType, topic: TopicName, partition: PartitionID,
                             in image: MetadataImage) -> Result<MetadataRecord, Refusal> {
         guard let state = image.partition(topic, partition) else {
-            return .failure(Refusal(ErrorCode.unknownTopicOrPartition, "Partition \(topic)-\(partition) does not exist."))
+            return .failure(Refusal(KafkaErrorCode.unknownTopicOrPartition, "Partition \(topic)-\(partition) does not exist."))
         }
         var next = state
         switch type {
         case .preferred:
             let preferred = state.preferredLeader
             guard state.leader != preferred else {
-                return .failure(Refusal(ErrorCode.electionNotNeeded, "Broker \(preferred) already leads \(topic)-\(partition)."))
+                return .failure(Refusal(KafkaErrorCode.electionNotNeeded, "Broker \(preferred) already leads \(topic)-\(partition)."))
             }
             guard state.isr.contains(preferred), image.isUsable(preferred) else {
-                return .failure(Refusal(ErrorCode.preferredLeaderNotAvailable,
+                return .failure(Refusal(KafkaErrorCode.preferredLeaderNotAvailable,
                                         "The preferred leader \(preferred) of \(topic)-\(partition) is not in the ISR or not available."))
             }
             next.leader = preferred
         case .unclean:
             guard !state.hasLeader else {
-                return .failure(Refusal(ErrorCode.electionNotNeeded, "\(topic)-\(partition) has a leader, \(state.leader)."))
+                return .failure(Refusal(KafkaErrorCode.electionNotNeeded, "\(topic)-\(partition) has a leader, \(state.leader)."))
             }
             next.leader = electLeader(state, image: image, unclean: true)
             guard next.hasLeader else {
-                return .failure(Refusal(ErrorCode.eligibleLeadersNotAvailable, "No replica of \(topic)-\(partition) is available."))
+                return .failure(Refusal(KafkaErrorCode.eligibleLeadersNotAvailable, "No replica of \(topic)-\(partition) is available."))
             }
             if !next.isr.contains(next.leader) { next.isr = [next.leader] }
         }

@@ -54,32 +54,10 @@ public struct MetadataController: Sendable {
 
     /// A refusal: a Kafka error code plus the message returned to the client.
     public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
-        public let code: Int16
+        public let code: KafkaErrorCode
         public let message: String
-        public init(_ code: Int16, _ message: String) { self.code = code; self.message = message }
-        public var description: String { "error \(code): \(message)" }
-    }
-
-    /// Kafka error codes the controller answers with (Errors.java).
-    public enum ErrorCode {
-        public static let unknownTopicOrPartition: Int16 = 3
-        public static let notLeaderOrFollower: Int16 = 6
-        public static let invalidTopic: Int16 = 17
-        public static let topicAlreadyExists: Int16 = 36
-        public static let invalidPartitions: Int16 = 37
-        public static let invalidReplicationFactor: Int16 = 38
-        public static let invalidReplicaAssignment: Int16 = 39
-        public static let invalidConfig: Int16 = 40
-        public static let invalidRequest: Int16 = 42
-        public static let fencedLeaderEpoch: Int16 = 74
-        public static let staleBrokerEpoch: Int16 = 77
-        public static let preferredLeaderNotAvailable: Int16 = 80
-        public static let eligibleLeadersNotAvailable: Int16 = 83
-        public static let electionNotNeeded: Int16 = 84
-        public static let invalidUpdateVersion: Int16 = 95
-        public static let duplicateBrokerRegistration: Int16 = 101
-        public static let brokerIDNotRegistered: Int16 = 102
-        public static let ineligibleReplica: Int16 = 107
+        public init(_ code: KafkaErrorCode, _ message: String) { self.code = code; self.message = message }
+        public var description: String { "\(code): \(message)" }
     }
 
     /// Brokers new partitions may be placed on: the usable registered ones, or the static list
@@ -94,13 +72,13 @@ public struct MetadataController: Sendable {
         name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
         in image: MetadataImage, ids: inout G
     ) -> Result<[MetadataRecord], Refusal> {
-        if let why = TopicName.invalidReason(name) { return .failure(Refusal(ErrorCode.invalidTopic, why)) }
+        if let why = TopicName.invalidReason(name) { return .failure(Refusal(KafkaErrorCode.invalidTopicException, why)) }
         let topic = TopicName(name)
         if image.topic(topic) != nil {
-            return .failure(Refusal(ErrorCode.topicAlreadyExists, "Topic '\(name)' already exists."))
+            return .failure(Refusal(KafkaErrorCode.topicAlreadyExists, "Topic '\(name)' already exists."))
         }
         guard partitions >= 1, partitions <= Limits.partitionsPerTopicMax else {
-            return .failure(Refusal(ErrorCode.invalidPartitions,
+            return .failure(Refusal(KafkaErrorCode.invalidPartitions,
                                     "Number of partitions must be in 1...\(Limits.partitionsPerTopicMax), got \(partitions)."))
         }
         let brokers = placementBrokers(in: image)
@@ -119,10 +97,10 @@ public struct MetadataController: Sendable {
     /// Kafka's INVALID_REPLICATION_FACTOR, naming both numbers.
     func checkReplicationFactor(_ rf: Int, available: Int) -> Refusal? {
         guard rf >= 1 else {
-            return Refusal(ErrorCode.invalidReplicationFactor, "Replication factor must be at least 1, got \(rf).")
+            return Refusal(KafkaErrorCode.invalidReplicationFactor, "Replication factor must be at least 1, got \(rf).")
         }
         guard rf <= available else {
-            return Refusal(ErrorCode.invalidReplicationFactor,
+            return Refusal(KafkaErrorCode.invalidReplicationFactor,
                            "Replication factor \(rf) is larger than the number of available brokers, \(available).")
         }
         return nil
@@ -131,15 +109,15 @@ public struct MetadataController: Sendable {
     public func createPartitions<G: RandomNumberGenerator>(topic name: String, totalCount: Int32, in image: MetadataImage,
                                                            random: inout G) -> Result<[MetadataRecord], Refusal> {
         guard let topic = image.topic(TopicName(name)) else {
-            return .failure(Refusal(ErrorCode.unknownTopicOrPartition, "Topic '\(name)' does not exist."))
+            return .failure(Refusal(KafkaErrorCode.unknownTopicOrPartition, "Topic '\(name)' does not exist."))
         }
         let current = Int32(topic.partitions.count)
         guard totalCount > current else {
-            return .failure(Refusal(ErrorCode.invalidPartitions,
+            return .failure(Refusal(KafkaErrorCode.invalidPartitions,
                                     "Topic '\(name)' has \(counted(current, "partition")); the new count \(totalCount) must be larger."))
         }
         guard totalCount <= Limits.partitionsPerTopicMax else {
-            return .failure(Refusal(ErrorCode.invalidPartitions, "Number of partitions must be at most \(Limits.partitionsPerTopicMax)."))
+            return .failure(Refusal(KafkaErrorCode.invalidPartitions, "Number of partitions must be at most \(Limits.partitionsPerTopicMax)."))
         }
         let rf = topic.partitions.first?.replicas.count ?? 1
         let brokers = placementBrokers(in: image)
@@ -150,7 +128,7 @@ public struct MetadataController: Sendable {
 
     public func deleteTopic(name: String, in image: MetadataImage) -> Result<[MetadataRecord], Refusal> {
         guard let topic = image.topic(TopicName(name)) else {
-            return .failure(Refusal(ErrorCode.unknownTopicOrPartition, "Topic '\(name)' does not exist."))
+            return .failure(Refusal(KafkaErrorCode.unknownTopicOrPartition, "Topic '\(name)' does not exist."))
         }
         return .success([.removeTopic(id: topic.id)])
     }

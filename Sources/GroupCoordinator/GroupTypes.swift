@@ -11,38 +11,9 @@ public struct RequestToken: RawRepresentable, Hashable, Comparable, Sendable, Cu
     public var description: String { "#\(rawValue)" }
 }
 
-/// A Kafka error code as it appears in group responses (Errors.java numbering).
-public struct GroupErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: Int16
-    public init(rawValue: Int16) { self.rawValue = rawValue }
-
-    public static let none = GroupErrorCode(rawValue: 0)
-    public static let unknownTopicOrPartition = GroupErrorCode(rawValue: 3)
-    public static let offsetMetadataTooLarge = GroupErrorCode(rawValue: 12)
-    public static let coordinatorLoadInProgress = GroupErrorCode(rawValue: 14)
-    public static let coordinatorNotAvailable = GroupErrorCode(rawValue: 15)
-    public static let notCoordinator = GroupErrorCode(rawValue: 16)
-    public static let illegalGeneration = GroupErrorCode(rawValue: 22)
-    public static let inconsistentGroupProtocol = GroupErrorCode(rawValue: 23)
-    public static let invalidGroupID = GroupErrorCode(rawValue: 24)
-    public static let unknownMemberID = GroupErrorCode(rawValue: 25)
-    public static let invalidSessionTimeout = GroupErrorCode(rawValue: 26)
-    public static let rebalanceInProgress = GroupErrorCode(rawValue: 27)
-    public static let invalidRequest = GroupErrorCode(rawValue: 42)
-    public static let nonEmptyGroup = GroupErrorCode(rawValue: 68)
-    public static let groupIDNotFound = GroupErrorCode(rawValue: 69)
-    public static let memberIDRequired = GroupErrorCode(rawValue: 79)
-    public static let groupMaxSizeReached = GroupErrorCode(rawValue: 81)
-    public static let fencedInstanceID = GroupErrorCode(rawValue: 82)
-    public static let groupSubscribedToTopic = GroupErrorCode(rawValue: 86)
-    public static let fencedMemberEpoch = GroupErrorCode(rawValue: 110)
-    public static let unreleasedInstanceID = GroupErrorCode(rawValue: 111)
-    public static let unsupportedAssignor = GroupErrorCode(rawValue: 112)
-    public static let staleMemberEpoch = GroupErrorCode(rawValue: 113)
-    public static let invalidRegularExpression = GroupErrorCode(rawValue: 128)
-
-    public var description: String { String(rawValue) }
-}
+/// Group responses carry Kafka error codes; the coordinator names them through the project's one
+/// table (RunnelCore `KafkaErrorCode`).
+public typealias GroupErrorCode = KafkaErrorCode
 
 /// Bounds on what clients can grow inside the coordinator (STYLE.md "every queue is bounded").
 /// These belong in RunnelCore `Limits`; they live here until the lead moves them.

@@ -59,7 +59,7 @@ extension MetadataSnapshot {
         for topic in response.topics {
             guard let name = topic.name else { continue }
             if topic.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue
-                || topic.errorCode == KafkaErrorCode.invalidTopic.rawValue {
+                || topic.errorCode == KafkaErrorCode.invalidTopicException.rawValue {
                 topics[name] = nil
                 continue
             }
@@ -82,7 +82,4 @@ extension MetadataSnapshot {
     }
 }
 
-extension KafkaErrorCode {
-    public static let invalidTopic = KafkaErrorCode(17)
-    public static let notController = KafkaErrorCode(41)
-}
+

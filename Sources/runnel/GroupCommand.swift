@@ -109,7 +109,7 @@ struct GroupCommand: AsyncParsableCommand {
                     let description = try await client.describeGroup(group)
                     throw KafkaClientError.invalidArgument(
                         "cannot delete group '\(group)': it is not empty (\(liveMembersText(description))); stop its consumers first")
-                } catch let error as KafkaClientError where error.kafkaCode == .groupIdNotFound {
+                } catch let error as KafkaClientError where error.kafkaCode == .groupIDNotFound {
                     throw KafkaClientError.invalidArgument("group '\(group)' does not exist")
                 }
             }

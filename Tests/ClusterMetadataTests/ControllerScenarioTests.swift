@@ -109,7 +109,7 @@ struct ControllerScenario {
     mutating func apply(_ result: Result<([MetadataRecord], String), MetadataController.Refusal>) throws -> String {
         switch result {
         case .failure(let refusal):
-            return "error \(refusal.code): \(refusal.message)"
+            return "error \(refusal.code.rawValue): \(refusal.message)"
         case .success(let (records, note)):
             var lines: [String] = []
             for record in records {

@@ -102,5 +102,5 @@ import RunnelCore
 }
 
 extension Result where Failure == MetadataController.Refusal {
-    var failureCode: Int16? { if case .failure(let r) = self { return r.code } else { return nil } }
+    var failureCode: Int16? { if case .failure(let r) = self { return r.code.rawValue } else { return nil } }
 }

@@ -63,28 +63,28 @@ struct ScenarioFormatter {
     func response(_ r: GroupResponse) -> String {
         switch r {
         case .joinGroup(let j):
-            var s = "join error=\(j.error) member=\(m(j.memberID))"
+            var s = "join error=\(j.error.rawValue) member=\(m(j.memberID))"
             if j.error == .none {
                 s += " gen=\(j.generationID) protocol=\(j.protocolName ?? "null") leader=\(m(j.leader))"
                 if j.skipAssignment { s += " skipAssignment" }
                 if !j.members.isEmpty { s += " members=[" + j.members.map { "\(m($0.memberID)):\(bytes($0.metadata))" }.joined(separator: " ") + "]" }
             }
             return s
-        case .syncGroup(let s): return "sync error=\(s.error) assignment=\(bytes(s.assignment))"
-        case .heartbeat(let e): return "heartbeat error=\(e)"
+        case .syncGroup(let s): return "sync error=\(s.error.rawValue) assignment=\(bytes(s.assignment))"
+        case .heartbeat(let e): return "heartbeat error=\(e.rawValue)"
         case .leaveGroup(let l):
-            return "leave error=\(l.error) members=[" + l.members.map { "\(m($0.memberID))/\($0.groupInstanceID ?? "null"):\($0.error)" }.joined(separator: " ") + "]"
-        case .offsetCommit(let ps): return "commit " + ps.map { "\($0.topicPartition):\($0.error)" }.joined(separator: " ")
+            return "leave error=\(l.error.rawValue) members=[" + l.members.map { "\(m($0.memberID))/\($0.groupInstanceID ?? "null"):\($0.error.rawValue)" }.joined(separator: " ") + "]"
+        case .offsetCommit(let ps): return "commit " + ps.map { "\($0.topicPartition):\($0.error.rawValue)" }.joined(separator: " ")
         case .offsetFetch(let gs):
             return "fetch " + gs.map { g in
-                "\(g.groupID)(error=\(g.error)) [" + g.partitions.map { "\($0.topicPartition)@\($0.offset)/\($0.leaderEpoch)'\($0.metadata)'" }.joined(separator: " ") + "]"
+                "\(g.groupID)(error=\(g.error.rawValue)) [" + g.partitions.map { "\($0.topicPartition)@\($0.offset)/\($0.leaderEpoch)'\($0.metadata)'" }.joined(separator: " ") + "]"
             }.joined(separator: " ")
         case .describeGroups(let gs): return gs.map(describe).joined(separator: "\n")
         case .listGroups(let gs): return "list " + gs.map { "\($0.groupID)(\($0.type),\($0.protocolType),\($0.state))" }.joined(separator: " ")
-        case .deleteGroups(let gs): return "delete " + gs.map { "\($0.groupID):\($0.error)" }.joined(separator: " ")
-        case .offsetDelete(let d): return "offset-delete error=\(d.error) " + d.partitions.map { "\($0.topicPartition):\($0.error)" }.joined(separator: " ")
+        case .deleteGroups(let gs): return "delete " + gs.map { "\($0.groupID):\($0.error.rawValue)" }.joined(separator: " ")
+        case .offsetDelete(let d): return "offset-delete error=\(d.error.rawValue) " + d.partitions.map { "\($0.topicPartition):\($0.error.rawValue)" }.joined(separator: " ")
         case .consumerGroupHeartbeat(let h):
-            var s = "cgh error=\(h.error) member=\(m(h.memberID)) epoch=\(h.memberEpoch) interval=\(h.heartbeatIntervalMs) assignment=\(partitions(h.assignment))"
+            var s = "cgh error=\(h.error.rawValue) member=\(m(h.memberID)) epoch=\(h.memberEpoch) interval=\(h.heartbeatIntervalMs) assignment=\(partitions(h.assignment))"
             if let msg = h.errorMessage { s += " message='\(msg)'" }
             return s
         case .consumerGroupDescribe(let gs): return gs.map(describe).joined(separator: "\n")
@@ -100,7 +100,7 @@ struct ScenarioFormatter {
     }
 
     func describe(_ g: ConsumerGroupDescription) -> String {
-        var lines = ["cgroup \(g.groupID) error=\(g.error) state=\(g.state) epoch=\(g.groupEpoch) assignmentEpoch=\(g.assignmentEpoch) assignor=\(g.assignorName)"]
+        var lines = ["cgroup \(g.groupID) error=\(g.error.rawValue) state=\(g.state) epoch=\(g.groupEpoch) assignmentEpoch=\(g.assignmentEpoch) assignor=\(g.assignorName)"]
         for mem in g.members {
             lines.append("  member \(m(mem.memberID)) epoch=\(mem.memberEpoch) instance=\(mem.instanceID ?? "null") topics=\(mem.subscribedTopicNames.map(\.rawValue).joined(separator: ","))"
                 + (mem.subscribedTopicRegex.map { " regex=\($0)" } ?? "") + " assigned=\(partitions(mem.assignment)) target=\(partitions(mem.targetAssignment))")

@@ -117,7 +117,7 @@ import Testing
                 try await client.alterOffsets(group: "g", offsets: ["orders": [PartitionID(0): Offset(5)]])
                 Issue.record("an admin commit to a live group succeeded")
             } catch let error as KafkaClientError {
-                #expect(error.kafkaCode == .unknownMemberId)
+                #expect(error.kafkaCode == .unknownMemberID)
             }
             try await member.close()
             try await client.alterOffsets(group: "g", offsets: ["orders": [PartitionID(0): Offset(5)]])

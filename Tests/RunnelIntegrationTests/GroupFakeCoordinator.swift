@@ -240,7 +240,7 @@ final class FakeGroupBroker: @unchecked Sendable {
                 model.members[id] = Member(epoch: 0)
             default:
                 guard var member = model.members[id] else {
-                    response.errorCode = KafkaErrorCode.unknownMemberId.rawValue
+                    response.errorCode = KafkaErrorCode.unknownMemberID.rawValue
                     return response
                 }
                 if model.toFence.remove(id) != nil || request.memberEpoch != member.epoch {
@@ -278,9 +278,9 @@ final class FakeGroupBroker: @unchecked Sendable {
     /// commit or fetch, else the error Kafka answers.
     private func check(_ model: Model, memberId: String?, epoch: Int32) -> KafkaErrorCode? {
         guard let memberId, !memberId.isEmpty else {
-            return epoch < 0 && (model.members.isEmpty || memberId == nil) ? nil : .unknownMemberId
+            return epoch < 0 && (model.members.isEmpty || memberId == nil) ? nil : .unknownMemberID
         }
-        guard let member = model.members[memberId] else { return .unknownMemberId }
+        guard let member = model.members[memberId] else { return .unknownMemberID }
         return member.epoch == epoch ? nil : .staleMemberEpoch
     }
 

@@ -112,7 +112,7 @@ func aRetriableErrorMakesTheNextHeartbeatCarryEverything(code: KafkaErrorCode) {
     #expect(isFull(m.nextHeartbeat()))
 }
 
-@Test(arguments: [KafkaErrorCode.fencedMemberEpoch, .unknownMemberId])
+@Test(arguments: [KafkaErrorCode.fencedMemberEpoch, .unknownMemberID])
 func aFencedMemberDropsItsPartitionsAndRejoinsWithEpochZero(code: KafkaErrorCode) {
     var m = joinedMember()
     let outcome = m.received(response(epoch: 0, error: code))
@@ -253,7 +253,7 @@ func aFencedMemberDropsItsPartitionsAndRejoinsWithEpochZero(code: KafkaErrorCode
 @Test func coordinatorAndMembershipErrorClasses() {
     #expect(KafkaErrorCode.notCoordinator.isCoordinatorError)
     #expect(KafkaErrorCode.coordinatorLoadInProgress.isCoordinatorError)
-    #expect(!KafkaErrorCode.unknownMemberId.isCoordinatorError)
+    #expect(!KafkaErrorCode.unknownMemberID.isCoordinatorError)
     #expect(KafkaErrorCode.staleMemberEpoch.isGroupMembershipError)
     #expect(!KafkaErrorCode.notCoordinator.isGroupMembershipError)
     #expect(KafkaErrorCode.staleMemberEpoch.name == "STALE_MEMBER_EPOCH")

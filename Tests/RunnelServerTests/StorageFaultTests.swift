@@ -55,13 +55,13 @@ import Testing
         // The first one's flush began before the failure: it is durable and acknowledged.
         #expect(results[0].errorCode == 0)
         // The second was parked behind that flush; the third could not be appended.
-        #expect(results[1].errorCode == KafkaError.kafkaStorageError, "\(results[1])")
-        #expect(results[2].errorCode == KafkaError.kafkaStorageError, "\(results[2])")
+        #expect(results[1].errorCode == KafkaErrorCode.kafkaStorageError.rawValue, "\(results[1])")
+        #expect(results[2].errorCode == KafkaErrorCode.kafkaStorageError.rawValue, "\(results[2])")
         #expect(results[2].errorMessage?.contains("imm-0") == true)
 
         // The offline log refuses produce and fetch with KAFKA_STORAGE_ERROR ...
-        #expect(try pf.produce(h, topic: "imm", records: pf.batch(["d"]), acks: -1)?.errorCode == KafkaError.kafkaStorageError)
-        #expect(try pf.fetch(h, topic: "imm", offset: 0).errorCode == KafkaError.kafkaStorageError)
+        #expect(try pf.produce(h, topic: "imm", records: pf.batch(["d"]), acks: -1)?.errorCode == KafkaErrorCode.kafkaStorageError.rawValue)
+        #expect(try pf.fetch(h, topic: "imm", offset: 0).errorCode == KafkaErrorCode.kafkaStorageError.rawValue)
         // ... while another partition keeps serving, acks=all included.
         #expect(try pf.produce(h, topic: "other", records: pf.batch(["ok"]), acks: -1)?.errorCode == 0)
         #expect(try pf.values(pf.fetch(h, topic: "other", offset: 0)).map(\.1) == ["ok"])
@@ -81,7 +81,7 @@ import Testing
         var topic = CreateTopicsRequest.CreatableTopic(name: "many", numPartitions: 40, replicationFactor: 1)
         topic.configs = []
         let response = try #require(try h.send(CreateTopicsRequest(topics: [topic]), version: 7)?.topics.first)
-        #expect(response.errorCode == KafkaError.kafkaStorageError)
+        #expect(response.errorCode == KafkaErrorCode.kafkaStorageError.rawValue)
         let message = response.errorMessage ?? ""
         #expect(message.contains("file descriptors") && message.contains("partition 30 of 40") && message.contains("Nothing was created"),
                 "\(message)")
@@ -125,7 +125,7 @@ import Testing
         try h.open()
 
         let atDamage = try pf.fetch(h, topic: "dmg", offset: 20)
-        #expect(atDamage.errorCode == KafkaError.corruptMessage)
+        #expect(atDamage.errorCode == KafkaErrorCode.corruptMessage.rawValue)
         #expect(try pf.values(atDamage).isEmpty)
         // Before the damage: the first batch only, then the error on the next fetch.
         let before = try pf.fetch(h, topic: "dmg", offset: 0)

@@ -89,7 +89,7 @@ extension KafkaClient {
             }
             let code = KafkaErrorCode(group.errorCode)
             try checkCoordinatorError(code, group: groupId, message: group.errorMessage, context: context)
-            if code == .groupIdNotFound { return nil }
+            if code == .groupIDNotFound { return nil }
             guard code == .none else { throw KafkaClientError.kafka(code: code, message: group.errorMessage, context: context) }
             return GroupDescription(consumerGroup: group)
         }
@@ -107,7 +107,7 @@ extension KafkaClient {
             }
             let code = KafkaErrorCode(group.errorCode)
             try checkCoordinatorError(code, group: groupId, context: context)
-            if code == .groupIdNotFound {
+            if code == .groupIDNotFound {
                 return GroupDescription(groupId: groupId, state: "Dead", groupProtocol: .classic, protocolType: "",
                                         assignor: "", members: [])
             }

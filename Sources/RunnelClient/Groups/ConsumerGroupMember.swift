@@ -129,7 +129,7 @@ struct ConsumerGroupMember {
         guard code == .none else {
             sent = nil
             switch code {
-            case .fencedMemberEpoch, .unknownMemberId:
+            case .fencedMemberEpoch, .unknownMemberID:
                 memberEpoch = 0
                 state = .joining
                 owned = [:]

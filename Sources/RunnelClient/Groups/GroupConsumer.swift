@@ -293,7 +293,7 @@ public final class GroupConsumer {
     private func commit(_ offsets: [TopicPartition: Offset]) async throws {
         guard !offsets.isEmpty else { return }
         guard member.memberEpoch > 0 else {
-            throw KafkaClientError.kafka(code: .unknownMemberId, message: "the member has not joined the group yet",
+            throw KafkaClientError.kafka(code: .unknownMemberID, message: "the member has not joined the group yet",
                                          context: "commit offsets of group \(groupId)")
         }
         var byTopic: [String: [PartitionID: Offset]] = [:]
@@ -304,7 +304,7 @@ public final class GroupConsumer {
                                                generationIdOrMemberEpoch: member.memberEpoch, offsets: byTopic,
                                                requireMemberEpochs: true)
             }
-        } catch let error as KafkaClientError where error.kafkaCode == .unknownMemberId || error.kafkaCode == .fencedMemberEpoch {
+        } catch let error as KafkaClientError where error.kafkaCode == .unknownMemberID || error.kafkaCode == .fencedMemberEpoch {
             heartbeatNow = true  // the heartbeat will learn that the member must re-join
             throw error
         }

@@ -103,22 +103,6 @@ extension KafkaClient {
 }
 
 extension KafkaErrorCode {
-    public static let coordinatorLoadInProgress = KafkaErrorCode(14)
-    public static let coordinatorNotAvailable = KafkaErrorCode(15)
-    public static let notCoordinator = KafkaErrorCode(16)
-    public static let illegalGeneration = KafkaErrorCode(22)
-    public static let unknownMemberId = KafkaErrorCode(25)
-    public static let rebalanceInProgress = KafkaErrorCode(27)
-    public static let nonEmptyGroup = KafkaErrorCode(68)
-    public static let groupIdNotFound = KafkaErrorCode(69)
-    public static let groupMaxSizeReached = KafkaErrorCode(81)
-    public static let groupSubscribedToTopic = KafkaErrorCode(86)
-    public static let unstableOffsetCommit = KafkaErrorCode(88)
-    public static let fencedMemberEpoch = KafkaErrorCode(110)
-    public static let unreleasedInstanceId = KafkaErrorCode(111)
-    public static let unsupportedAssignor = KafkaErrorCode(112)
-    public static let staleMemberEpoch = KafkaErrorCode(113)
-
     /// The group's coordinator moved, is not ready or is loading: ask again (FindCoordinator
     /// for 15 and 16), after a backoff.
     public var isCoordinatorError: Bool {
@@ -129,6 +113,6 @@ extension KafkaErrorCode {
     /// from an admin while the group has members: STALE_MEMBER_EPOCH, FENCED_MEMBER_EPOCH,
     /// UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION.
     public var isGroupMembershipError: Bool {
-        [.staleMemberEpoch, .fencedMemberEpoch, .unknownMemberId, .rebalanceInProgress, .illegalGeneration].contains(self)
+        [.staleMemberEpoch, .fencedMemberEpoch, .unknownMemberID, .rebalanceInProgress, .illegalGeneration].contains(self)
     }
 }

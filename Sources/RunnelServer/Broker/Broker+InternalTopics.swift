@@ -16,7 +16,7 @@ extension Broker {
     /// factor is offsets.topic.replication.factor capped at the available brokers, as Kafka does.
     func ensureConsumerOffsetsTopic() -> MetadataController.Refusal? {
         if image.topic(TopicName(Self.consumerOffsetsTopic)) != nil { return nil }
-        let pending = MetadataController.Refusal(KafkaError.coordinatorNotAvailable,
+        let pending = MetadataController.Refusal(.coordinatorNotAvailable,
                                                  "\(Self.consumerOffsetsTopic) is being created")
         guard !creatingOffsetsTopic else { return pending }
         creatingOffsetsTopic = true
@@ -36,7 +36,7 @@ extension Broker {
                 logger.info("created \(Self.consumerOffsetsTopic) with \(counted(partitions, "partition"))")
                 outcome = .some(nil)
                 groups.topicsChanged()
-            case .failure(let refusal) where refusal.code == KafkaError.leaderNotAvailable:
+            case .failure(let refusal) where refusal.code.rawValue == KafkaErrorCode.leaderNotAvailable.rawValue:
                 outcome = .some(pending)   // created by the active controller; here in a moment
             case .failure(let refusal):
                 logger.error("cannot create \(Self.consumerOffsetsTopic): \(refusal.message)")

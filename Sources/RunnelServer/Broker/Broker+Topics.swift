@@ -54,8 +54,8 @@ extension Broker {
     /// could not be opened here, NOT_LEADER_OR_FOLLOWER when it exists (the client refreshes its
     /// metadata and goes to the leader), else UNKNOWN_TOPIC_OR_PARTITION.
     func missingPartitionError(_ key: TopicPartition) -> Int16 {
-        if replicas.failed[key] != nil { return KafkaError.kafkaStorageError }
-        return image.partition(key.topic, key.partition) != nil ? KafkaError.notLeaderOrFollower : KafkaError.unknownTopicOrPartition
+        if replicas.failed[key] != nil { return KafkaErrorCode.kafkaStorageError.rawValue }
+        return image.partition(key.topic, key.partition) != nil ? KafkaErrorCode.notLeaderOrFollower.rawValue : KafkaErrorCode.unknownTopicOrPartition.rawValue
     }
 
     /// Runs `decide` on the controller; `completion` on this loop once its records are applied
@@ -70,7 +70,7 @@ extension Broker {
                 let outcome: Result<Void, Refusal>
                 switch result {
                 case .success(let decided): outcome = decided
-                case .failure(let error): outcome = .failure(.init(KafkaError.unknownServerError, "\(error)"))
+                case .failure(let error): outcome = .failure(.init(.unknownServerError, "\(error)"))
                 }
                 if owner.inEventLoop { completion(outcome) } else { owner.execute { completion(outcome) } }
             }
@@ -96,14 +96,14 @@ extension Broker {
             controllerChannel.send(CreateTopicsRequest(topics: [topic], timeoutMs: 30_000), version: 7).whenComplete { result in
                 switch result {
                 case .success(let response):
-                    let code = response.topics.first?.errorCode ?? KafkaError.unknownServerError
-                    if code == 0 || code == KafkaError.topicAlreadyExists {
-                        completion(.failure(.init(KafkaError.leaderNotAvailable, "topic \(name) is being created")))
+                    let code = response.topics.first?.errorCode ?? KafkaErrorCode.unknownServerError.rawValue
+                    if code == 0 || code == KafkaErrorCode.topicAlreadyExists.rawValue {
+                        completion(.failure(.init(.leaderNotAvailable, "topic \(name) is being created")))
                     } else {
-                        completion(.failure(.init(code, response.topics.first?.errorMessage ?? "creating \(name) failed")))
+                        completion(.failure(.init(KafkaErrorCode(code), response.topics.first?.errorMessage ?? "creating \(name) failed")))
                     }
                 case .failure(let error):
-                    completion(.failure(.init(KafkaError.leaderNotAvailable, "creating \(name): \(error)")))
+                    completion(.failure(.init(.leaderNotAvailable, "creating \(name): \(error)")))
                 }
             }
             return
@@ -124,11 +124,11 @@ extension Broker {
                 completion(.failure(refusal))
             case .success where validateOnly:
                 if let topic = box.topic { completion(.success(topic)) } else {
-                    completion(.failure(.init(KafkaError.unknownServerError, "creating topic \(name): the decision holds no topic")))
+                    completion(.failure(.init(.unknownServerError, "creating topic \(name): the decision holds no topic")))
                 }
             case .success:
                 guard let topic = image.topic(TopicName(name)) else {
-                    completion(.failure(.init(KafkaError.unknownServerError, "topic \(name) was committed but is not in the metadata")))
+                    completion(.failure(.init(.unknownServerError, "topic \(name) was committed but is not in the metadata")))
                     return
                 }
                 if let refusal = localReplicaFailure(topic, what: "creating topic \(name)") {
@@ -148,7 +148,7 @@ extension Broker {
         }
         guard let (partition, reason) = failures.min(by: { $0.0 < $1.0 }) else { return nil }
         logger.error("\(what) failed at partition \(partition) of \(topic.partitions.count): \(reason); nothing was created")
-        return .init(KafkaError.kafkaStorageError,
+        return .init(.kafkaStorageError,
                      "\(what) failed at partition \(partition) of \(topic.partitions.count): \(reason). Nothing was created.")
     }
 
@@ -184,7 +184,7 @@ extension Broker {
 
     func deleteTopic(name: String, completion: @escaping (Refusal?) -> Void) {
         guard config.bool("delete.topic.enable") else {
-            completion(.init(KafkaError.topicDeletionDisabled, "Topic deletion is disabled (delete.topic.enable=false)."))
+            completion(.init(.topicDeletionDisabled, "Topic deletion is disabled (delete.topic.enable=false)."))
             return
         }
         let count = image.topic(TopicName(name))?.partitions.count ?? 0

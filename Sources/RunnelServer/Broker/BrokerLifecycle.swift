@@ -123,7 +123,7 @@ final class BrokerLifecycle {
         let handle: (Int16, MetadataController.HeartbeatReply?) -> Void = { [self] code, reply in
             if let reply {
                 handleReply(reply)
-            } else if code == MetadataController.ErrorCode.staleBrokerEpoch || code == MetadataController.ErrorCode.brokerIDNotRegistered {
+            } else if code == KafkaErrorCode.staleBrokerEpoch.rawValue || code == KafkaErrorCode.brokerIDNotRegistered.rawValue {
                 logger.info("the controller no longer knows this registration (error \(code)); registering again")
                 epoch = -1
             }
@@ -133,7 +133,7 @@ final class BrokerLifecycle {
             onControllerLoop({ $0.heartbeat(beat, now: Clock.now().rawValue) }) { result in
                 switch result {
                 case .success(let reply): handle(0, reply)
-                case .failure(let refusal): handle(refusal.code, nil)
+                case .failure(let refusal): handle(refusal.code.rawValue, nil)
                 }
             }
             return

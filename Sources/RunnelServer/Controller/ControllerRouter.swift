@@ -107,11 +107,11 @@ final class ControllerRouter: RequestDispatcher {
     private func handleRegistration(_ request: BrokerRegistrationRequest, _ respond: Responder<BrokerRegistrationResponse>) {
         var response = BrokerRegistrationResponse()
         guard let controllerService else {
-            response.errorCode = 41
+            response.errorCode = KafkaErrorCode.notController.rawValue
             return respond.send(response)
         }
         guard request.clusterId == quorum.options.clusterID else {
-            response.errorCode = 104  // INCONSISTENT_CLUSTER_ID
+            response.errorCode = KafkaErrorCode.inconsistentClusterID.rawValue
             return respond.send(response)
         }
         let registration = MetadataController.RegistrationRequest(
@@ -121,7 +121,7 @@ final class ControllerRouter: RequestDispatcher {
         controllerService.register(registration, now: Clock.now().rawValue).whenSuccess { result in
             switch result {
             case .success(let epoch): response.brokerEpoch = epoch
-            case .failure(let refusal): response.errorCode = refusal.code
+            case .failure(let refusal): response.errorCode = refusal.code.rawValue
             }
             respond.send(response)
         }
@@ -130,7 +130,7 @@ final class ControllerRouter: RequestDispatcher {
     private func handleHeartbeat(_ request: BrokerHeartbeatRequest, _ respond: Responder<BrokerHeartbeatResponse>) {
         var response = BrokerHeartbeatResponse()
         guard let controllerService else {
-            response.errorCode = 41
+            response.errorCode = KafkaErrorCode.notController.rawValue
             return respond.send(response)
         }
         let heartbeat = MetadataController.Heartbeat(id: BrokerID(request.brokerId), epoch: request.brokerEpoch,
@@ -143,7 +143,7 @@ final class ControllerRouter: RequestDispatcher {
                 response.isFenced = reply.isFenced
                 response.shouldShutDown = reply.shouldShutDown
             case .failure(let refusal):
-                response.errorCode = refusal.code
+                response.errorCode = refusal.code.rawValue
             }
             respond.send(response)
         }
@@ -153,7 +153,7 @@ final class ControllerRouter: RequestDispatcher {
         var response = RunnelRaftResponse()
         guard request.clusterId == quorum.options.clusterID else {
             logger.warning("raft: refusing messages from cluster \(request.clusterId) (this is \(quorum.options.clusterID))")
-            response.errorCode = 104  // INCONSISTENT_CLUSTER_ID
+            response.errorCode = KafkaErrorCode.inconsistentClusterID.rawValue
             return response
         }
         var messages: [RaftMessage] = []
@@ -165,7 +165,7 @@ final class ControllerRouter: RequestDispatcher {
             }
         }
         guard messages.allSatisfy({ $0.to == quorum.options.nodeID }) else {
-            response.errorCode = 42  // INVALID_REQUEST: messages for another node
+            response.errorCode = KafkaErrorCode.invalidRequest.rawValue  // messages for another node
             return response
         }
         quorum.receive(messages)

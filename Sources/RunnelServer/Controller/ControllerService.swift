@@ -46,7 +46,7 @@ final class ControllerService {
         loop.preconditionInEventLoop()
         guard quorum.isActiveController else {
             let leader = quorum.leader
-            return loop.makeSucceededFuture(.failure(.init(41, "This node is not the active controller" +
+            return loop.makeSucceededFuture(.failure(.init(.notController, "This node is not the active controller" +
                 (leader.rawValue == 0 ? "; no controller is elected yet." : "; node \(leader) is."))))
         }
         if inFlight == 0 { latest = quorum.image }
@@ -59,16 +59,16 @@ final class ControllerService {
         do {
             latest = try latest.applying(records)
         } catch {
-            return loop.makeSucceededFuture(.failure(.init(-1, "the controller's records do not apply: \(error)")))
+            return loop.makeSucceededFuture(.failure(.init(.unknownServerError, "the controller's records do not apply: \(error)")))
         }
         inFlight += 1
         return quorum.propose(records).map { .success(()) }.flatMapErrorThrowing { [self] error in
             latest = quorum.image
             let proposal = error as? MetadataQuorum.ProposalError
             switch proposal {
-            case .notLeader, .superseded, .shuttingDown: return .failure(.init(41, "\(error)"))
-            case .timedOut: return .failure(.init(7, "\(error)"))
-            case .storage, .none: return .failure(.init(-1, "\(error)"))
+            case .notLeader, .superseded, .shuttingDown: return .failure(.init(.notController, "\(error)"))
+            case .timedOut: return .failure(.init(.requestTimedOut, "\(error)"))
+            case .storage, .none: return .failure(.init(.unknownServerError, "\(error)"))
             }
         }.always { [self] _ in inFlight -= 1 }
     }

@@ -66,7 +66,7 @@ extension Broker {
 
     func handleListGroups(_ request: ListGroupsRequest, _ context: RequestContext, _ respond: Responder<ListGroupsResponse>) {
         if let _ = groups.ensureReady() {
-            return respond.send(.init(errorCode: KafkaError.coordinatorNotAvailable))
+            return respond.send(.init(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue))
         }
         let partitions = groups.coordinators.keys.sorted()
         var listed: [ListGroupsResponse.ListedGroup] = []
@@ -95,7 +95,7 @@ extension Broker {
                event: { ids, c, token, now in c.deleteGroups(ids, token: token, now: now) }) { responses in
             for case .deleteGroups(let rs) in responses { for r in rs { results[r.groupID] = r.error.rawValue } }
             var r = DeleteGroupsResponse()
-            r.results = request.groupsNames.map { .init(groupId: $0, errorCode: results[$0] ?? KafkaError.notCoordinator) }
+            r.results = request.groupsNames.map { .init(groupId: $0, errorCode: results[$0] ?? KafkaErrorCode.notCoordinator.rawValue) }
             respond.send(r)
         }
     }
@@ -110,7 +110,7 @@ extension Broker {
         }
         let delete = GroupCoordinator.OffsetDeleteRequest(groupID: request.groupId, partitions: partitions)
         groups.submit(group: request.groupId, respond: { response in
-            guard case .offsetDelete(let d) = response else { return respond.send(.init(errorCode: KafkaError.notCoordinator)) }
+            guard case .offsetDelete(let d) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             var errors: [TopicPartition: Int16] = [:]
             for p in d.partitions { errors[p.topicPartition] = p.error.rawValue }
             var r = KafkaMessages.OffsetDeleteResponse()

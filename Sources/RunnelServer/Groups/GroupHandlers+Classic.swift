@@ -25,7 +25,7 @@ extension Broker {
             protocolType: request.protocolType, protocols: request.protocols.map { ($0.name, $0.metadata) },
             clientID: context.header.clientId ?? "", clientHost: context.connection.host, apiVersion: context.version)
         groups.submit(group: request.groupId, respond: { response in
-            guard case .joinGroup(let j) = response else { return respond.send(.init(errorCode: 16)) }
+            guard case .joinGroup(let j) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             var r = KafkaMessages.JoinGroupResponse()
             r.errorCode = j.error.rawValue
             r.generationId = j.generationID
@@ -49,7 +49,7 @@ extension Broker {
             groupInstanceID: request.groupInstanceId, protocolType: request.protocolType, protocolName: request.protocolName,
             assignments: request.assignments.map { ($0.memberId, $0.assignment) })
         groups.submit(group: request.groupId, respond: { response in
-            guard case .syncGroup(let s) = response else { return respond.send(.init(errorCode: 16)) }
+            guard case .syncGroup(let s) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             respond.send(.init(errorCode: s.error.rawValue, protocolType: s.protocolType, protocolName: s.protocolName,
                                assignment: s.assignment))
         }) { coordinator, token, now in coordinator.syncGroup(sync, token: token, now: now) }
@@ -63,7 +63,7 @@ extension Broker {
         let beat = GroupCoordinator.HeartbeatRequest(groupID: request.groupId, generationID: request.generationId,
                                                      memberID: request.memberId, groupInstanceID: request.groupInstanceId)
         groups.submit(group: request.groupId, respond: { response in
-            guard case .heartbeat(let error) = response else { return respond.send(.init(errorCode: 16)) }
+            guard case .heartbeat(let error) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             respond.send(.init(errorCode: error.rawValue))
         }) { coordinator, token, now in coordinator.heartbeat(beat, token: token, now: now) }
     }
@@ -79,7 +79,7 @@ extension Broker {
         let leave = GroupCoordinator.LeaveGroupRequest(groupID: request.groupId, members: members)
         let version = context.version
         groups.submit(group: request.groupId, respond: { response in
-            guard case .leaveGroup(let l) = response else { return respond.send(.init(errorCode: 16)) }
+            guard case .leaveGroup(let l) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             var r = KafkaMessages.LeaveGroupResponse()
             r.errorCode = l.error.rawValue
             if version >= 3 {

@@ -29,7 +29,7 @@ extension Broker {
         groups.submit(group: request.groupId, respond: { response in
             var r = KafkaMessages.ConsumerGroupHeartbeatResponse()
             guard case .consumerGroupHeartbeat(let h) = response else {
-                r.errorCode = KafkaError.notCoordinator
+                r.errorCode = KafkaErrorCode.notCoordinator.rawValue
                 return respond.send(r)
             }
             r.errorCode = h.error.rawValue

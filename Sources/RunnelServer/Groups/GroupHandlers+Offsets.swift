@@ -28,7 +28,7 @@ extension Broker {
             for p in t.partitions {
                 let tp = TopicPartition(topic: TopicName(t.name), partition: PartitionID(p.partitionIndex))
                 guard let topic, p.partitionIndex >= 0, Int(p.partitionIndex) < topic.partitions.count else {
-                    errors[tp] = KafkaError.unknownTopicOrPartition
+                    errors[tp] = KafkaErrorCode.unknownTopicOrPartition.rawValue
                     continue
                 }
                 offsets.append((tp, CommittedOffset(offset: Offset(p.committedOffset), leaderEpoch: LeaderEpoch(p.committedLeaderEpoch),
@@ -47,7 +47,7 @@ extension Broker {
             if case .offsetCommit(let results) = response {
                 for result in results { errors[result.topicPartition] = result.error.rawValue }
             } else {
-                for (tp, _) in offsets { errors[tp] = KafkaError.notCoordinator }
+                for (tp, _) in offsets { errors[tp] = KafkaErrorCode.notCoordinator.rawValue }
             }
             answer(errors)
         }) { coordinator, token, now in coordinator.offsetCommit(commit, token: token, now: now) }

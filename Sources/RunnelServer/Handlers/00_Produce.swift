@@ -36,7 +36,7 @@ extension Broker {
                 result.index = data.index
                 let key = TopicPartition(topicName, PartitionID(data.index))
                 if !acksValid {
-                    result.errorCode = KafkaError.invalidRequiredAcks
+                    result.errorCode = KafkaErrorCode.invalidRequiredAcks.rawValue
                 } else if let partition = leaderPartition(key) {
                     let outcome = append(data.records, to: partition, overrides: overrides, now: now)
                     result.errorCode = outcome.errorCode
@@ -44,7 +44,7 @@ extension Broker {
                     result.baseOffset = outcome.baseOffset
                     result.logAppendTimeMs = outcome.logAppendTime
                     result.logStartOffset = partition.logStartOffset.rawValue
-                    if outcome.errorCode == KafkaError.none, let end = outcome.durableEnd,
+                    if outcome.errorCode == KafkaErrorCode.none.rawValue, let end = outcome.durableEnd,
                        request.acks == -1, LogConfigs.acksAllFsync(overrides, broker: config) {
                         durableWaits.append((partition, end))
                     }
@@ -82,7 +82,7 @@ extension Broker {
                     for t in response.responses.indices where response.responses[t].name == topic {
                         for p in response.responses[t].partitionResponses.indices
                         where response.responses[t].partitionResponses[p].index == index {
-                            response.responses[t].partitionResponses[p].errorCode = KafkaError.kafkaStorageError
+                            response.responses[t].partitionResponses[p].errorCode = KafkaErrorCode.kafkaStorageError.rawValue
                             response.responses[t].partitionResponses[p].baseOffset = -1
                         }
                     }
@@ -94,7 +94,7 @@ extension Broker {
     }
 
     struct AppendOutcome {
-        var errorCode: Int16 = KafkaError.none
+        var errorCode: Int16 = KafkaErrorCode.none.rawValue
         var errorMessage: String? = nil
         var baseOffset: Int64 = -1
         var logAppendTime: Int64 = -1
@@ -111,7 +111,7 @@ extension Broker {
     /// valid and passes the idempotence checks.
     func append(_ records: ByteBuffer?, to partition: Partition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
         guard let records, records.readableBytes > 0 else {
-            return .failure(KafkaError.corruptMessage, "no records")
+            return .failure(KafkaErrorCode.corruptMessage.rawValue, "no records")
         }
         let maxBytes = LogConfigs.maxMessageBytes(overrides, broker: config)
         let batches: [ValidatedBatch]
@@ -121,7 +121,7 @@ extension Broker {
             return .failure(error.kafkaErrorCode, error.description)
         }
         for batch in batches where batch.range.count > maxBytes {
-            return .failure(KafkaError.messageTooLarge,
+            return .failure(KafkaErrorCode.messageTooLarge.rawValue,
                             "batch of \(batch.range.count) bytes exceeds max.message.bytes \(maxBytes)")
         }
         // Idempotence: all batches must pass before any is appended.
@@ -129,7 +129,7 @@ extension Broker {
         for batch in batches {
             let h = batch.header
             if h.isTransactional {
-                return .failure(48, "transactional batches are not supported (transactions are not implemented)")
+                return .failure(KafkaErrorCode.invalidTxnState.rawValue, "transactional batches are not supported (transactions are not implemented)")
             }
             guard h.producerId >= 0 else { continue }
             switch partition.producers.check(producerId: h.producerId, epoch: h.producerEpoch,
@@ -138,7 +138,7 @@ extension Broker {
             case .append: break
             case .duplicate(let original):
                 guard batches.count == 1 else {
-                    return .failure(KafkaError.invalidRecord, "a duplicate batch must be sent alone")
+                    return .failure(KafkaErrorCode.invalidRecord.rawValue, "a duplicate batch must be sent alone")
                 }
                 duplicateOf = original
             case .refuse(let code, let message):
@@ -168,12 +168,12 @@ extension Broker {
         } catch let error as StorageError {
             logger.error("append to \(partition.directory): \(error)")
             if case .batchTooLarge = error {
-                return .failure(KafkaError.recordListTooLarge, error.description)
+                return .failure(KafkaErrorCode.recordListTooLarge.rawValue, error.description)
             }
-            outcome.errorCode = KafkaError.kafkaStorageError
+            outcome.errorCode = KafkaErrorCode.kafkaStorageError.rawValue
             outcome.errorMessage = error.description
         } catch {
-            outcome.errorCode = KafkaError.unknownServerError
+            outcome.errorCode = KafkaErrorCode.unknownServerError.rawValue
             outcome.errorMessage = "\(error)"
         }
         return outcome

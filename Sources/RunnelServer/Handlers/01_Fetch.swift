@@ -28,7 +28,7 @@ extension Broker {
     func handleFetch(_ request: FetchRequest, _ context: RequestContext, _ respond: Responder<FetchResponse>) {
         if request.sessionId != 0 {
             var response = FetchResponse()
-            response.errorCode = KafkaError.fetchSessionIdNotFound
+            response.errorCode = KafkaErrorCode.fetchSessionIDNotFound.rawValue
             respond.send(response)
             return
         }
@@ -98,12 +98,12 @@ extension Broker {
                 result.lastStableOffset = hw.rawValue
                 result.logStartOffset = partition.logStartOffset.rawValue
                 if version < 4 {
-                    result.errorCode = KafkaError.unsupportedVersion
+                    result.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
                     read.hasError = true
                 } else if partition.isOffline {
                     // As Kafka answers for a partition on an offline log dir (clients retry and
                     // refresh metadata); the log stays offline until the broker restarts.
-                    result.errorCode = KafkaError.kafkaStorageError
+                    result.errorCode = KafkaErrorCode.kafkaStorageError.rawValue
                     read.hasError = true
                 } else if version >= 9, let code = leaderEpochError(requested: wanted.currentLeaderEpoch, partition: partition) {
                     result.errorCode = code
@@ -113,13 +113,13 @@ extension Broker {
                     switch partition.read(from: Offset(wanted.fetchOffset), maxBytes: limit, upperBound: hw,
                                               minOneBatch: minOneBatch) {
                     case .offsetOutOfRange:
-                        result.errorCode = KafkaError.offsetOutOfRange
+                        result.errorCode = KafkaErrorCode.offsetOutOfRange.rawValue
                         read.hasError = true
                     case .unreadable:
                         // Damaged bytes at or before the fetch offset: an error the consumer
                         // surfaces, never an empty answer (it would wait forever) and never the
                         // batches after the damage (offsets would be skipped silently).
-                        result.errorCode = KafkaError.corruptMessage
+                        result.errorCode = KafkaErrorCode.corruptMessage.rawValue
                         read.hasError = true
                     case .records(let slice):
                         if !slice.isEmpty {

@@ -38,7 +38,7 @@ extension Broker {
                     response.topics.append(topicMetadata(topic))
                 } else {
                     var missing = MetadataResponse.MetadataResponseTopic()
-                    missing.errorCode = KafkaError.unknownTopicID
+                    missing.errorCode = KafkaErrorCode.unknownTopicID.rawValue
                     missing.name = nil
                     missing.topicId = wanted.topicId
                     response.topics.append(missing)
@@ -65,11 +65,11 @@ extension Broker {
         var missing = MetadataResponse.MetadataResponseTopic()
         missing.name = name
         if TopicName.invalidReason(name) != nil {
-            missing.errorCode = KafkaError.invalidTopicException
+            missing.errorCode = KafkaErrorCode.invalidTopicException.rawValue
             return missing
         }
         guard autoCreate else {
-            missing.errorCode = KafkaError.unknownTopicOrPartition
+            missing.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
             return missing
         }
         let partitions = Int32(config.int("num.partitions")!)
@@ -83,11 +83,11 @@ extension Broker {
         case .success(let topic)?:
             return topicMetadata(topic)
         case .failure(let refusal)?:
-            missing.errorCode = refusal.code
+            missing.errorCode = refusal.code.rawValue
             return missing
         case nil:
             // Still being committed (a multi-node quorum): clients retry, as with Kafka.
-            missing.errorCode = KafkaError.leaderNotAvailable
+            missing.errorCode = KafkaErrorCode.leaderNotAvailable.rawValue
             return missing
         }
     }

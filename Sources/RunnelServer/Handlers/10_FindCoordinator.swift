@@ -16,11 +16,11 @@ extension Broker {
             var c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: 0, errorMessage: nil)
             if request.keyType != 0 {
                 c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
-                                                        errorCode: KafkaError.coordinatorNotAvailable,
+                                                        errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue,
                                                         errorMessage: "Only group coordinators exist (transactions are not implemented).")
             } else if let refusal = ensureConsumerOffsetsTopic() {
                 c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
-                                                        errorCode: KafkaError.coordinatorNotAvailable, errorMessage: refusal.message)
+                                                        errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, errorMessage: refusal.message)
             } else {
                 // The coordinator is the leader of the group's __consumer_offsets partition.
                 let partition = PartitionID(groups.partition(forGroup: key))
@@ -31,7 +31,7 @@ extension Broker {
                     c.port = endpoint.port
                 } else {
                     c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
-                                                            errorCode: KafkaError.coordinatorNotAvailable,
+                                                            errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue,
                                                             errorMessage: "\(Self.consumerOffsetsTopic)-\(partition) has no leader now")
                 }
             }

@@ -21,7 +21,7 @@ extension Broker {
         }
         if context.version >= 3,
            !Self.validSoftwareToken(request.clientSoftwareName) || !Self.validSoftwareToken(request.clientSoftwareVersion) {
-            response.errorCode = KafkaError.invalidRequest
+            response.errorCode = KafkaErrorCode.invalidRequest.rawValue
         }
         respond.send(response)
     }

@@ -38,19 +38,19 @@ extension Broker {
                 next()
             }
             if seen[wanted.name]! > 1 {
-                fail(KafkaError.invalidRequest, "Topic '\(wanted.name)' appears more than once in the request.")
+                fail(KafkaErrorCode.invalidRequest.rawValue, "Topic '\(wanted.name)' appears more than once in the request.")
                 return
             }
             var partitions = wanted.numPartitions
             var replicationFactor = wanted.replicationFactor
             if !wanted.assignments.isEmpty {
                 guard partitions == -1, replicationFactor == -1 else {
-                    fail(KafkaError.invalidRequest, "Both replica assignments and a partition count or replication factor were given.")
+                    fail(KafkaErrorCode.invalidRequest.rawValue, "Both replica assignments and a partition count or replication factor were given.")
                     return
                 }
                 let foreign = wanted.assignments.flatMap(\.brokerIds).filter { $0 != self.nodeID.rawValue }
                 guard foreign.isEmpty else {
-                    fail(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist; this cluster has node \(self.nodeID) only.")
+                    fail(KafkaErrorCode.invalidReplicaAssignment.rawValue, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist; this cluster has node \(self.nodeID) only.")
                     return
                 }
                 partitions = Int32(wanted.assignments.count)
@@ -62,14 +62,14 @@ extension Broker {
             switch LogConfigs.validateTopicOverrides(wanted.configs.map { ($0.name, $0.value) }, broker: self.config) {
             case .success(let o): overrides = o
             case .failure(let error):
-                fail(KafkaError.invalidConfig, error.message)
+                fail(KafkaErrorCode.invalidConfig.rawValue, error.message)
                 return
             }
             self.createTopic(name: wanted.name, partitions: partitions, replicationFactor: replicationFactor,
                              configs: overrides, validateOnly: request.validateOnly) { outcome in
                 switch outcome {
                 case .failure(let refusal):
-                    fail(refusal.code, refusal.message)
+                    fail(refusal.code.rawValue, refusal.message)
                 case .success(let topic):
                     if !request.validateOnly {
                         self.logger.info("created topic \(wanted.name) with \(counted(partitions, "partition"))")

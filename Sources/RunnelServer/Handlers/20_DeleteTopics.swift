@@ -32,7 +32,7 @@ extension Broker {
                 guard let topic = self.image.topic(id: target.id) else {
                     result.name = nil
                     result.topicId = target.id
-                    result.errorCode = KafkaError.unknownTopicID
+                    result.errorCode = KafkaErrorCode.unknownTopicID.rawValue
                     result.errorMessage = "Topic id \(target.id) does not exist."
                     response.responses.append(result)
                     return next()
@@ -43,7 +43,7 @@ extension Broker {
             result.topicId = self.image.topic(TopicName(name!))?.id ?? .zero
             self.deleteTopic(name: name!) { refusal in
                 if let refusal {
-                    result.errorCode = refusal.code
+                    result.errorCode = refusal.code.rawValue
                     result.errorMessage = refusal.message
                 }
                 response.responses.append(result)

@@ -29,13 +29,13 @@ extension Broker {
         var response = InitProducerIdResponse()
         if let txn = request.transactionalId, !txn.isEmpty {
             logger.notice("InitProducerId for transactional id '\(txn)' refused: transactions are not implemented")
-            response.errorCode = KafkaError.invalidRequest
+            response.errorCode = KafkaErrorCode.invalidRequest.rawValue
             respond.send(response)
             return
         }
         if request.producerId >= 0 && request.producerEpoch >= 0 {
             guard request.producerId < image.nextProducerID else {
-                response.errorCode = 49
+                response.errorCode = KafkaErrorCode.invalidProducerIDMapping.rawValue
                 respond.send(response)
                 return
             }
@@ -54,7 +54,7 @@ extension Broker {
                 response.producerEpoch = 0
             case .failure(let refusal):
                 logger.error("allocating a producer id: \(refusal.message)")
-                response.errorCode = refusal.code == 41 ? KafkaError.notCoordinator : KafkaError.unknownServerError
+                response.errorCode = refusal.code == .notController ? KafkaErrorCode.notCoordinator.rawValue : KafkaErrorCode.unknownServerError.rawValue
             }
             respond.send(response)
         }

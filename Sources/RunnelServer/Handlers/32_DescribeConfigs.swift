@@ -41,7 +41,7 @@ extension Broker {
             switch resource.resourceType {
             case 2:
                 guard let topic = image.topic(TopicName(resource.resourceName)) else {
-                    result.errorCode = KafkaError.unknownTopicOrPartition
+                    result.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
                     result.errorMessage = "Topic '\(resource.resourceName)' does not exist."
                     response.results.append(result)
                     continue
@@ -49,14 +49,14 @@ extension Broker {
                 described = describeTopicConfigs(overrides: topic.configs)
             case 4:
                 guard resource.resourceName.isEmpty || resource.resourceName == String(nodeID.rawValue) else {
-                    result.errorCode = KafkaError.invalidRequest
+                    result.errorCode = KafkaErrorCode.invalidRequest.rawValue
                     result.errorMessage = "Broker '\(resource.resourceName)' is not this node (\(nodeID))."
                     response.results.append(result)
                     continue
                 }
                 described = describeBrokerConfigs()
             default:
-                result.errorCode = KafkaError.invalidRequest
+                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
                 result.errorMessage = "Resource type \(resource.resourceType) is not supported (only TOPIC 2 and BROKER 4)."
                 response.results.append(result)
                 continue

@@ -33,12 +33,12 @@ extension Broker {
                 next()
             }
             if seen[wanted.name]! > 1 {
-                finish(KafkaError.invalidRequest, "Topic '\(wanted.name)' appears more than once in the request.")
+                finish(KafkaErrorCode.invalidRequest.rawValue, "Topic '\(wanted.name)' appears more than once in the request.")
             } else if let foreign = wanted.assignments?.flatMap(\.brokerIds).filter({ $0 != self.nodeID.rawValue }), !foreign.isEmpty {
-                finish(39, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist.")
+                finish(KafkaErrorCode.invalidReplicaAssignment.rawValue, "Replica assignment names broker(s) \(Set(foreign).sorted()) that do not exist.")
             } else {
                 self.createPartitions(topic: wanted.name, totalCount: wanted.count, validateOnly: request.validateOnly) { refusal in
-                    finish(refusal?.code ?? 0, refusal?.message)
+                    finish(refusal?.code.rawValue ?? 0, refusal?.message)
                 }
             }
         }, done: { respond.send(response) })

@@ -150,7 +150,7 @@ enum RequestRouter {
         var buffer = allocator.buffer(capacity: 32)
         ResponseHeader(correlationId: correlationId).encode(into: &buffer, headerVersion: 0)
         var response = ApiVersionsResponse()
-        response.errorCode = KafkaError.unsupportedVersion
+        response.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
         let range = ApiSupport.ranges[ApiKey.apiVersions.rawValue]!
         response.apiKeys = [ApiVersionsResponse.ApiVersion(apiKey: ApiKey.apiVersions.rawValue,
                                                            minVersion: range.lowerBound, maxVersion: range.upperBound)]
