@@ -125,12 +125,13 @@ extension KafkaClient {
 
     /// Runs leader elections for `partitions` (nil: every partition; then partitions that need
     /// no election are left out of the results). Per-partition refusals are results, not
-    /// errors; an error that stops the whole request (no controller) is thrown.
+    /// errors; an error that stops the whole request (no controller) is thrown. Sent to any
+    /// broker, which forwards it to the active controller: the controller named in cached
+    /// metadata may be the very node whose failure made the election necessary.
     public func electLeaders(_ type: ElectionType, partitions: [RunnelCore.TopicPartition]?, timeoutMs: Int32 = 30_000) async throws
         -> [ElectionResult] {
-        if metadata.brokers.isEmpty { _ = try? await refreshMetadata(topics: []) }
         let results: [ElectionResult] = try await withRetries {
-            let (response, _) = try await send(.controller, timeoutMs: Int64(timeoutMs) + config.requestTimeoutMs) { _ in
+            let (response, _) = try await send(.any, timeoutMs: Int64(timeoutMs) + config.requestTimeoutMs) { _ in
                 var request = ElectLeadersRequest()
                 request.electionType = type.rawValue
                 request.timeoutMs = timeoutMs
