@@ -51,22 +51,37 @@ public final class BrokerRuntime {
             boundAddresses.append(try controllerServer.bind(listener))
         }
         self.controllerServer = controllerServer
-        if let quorumLoop {
+        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
+        self.server = server
+        func bindClientListeners() throws {
+            var clientAddresses: [SocketAddress] = []
+            for listener in config.listeners where !controllerNames.contains(listener.name) {
+                clientAddresses.append(try server.bind(listener))
+            }
+            boundAddresses += clientAddresses
+            if let port = clientAddresses.first?.port {
+                try owner.submit { broker.boundPort = port }.wait()
+            }
+        }
+        if let quorumLoop, !config.isController {
+            // A broker-only node is a learner of the quorum: the log reaches it on its client
+            // listener, and only after it registered (the controller then adds it as a learner).
+            broker.raftInbox = ControllerRouter(quorum: broker.quorum, logger: logger)
+            try bindClientListeners()
             try quorumLoop.submit { broker.quorum.start() }.wait()
+            try owner.submit { broker.startLifecycle() }.wait()
             try waitForMetadata(broker.quorum)
             try owner.submit { broker.finishStartup() }.wait()
             try waitForUnfencing(broker)
+        } else {
+            if let quorumLoop {
+                try quorumLoop.submit { broker.quorum.start() }.wait()
+                try waitForMetadata(broker.quorum)
+                try owner.submit { broker.finishStartup() }.wait()
+                try waitForUnfencing(broker)
+            }
+            try bindClientListeners()
         }
-        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
-        var clientAddresses: [SocketAddress] = []
-        for listener in config.listeners where !controllerNames.contains(listener.name) {
-            clientAddresses.append(try server.bind(listener))
-        }
-        boundAddresses += clientAddresses
-        if let port = clientAddresses.first?.port {
-            try owner.submit { broker.boundPort = port }.wait()
-        }
-        self.server = server
         let pending = config.explicitKeysNotYetInEffect
         if !pending.isEmpty {
             logger.notice("accepted but not yet in effect in Runnel: \(pending.joined(separator: ", "))")

@@ -10,24 +10,30 @@ public final class TestCluster: @unchecked Sendable {
     public let controllerPorts: [Int]
     public let clusterID: String
 
+    /// `size` nodes that are broker and controller (the voters), then `brokerOnly` nodes with
+    /// only the broker role (learners of the quorum), ids continuing after the voters.
     /// `overrides` apply to every node (e.g. shorter sessions for fail-over tests).
-    public init(size: Int, overrides: [String] = []) throws {
+    public init(size: Int, brokerOnly: Int = 0, overrides: [String] = []) throws {
         var clients: [Int] = []
         var controllers: [Int] = []
         for _ in 0..<size {
             clients.append(try freeLoopbackPort())
             controllers.append(try freeLoopbackPort())
         }
+        for _ in 0..<brokerOnly { clients.append(try freeLoopbackPort()) }
         controllerPorts = controllers
         clusterID = "runnel-test-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let voters = (0..<size).map { "\($0 + 1)@127.0.0.1:\(controllers[$0])" }.joined(separator: ",")
         var made: [BrokerProcess] = []
-        for i in 0..<size {
+        for i in 0..<(size + brokerOnly) {
             let id = i + 1
+            let isVoter = i < size
+            let listeners = isVoter ? "PLAINTEXT://127.0.0.1:\(clients[i]),CONTROLLER://127.0.0.1:\(controllers[i])"
+                                    : "PLAINTEXT://127.0.0.1:\(clients[i])"
             let node = try BrokerProcess(overrides: [
                 "node.id=\(id)",
-                "process.roles=broker,controller",
-                "listeners=PLAINTEXT://127.0.0.1:\(clients[i]),CONTROLLER://127.0.0.1:\(controllers[i])",
+                "process.roles=\(isVoter ? "broker,controller" : "broker")",
+                "listeners=\(listeners)",
                 "advertised.listeners=PLAINTEXT://127.0.0.1:\(clients[i])",
                 "controller.listener.names=CONTROLLER",
                 "controller.quorum.voters=\(voters)",

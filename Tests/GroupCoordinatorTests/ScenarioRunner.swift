@@ -189,33 +189,3 @@ struct ScenarioError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
 }
-
-/// Parses and checks (or rewrites) one scenario file.
-enum ScenarioFile {
-    struct Case { var command: String; var expected: String; var comments: [String] }
-
-    static func parse(_ text: String) -> [Case] {
-        var cases: [Case] = []
-        var comments: [String] = []
-        var lines = text.components(separatedBy: "\n")[...]
-        while let line = lines.popFirst() {
-            if line.hasPrefix("#") || line.trimmingCharacters(in: .whitespaces).isEmpty {
-                if line.hasPrefix("#") { comments.append(line) }
-                continue
-            }
-            guard lines.first == "----" else { cases.append(Case(command: line, expected: "", comments: comments)); comments = []; continue }
-            lines.removeFirst()
-            var expected: [String] = []
-            while let next = lines.first, !next.isEmpty { expected.append(next); lines.removeFirst() }
-            cases.append(Case(command: line, expected: expected.joined(separator: "\n"), comments: comments))
-            comments = []
-        }
-        return cases
-    }
-
-    static func render(_ cases: [Case]) -> String {
-        cases.map { c in
-            (c.comments + [c.command, "----"] + (c.expected.isEmpty ? [] : [c.expected])).joined(separator: "\n")
-        }.joined(separator: "\n\n") + "\n"
-    }
-}

@@ -128,6 +128,47 @@ struct ClusterTests {
         }
     }
 
+    /// Three controllers and two broker-only nodes: the broker-only nodes follow the metadata
+    /// log as learners (they register, the controller adds them to the quorum), every node lists
+    /// all five brokers, and a broker-only node leads partitions like any broker.
+    @Test func brokerOnlyNodesFollowTheQuorumAsLearners() async throws {
+        let cluster = try TestCluster(size: 3, brokerOnly: 2, overrides: Self.fastSessions)
+        defer { cluster.stop() }
+        do {
+            try cluster.start(timeoutSeconds: 40)
+            try await eventually("every node to list five brokers", seconds: 30) {
+                for node in cluster.nodes where try await metadata(of: node).brokers.count != 5 { return false }
+                return true
+            }
+            let controllers = Set(try await cluster.nodes.asyncMap { try await metadata(of: $0).controllerId })
+            #expect(controllers.count == 1 && controllers.allSatisfy { (1...3).contains($0) })
+            let topic = uniqueTopic("learners")
+            let admin = try client(cluster.node(5).bootstrap)
+            defer { Task { await admin.shutdown() } }
+            _ = try await admin.createTopic(topic, partitions: 5, replicationFactor: 5)
+            var md = try await metadata(of: cluster.node(4), topics: [topic])
+            try await eventually("the broker-only nodes to know the topic") {
+                md = try await metadata(of: cluster.node(4), topics: [topic])
+                let fifth = try await metadata(of: cluster.node(5), topics: [topic])
+                return md.topics.first?.errorCode == 0 && fifth.topics.first?.errorCode == 0
+            }
+            let leaders = md.topics[0].partitions.map(\.leaderId)
+            #expect(Set(leaders) == [1, 2, 3, 4, 5], "leaders \(leaders)")
+            let producerClient = try client(cluster.node(4).bootstrap)
+            defer { Task { await producerClient.shutdown() } }
+            let producer = try await KafkaProducer(client: producerClient)
+            for p in 0..<5 {
+                _ = try await producer.send(topic: topic, partition: PartitionID(Int32(p)), key: nil, value: ByteBuffer(string: "v"))
+            }
+            try await producer.flush()
+            try await producer.close()
+            #expect(cluster.node(4).log.contains("registered with the controller"))
+        } catch {
+            print("cluster logs:\n\(cluster.logs)")
+            throw error
+        }
+    }
+
     /// kill -9 of a partition's leader: within the session timeout + 2 s another member of its
     /// ISR leads, with a higher leader epoch, and clients produce to it.
     @Test func aKilledLeaderIsReplacedFromTheISR() async throws {
@@ -305,4 +346,12 @@ struct ClusterTests {
 
 struct ClusterTestTimeout: Error, CustomStringConvertible {
     let description: String
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
+    }
 }

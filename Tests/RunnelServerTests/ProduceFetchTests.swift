@@ -77,7 +77,7 @@ import Testing
         try createTopic(h, "t")
         let r = try #require(try produce(h, topic: "t", records: batch(["x", "y"]), acks: -1))
         #expect(r.errorCode == 0)
-        let recoveryPoint = try h.onLoop { $0.partitions.values.first!.log.recoveryPoint }
+        let recoveryPoint = try h.onLoop { $0.partitions.values.first!.recoveryPoint }
         #expect(recoveryPoint == Offset(2))
     }
 
@@ -233,16 +233,16 @@ import Testing
             let old = try #require(try produce(h, topic: "t", records: batch([String(repeating: "x", count: 200)], timestamp: 1_000 + Int64(i))))
             #expect(old.errorCode == 0)
         }
-        let before = try h.onLoop { $0.partitions.values.first!.log.segmentCount }
+        let before = try h.onLoop { $0.partitions.values.first!.segmentCount }
         #expect(before > 3)
         try h.onLoop { $0.applyRetention() }
-        let start = try h.onLoop { $0.partitions.values.first!.log.logStartOffset }
+        let start = try h.onLoop { $0.partitions.values.first!.logStartOffset }
         #expect(start > Offset(0))
         #expect(try fetch(h, topic: "t", offset: 0).errorCode == 1)
         #expect(try fetch(h, topic: "t", offset: start.rawValue).errorCode == 0)
         try h.close()
         try h.open()
         #expect(try fetch(h, topic: "t", offset: 0).errorCode == 1)
-        #expect(try h.onLoop { $0.partitions.values.first!.log.logStartOffset } == start)
+        #expect(try h.onLoop { $0.partitions.values.first!.logStartOffset } == start)
     }
 }

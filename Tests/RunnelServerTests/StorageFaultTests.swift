@@ -111,7 +111,7 @@ import Testing
         for _ in 0..<40 {
             #expect(try pf.produce(h, topic: "dmg", records: pf.batch(Array(repeating: value, count: 20)), acks: 1)?.errorCode == 0)
         }
-        let bases = try h.onLoop { $0.partitions[TopicPartition(TopicName("dmg"), PartitionID(0))]!.log.segmentBaseOffsets }
+        let bases = try h.onLoop { $0.partitions[TopicPartition(TopicName("dmg"), PartitionID(0))]!.segmentBaseOffsets }
         #expect(bases.count >= 3)
         try h.close()
         // Damage the header of the second batch (offsets 20-39) of the first segment.

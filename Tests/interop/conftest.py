@@ -100,6 +100,13 @@ class Broker:
         return self.proc.pid if self.proc else None
 
     def start(self) -> "Broker":
+        self.launch()
+        self._wait_ready()
+        return self
+
+    def launch(self) -> "Broker":
+        """Starts the process without waiting for its client port (a cluster node opens it only
+        once the metadata quorum has formed and the controller has unfenced it)."""
         assert not self.alive(), "broker already running"
         self.starts += 1
         with open(self.log_path, "ab") as log:
@@ -108,7 +115,6 @@ class Broker:
             self.proc = subprocess.Popen(
                 self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.base_dir, preexec_fn=_die_with_parent, start_new_session=True)
-        self._wait_ready()
         return self
 
     def _wait_ready(self) -> None:
@@ -173,6 +179,45 @@ class Broker:
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
+class Cluster:
+    """`size` brokers that are also the voters of one metadata quorum (every node broker and
+    controller), data directories formatted with one cluster id. Every node is killed at
+    teardown, like a single Broker."""
+
+    def __init__(self, binary: str, size: int = 3, overrides: dict[str, str] | None = None, name: str = "cluster"):
+        controller_ports = [free_port() for _ in range(size)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(controller_ports))
+        cluster_id = "interop-" + os.urandom(6).hex()
+        self.nodes: list[Broker] = []
+        for i in range(size):
+            node = Broker(binary, overrides, f"{name}-node{i + 1}")
+            node.overrides.update({
+                "node.id": str(i + 1),
+                "process.roles": "broker,controller",
+                "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{controller_ports[i]}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+                "controller.listener.names": "CONTROLLER",
+                "controller.quorum.voters": voters,
+            })
+            (node.data_dir / "meta.properties").write_text(f"version=1\nnode.id={i + 1}\ncluster.id={cluster_id}\n")
+            self.nodes.append(node)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.bootstrap for n in self.nodes)
+
+    def start(self) -> "Cluster":
+        for node in self.nodes:
+            node.launch()
+        for node in self.nodes:
+            node._wait_ready()
+        return self
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
 # Brokers the running test can see, so a failure report can show their logs.
 _VISIBLE_BROKERS: list[Broker] = []
 
@@ -214,6 +259,24 @@ def start_broker(request):
         if b in _VISIBLE_BROKERS:
             _VISIBLE_BROKERS.remove(b)
         b.close()
+
+
+@pytest.fixture(scope="module")
+def module_cluster(request):
+    """One three-node cluster per test module (tests use unique topic names)."""
+    overrides = getattr(request.module, "CLUSTER_OVERRIDES", None)
+    cluster = Cluster(runnel_bin(), 3, overrides, f"{request.module.__name__}-cluster")
+    _VISIBLE_BROKERS.extend(cluster.nodes)
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.close()
+        raise
+    yield cluster
+    for node in cluster.nodes:
+        if node in _VISIBLE_BROKERS:
+            _VISIBLE_BROKERS.remove(node)
+    cluster.close()
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ final class Broker: RequestDispatcher {
     private var controllerTask: RepeatedTask?
 
     var nodeID: BrokerID { config.nodeID }
-    var partitions: [TopicPartition: LocalPartition] { replicas.partitions }
+    var partitions: [TopicPartition: Partition] { replicas.partitions }
 
     /// Opens the data directory and the metadata quorum, converts a single-node data directory
     /// of an earlier release, and opens every local replica the metadata places here.
@@ -200,8 +200,10 @@ final class Broker: RequestDispatcher {
     }
 
     /// Registers with the controller and starts heartbeating (a single voter is registered and
-    /// unfenced when this returns).
-    private func startLifecycle() {
+    /// unfenced when this returns). A broker-only node starts it before its metadata has caught
+    /// up: registering is what makes the controller add it to the quorum as a learner.
+    func startLifecycle() {
+        if let lifecycle { return lifecycle.start() }
         let listener = advertisedListener
         let context = BrokerLifecycle.Context(
             nodeID: nodeID, clusterID: clusterID,
@@ -265,9 +267,9 @@ final class Broker: RequestDispatcher {
     func applyRetention() {
         let now = Clock.now()
         var moved = false
-        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) where !partition.log.isOffline {
+        for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) {
             do {
-                let result = try partition.log.applyRetention(now: now)
+                guard let result = try partition.applyRetention(now: now) else { continue }
                 if result.deletedSegments > 0 {
                     moved = true
                     logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)")
@@ -284,14 +286,21 @@ final class Broker: RequestDispatcher {
 
     private func flushDueLogs() {
         let now = Clock.now()
-        for partition in partitions.values where partition.log.flushIsDue(now: now) {
+        for partition in partitions.values where partition.flushIsDue(now: now) {
             partition.flushInBackground()
         }
     }
 
     // MARK: Dispatch
 
+    /// Where Raft messages that reach a client listener go: a broker-only node is a learner of the
+    /// metadata quorum without a CONTROLLER listener, and the leader sends it the log there.
+    var raftInbox: ControllerRouter?
+
     func dispatch(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
+        if let raftInbox, (try? RequestHeader.Prefix.peek(frame).apiKey) == ApiKey.runnelRaft.rawValue {
+            return raftInbox.dispatch(frame: frame, connection: connection, completion: completion)
+        }
         if loop.inEventLoop {
             handle(frame: frame, connection: connection, completion: completion)
         } else {

@@ -53,8 +53,12 @@ final class BrokerLifecycle {
     /// within the call, so the broker is unfenced when this returns).
     func start() {
         loop.preconditionInEventLoop()
+        guard !started else { return }
+        started = true
         beat()
     }
+
+    private var started = false
 
     /// One step: register when not registered, else heartbeat; then schedule the next one.
     private func beat() {
@@ -98,6 +102,8 @@ final class BrokerLifecycle {
         channel.send(wire, version: 0).whenComplete { [self] result in
             switch result {
             case .success(let response) where response.errorCode == 0: registered(response.brokerEpoch)
+            case .success(let response) where response.errorCode == 41:
+                channel.rotate()   // not the active controller: try the next voter
             case .success(let response): logger.info("registration with the controller refused: error \(response.errorCode)")
             case .failure(let error): logger.debug("registration: \(error)")
             }

@@ -26,7 +26,7 @@ final class ReplicaManager {
     private let loop: any EventLoop
     private let threadPool: NIOThreadPool
     private let logger: Logger
-    private(set) var partitions: [TopicPartition: LocalPartition] = [:]
+    private(set) var partitions: [TopicPartition: Partition] = [:]
     /// Replicas this node should hold but whose log could not be opened, with the reason.
     private(set) var failed: [TopicPartition: String] = [:]
 
@@ -76,16 +76,18 @@ final class ReplicaManager {
             if let existing = partitions[key] {
                 existing.leaderEpoch = state.leaderEpoch
                 existing.isLeader = state.leader == nodeID
-                if existing.log.config != logConfig { existing.log.config = logConfig }
+                existing.partitionEpoch = state.partitionEpoch
+                existing.updateConfig(logConfig)
                 continue
             }
             do {
                 let log = try logs.log(key.topic, key.partition)
                     ?? logs.createLog(topic: key.topic, partition: key.partition, config: logConfig, now: Clock.now())
                 log.config = logConfig
-                let partition = LocalPartition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
+                let partition = Partition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
                                                threadPool: threadPool, logger: logger)
                 partition.isLeader = state.leader == nodeID
+                partition.partitionEpoch = state.partitionEpoch
                 partitions[key] = partition
                 failed[key] = nil
                 delta.created.append(key)

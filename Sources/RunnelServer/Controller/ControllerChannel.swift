@@ -39,10 +39,28 @@ final class ControllerChannel {
         }
     }
 
-    /// Sends `request` to the active controller at `version`.
+    /// While no leader is known (a broker-only node before the log reaches it), requests go to
+    /// the voters in turn; `rotate()` moves to the next one after a refusal.
+    private var guess = 0
+
+    func rotate() {
+        guess += 1
+        if activeID == nil, let current = connection {
+            current.future.whenSuccess { $0.close() }
+            connection = nil
+        }
+    }
+
+    private var target: BrokerID? {
+        if let activeID { return activeID }
+        let voters = addresses.keys.sorted()
+        return voters.isEmpty ? nil : voters[guess % voters.count]
+    }
+
+    /// Sends `request` to the active controller at `version` (to a voter in turn while none is known).
     func send<R: KafkaRequest>(_ request: R, version: Int16, timeoutMs: Int64 = 30_000) -> EventLoopFuture<R.Response> {
         loop.preconditionInEventLoop()
-        guard let id = activeID else {
+        guard let id = target else {
             return loop.makeFailedFuture(Unavailable(description: "no active controller is known yet"))
         }
         guard let address = addresses[id] else {
@@ -64,6 +82,7 @@ final class ControllerChannel {
                 if let self, let current = self.connection, current.id == id {
                     current.future.whenSuccess { $0.close() }
                     self.connection = nil
+                    if self.activeID == nil { self.guess += 1 }
                 }
                 throw error
             }

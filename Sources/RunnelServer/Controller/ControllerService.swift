@@ -81,6 +81,7 @@ extension ControllerService {
     func register(_ request: MetadataController.RegistrationRequest, now: Int64)
         -> EventLoopFuture<Result<Int64, MetadataController.Refusal>> {
         let box = LifecycleBox()
+        addLearnerIfNeeded(request.id)
         return submit { controller, latest in
             controller.register(request, in: latest, now: now).map { decided in
                 box.epoch = decided.epoch
@@ -93,12 +94,20 @@ extension ControllerService {
     func heartbeat(_ heartbeat: MetadataController.Heartbeat, now: Int64)
         -> EventLoopFuture<Result<MetadataController.HeartbeatReply, MetadataController.Refusal>> {
         let box = LifecycleBox()
+        addLearnerIfNeeded(heartbeat.id)
         return submit { controller, latest in
             controller.heartbeat(heartbeat, in: latest, now: now).map { decided in
                 box.reply = decided.reply
                 return decided.records
             }
         }.map { result in result.map { box.reply! } }
+    }
+
+    /// A broker that is not a member of the metadata quorum (a broker-only node) becomes a
+    /// learner, so the log reaches it; tried again at each of its heartbeats until it is one.
+    private func addLearnerIfNeeded(_ broker: BrokerID) {
+        let id = NodeID(UInt64(broker.rawValue))
+        if !quorum.isMember(id) { quorum.addLearner(id) }
     }
 
     /// The active controller's periodic work: fence brokers whose session expired, and give

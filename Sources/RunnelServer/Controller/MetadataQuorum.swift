@@ -96,6 +96,8 @@ final class MetadataQuorum {
     /// was at the previous sample was caught up then).
     private var caughtUpAt: [NodeID: Int64] = [:]
     private var previousSample: (lastIndex: LogIndex, atMs: Int64)?
+    /// Learners whose addition was proposed and not applied yet.
+    private var pendingLearners: Set<NodeID> = []
 
     /// Called on `loop` after each applied batch, with the records and the image after them.
     var onApplied: ((MetadataImage, [MetadataRecord]) -> Void)?
@@ -118,6 +120,7 @@ final class MetadataQuorum {
         node = RaftNode(config: config, storage: storage)
         transport = RaftTransport(selfID: options.nodeID, clusterID: options.clusterID, loop: loop, logger: logger)
         for (id, address) in options.peers where id != options.nodeID { transport.setPeer(id, host: address.host, port: address.port) }
+        notePeers(image.brokers.values.map { .registerBroker($0) })
     }
 
     /// Starts ticking. Call on `loop`.
@@ -218,6 +221,34 @@ final class MetadataQuorum {
         return promise.futureResult
     }
 
+    /// Whether `id` is a voter or learner of the group (as applied here).
+    func isMember(_ id: NodeID) -> Bool { node.status.confState.isMember(id) }
+
+    /// Leader only: proposes adding a broker-only node as a learner (it then receives the log).
+    /// Refused while another membership change is in flight (the caller tries again later).
+    func addLearner(_ id: NodeID) {
+        loop.preconditionInEventLoop()
+        guard !stopped, isActiveController, !isMember(id), !pendingLearners.contains(id) else { return }
+        do {
+            _ = try node.proposeConfChange(ConfChange(.addLearner, id))
+            pendingLearners.insert(id)
+            logger.info("metadata: adding node \(id) to the quorum as a learner")
+            drain()
+        } catch {
+            logger.debug("metadata: adding learner \(id) must wait: \(error)")
+        }
+    }
+
+    /// Broker-only nodes are learners: every member learns their address from their registration
+    /// (the first listener it names), so whoever leads can send them the log.
+    private func notePeers(_ records: [MetadataRecord]) {
+        for case .registerBroker(let registration) in records {
+            let id = NodeID(UInt64(registration.id.rawValue))
+            guard id != options.nodeID, options.peers[id] == nil, let endpoint = registration.listeners.first else { continue }
+            transport.setPeer(id, host: endpoint.host, port: Int(endpoint.port))
+        }
+    }
+
     /// Handles every Ready the node has (each may produce more work, e.g. a commit that needs
     /// a new append to be sent).
     private func drain() {
@@ -243,6 +274,7 @@ final class MetadataQuorum {
     private func restore(_ snapshot: RaftSnapshot) {
         do {
             image = try MetadataImage.decodeSnapshot(snapshot.data)
+            notePeers(image.brokers.values.map { .registerBroker($0) })
             logger.info("metadata: restored a snapshot at index \(snapshot.index) (metadata offset \(image.recordCount))")
             bytesSinceSnapshot = 0
             onApplied?(image, [])
@@ -257,6 +289,7 @@ final class MetadataQuorum {
             do {
                 let records = try MetadataRecord.decodeBatch(entry.data)
                 image = try image.applying(records)
+                notePeers(records)
                 bytesSinceSnapshot += entry.data.count
                 onApplied?(image, records)
             } catch {
@@ -273,7 +306,10 @@ final class MetadataQuorum {
                 onActiveChange?(true)
             }
         case .confChange:
-            if let change = ConfChange(decoding: entry.data) { node.applyConfChange(change) }
+            if let change = ConfChange(decoding: entry.data) {
+                node.applyConfChange(change)
+                pendingLearners.remove(change.node)
+            }
         }
         if let waiting = pending.removeValue(forKey: entry.index) {
             waiting.deadline.cancel()

@@ -118,18 +118,18 @@ final class GroupService {
         let key = TopicPartition(Self.topic, PartitionID(p))
         guard let local = broker.leaderPartition(key) else { return }
         var machine = GroupCoordinatorStateMachine(config: config, seed: seeds.next())
-        var offset = local.log.logStartOffset
-        let end = local.log.logEndOffset
+        var offset = local.logStartOffset
+        let end = local.logEndOffset
         var records = 0
         do {
             while offset < end {
                 let slice: LogSlice
-                switch local.log.read(from: offset, maxBytes: 16 << 20) {
+                switch local.read(from: offset, maxBytes: 16 << 20) {
                 case .records(let read): slice = read
                 case .offsetOutOfRange(let start, let end):
-                    throw StorageFailure("read", path: local.log.directory, detail: "offset \(offset) is outside \(start)..<\(end)")
+                    throw StorageFailure("read", path: local.directory, detail: "offset \(offset) is outside \(start)..<\(end)")
                 case .unreadable(_, let reason):
-                    throw StorageFailure("read", path: local.log.directory, detail: reason)
+                    throw StorageFailure("read", path: local.directory, detail: reason)
                 }
                 guard let next = slice.nextOffset else { break }
                 var decoder = RecordBatchDecoder(slice.makeByteBuffer(), decompressedBytesMax: Limits.batchDecompressedBytesMax)
@@ -160,7 +160,7 @@ final class GroupService {
             for case .respond(let token, let response) in actions { deliver(token, response.failed(with: .notCoordinator)) }
             return
         }
-        var end = local.log.logEndOffset
+        var end = local.logEndOffset
         var failed = false
         var responses: [(RequestToken, GroupResponse)] = []
         for action in actions {
@@ -187,7 +187,7 @@ final class GroupService {
         }
     }
 
-    private func append(_ records: [GroupRecord], to local: LocalPartition, key: TopicPartition) throws -> Offset {
+    private func append(_ records: [GroupRecord], to local: Partition, key: TopicPartition) throws -> Offset {
         let now = Clock.now()
         var builder = RecordBatchBuilder(capacityBytes: 1024)
         for record in records {
@@ -195,8 +195,11 @@ final class GroupService {
             builder.append(timestamp: now, key: encoded.key, value: encoded.value)
         }
         let batch = builder.finish()
-        let appended = try batch.withUnsafeReadableBytes { bytes in
-            try local.log.append(copying: bytes, leaderEpoch: local.leaderEpoch, now: now)
+        let appended = try batch.withUnsafeReadableBytes { bytes -> PartitionLog.AppendResult in
+            guard let header = RecordBatchHeader(bytes) else {
+                throw StorageFailure("append", path: local.directory, detail: "the coordinator built a batch that does not parse")
+            }
+            return try local.append(batch: bytes, header: header, now: now)
         }
         broker.fetchWaiters.notify(key)
         return appended.lastOffset + 1

@@ -24,7 +24,7 @@ extension Broker {
     func handleProduce(_ request: ProduceRequest, _ context: RequestContext, _ respond: Responder<ProduceResponse>) {
         let now = Clock.now()
         var response = ProduceResponse()
-        var durableWaits: [(LocalPartition, Offset)] = []
+        var durableWaits: [(Partition, Offset)] = []
         let acksValid = request.acks == 0 || request.acks == 1 || request.acks == -1
         for topic in request.topicData {
             var topicResult = ProduceResponse.TopicProduceResponse()
@@ -43,7 +43,7 @@ extension Broker {
                     result.errorMessage = outcome.errorMessage
                     result.baseOffset = outcome.baseOffset
                     result.logAppendTimeMs = outcome.logAppendTime
-                    result.logStartOffset = partition.log.logStartOffset.rawValue
+                    result.logStartOffset = partition.logStartOffset.rawValue
                     if outcome.errorCode == KafkaError.none, let end = outcome.durableEnd,
                        request.acks == -1, LogConfigs.acksAllFsync(overrides, broker: config) {
                         durableWaits.append((partition, end))
@@ -70,15 +70,15 @@ extension Broker {
 
     /// Answers once every partition's batches are fsynced; a failed fsync turns that partition's
     /// result into KAFKA_STORAGE_ERROR (the producer retries; nothing unsynced is acknowledged).
-    private func waitDurable(_ waits: [(LocalPartition, Offset)], response: ProduceResponse,
+    private func waitDurable(_ waits: [(Partition, Offset)], response: ProduceResponse,
                              respond: Responder<ProduceResponse>) {
         var response = response
         var pending = waits.count
         for (partition, end) in waits {
             partition.groupCommit.waitDurable(end: end) { result in
                 if case .failure = result {
-                    let topic = partition.log.topic.rawValue
-                    let index = partition.log.partition.rawValue
+                    let topic = partition.topic.rawValue
+                    let index = partition.index.rawValue
                     for t in response.responses.indices where response.responses[t].name == topic {
                         for p in response.responses[t].partitionResponses.indices
                         where response.responses[t].partitionResponses[p].index == index {
@@ -109,7 +109,7 @@ extension Broker {
 
     /// Validates and appends one partition's records. Nothing is appended unless every batch is
     /// valid and passes the idempotence checks.
-    func append(_ records: ByteBuffer?, to partition: LocalPartition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
+    func append(_ records: ByteBuffer?, to partition: Partition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
         guard let records, records.readableBytes > 0 else {
             return .failure(KafkaError.corruptMessage, "no records")
         }
@@ -147,7 +147,7 @@ extension Broker {
         }
         if let original = duplicateOf {
             return AppendOutcome(baseOffset: original.baseOffset.rawValue, logAppendTime: original.logAppendTimeMs,
-                                 durableEnd: partition.log.logEndOffset)
+                                 durableEnd: partition.logEndOffset)
         }
         var outcome = AppendOutcome()
         do {
@@ -156,25 +156,17 @@ extension Broker {
             try records.withUnsafeReadableBytes { bytes in
                 for (i, batch) in batches.enumerated() {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[batch.range])
-                    let appended = try partition.log.append(copying: slice, leaderEpoch: partition.leaderEpoch, now: now)
+                    let appended = try partition.append(batch: slice, header: batch.header, now: now)
                     if i == 0 {
                         outcome.baseOffset = appended.baseOffset.rawValue
                         outcome.logAppendTime = appended.logAppendTime.rawValue
                     }
                     outcome.durableEnd = appended.lastOffset + 1
                     outcome.appended = true
-                    let h = batch.header
-                    if h.producerId >= 0 {
-                        partition.producers.record(
-                            producerId: h.producerId, epoch: h.producerEpoch,
-                            batch: .init(firstSequence: h.baseSequence, lastSequence: h.baseSequence &+ h.lastOffsetDelta,
-                                         baseOffset: appended.baseOffset, logAppendTimeMs: appended.logAppendTime.rawValue))
-                    }
-                    if appended.flushDue { partition.flushInBackground() }
                 }
             }
         } catch let error as StorageError {
-            logger.error("append to \(partition.log.directory): \(error)")
+            logger.error("append to \(partition.directory): \(error)")
             if case .batchTooLarge = error {
                 return .failure(KafkaError.recordListTooLarge, error.description)
             }

@@ -96,11 +96,11 @@ extension Broker {
                 let hw = partition.highWatermark
                 result.highWatermark = hw.rawValue
                 result.lastStableOffset = hw.rawValue
-                result.logStartOffset = partition.log.logStartOffset.rawValue
+                result.logStartOffset = partition.logStartOffset.rawValue
                 if version < 4 {
                     result.errorCode = KafkaError.unsupportedVersion
                     read.hasError = true
-                } else if partition.log.isOffline {
+                } else if partition.isOffline {
                     // As Kafka answers for a partition on an offline log dir (clients retry and
                     // refresh metadata); the log stays offline until the broker restarts.
                     result.errorCode = KafkaError.kafkaStorageError
@@ -110,7 +110,7 @@ extension Broker {
                     read.hasError = true
                 } else {
                     let limit = min(Int(max(0, wanted.partitionMaxBytes)), remaining)
-                    switch partition.log.read(from: Offset(wanted.fetchOffset), maxBytes: limit, upperBound: hw,
+                    switch partition.read(from: Offset(wanted.fetchOffset), maxBytes: limit, upperBound: hw,
                                               minOneBatch: minOneBatch) {
                     case .offsetOutOfRange:
                         result.errorCode = KafkaError.offsetOutOfRange

@@ -37,9 +37,9 @@ extension Broker {
                 let found: (offset: Offset, timestamp: TimestampMs)?
                 switch wanted.timestamp {
                 case -1: found = (partition.highWatermark, .none)
-                case -2: found = (partition.log.logStartOffset, .none)
+                case -2: found = (partition.logStartOffset, .none)
                 default:
-                    found = partition.log.offset(forTimestamp: TimestampMs(wanted.timestamp), compressed: Self.scanCompressedBatch)
+                    found = partition.offset(forTimestamp: TimestampMs(wanted.timestamp), compressed: Self.scanCompressedBatch)
                         .flatMap { $0.offset < partition.highWatermark ? $0 : nil }
                 }
                 if context.version == 0 {
@@ -67,7 +67,7 @@ extension Broker {
     }
 
     /// Kafka's current_leader_epoch check (KIP-320): nil when the request may proceed.
-    func leaderEpochError(requested: Int32, partition: LocalPartition) -> Int16? {
+    func leaderEpochError(requested: Int32, partition: Partition) -> Int16? {
         guard requested >= 0 else { return nil }
         if requested < partition.leaderEpoch.rawValue { return 74 }
         if requested > partition.leaderEpoch.rawValue { return 75 }
