@@ -9,6 +9,8 @@ metadata quorum that is its own active controller):
 - ElectLeaders (key 43): both clients; the preferred replica of every partition already leads,
   so each election is ELECTION_NOT_NEEDED, which kafka-python ignores and confluent-kafka reports
   per partition.
+
+and against a three-node cluster, where every node must give the same cluster and quorum.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 from confluent_kafka import ElectionType, KafkaError, TopicPartition
 from kafka import KafkaAdminClient
 
-from interop_support import CLIENT_TIMEOUT_S, ck_admin, ck_create_topic, unique_topic
+from interop_support import CLIENT_TIMEOUT_S, ck_admin, ck_create_topic, unique_topic, wait_until
 
 CLUSTER_OPS = {"CREATE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE"}
 
@@ -94,3 +96,32 @@ def test_elect_leaders_when_the_preferred_replica_leads(module_broker):
         assert codes == {(topic, 5): 3}
     finally:
         kp.close()
+
+
+@pytest.mark.deadline(90)
+def test_every_node_of_a_cluster_describes_the_same_cluster_and_quorum(module_cluster):
+    """Three nodes: confluent-kafka's describe_cluster and kafka-python's describe_cluster and
+    describe_metadata_quorum through each node give one cluster id, one controller that leads
+    the quorum, three brokers and three voters (DescribeQuorum forwarded to the controller)."""
+    def views():
+        out = []
+        for node in module_cluster.nodes:
+            admin = ck_admin(node.bootstrap)  # kept alive until the future completes
+            ck = admin.describe_cluster(request_timeout=CLIENT_TIMEOUT_S).result(timeout=CLIENT_TIMEOUT_S)
+            kp = kp_admin(node.bootstrap)
+            try:
+                described = kp.describe_cluster()
+                [partition] = kp.describe_metadata_quorum()["topics"][0]["partitions"]
+            finally:
+                kp.close()
+            out.append((ck.cluster_id, ck.controller.id, sorted(n.id for n in ck.nodes),
+                        described["controller_id"], sorted(b["broker_id"] for b in described["brokers"]),
+                        partition["error"], partition["leader_id"], partition["leader_epoch"],
+                        sorted(v["replica_id"] for v in partition["current_voters"])))
+        return out if all(v == out[0] for v in out) else None
+
+    [first, *_] = wait_until(views, 20, "every node to give the same answer")
+    cluster_id, controller, brokers, kp_controller, kp_brokers, error, leader, epoch, voters = first
+    assert cluster_id and brokers == [1, 2, 3] and kp_brokers == [1, 2, 3]
+    assert controller == kp_controller == leader and error is None and epoch >= 1
+    assert voters == [1, 2, 3]
