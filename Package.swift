@@ -98,7 +98,7 @@ let package = Package(
                     resources: [.copy("testdata")]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
-        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", "ClusterMetadata", "RaftCore", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],
+        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelClient", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", "ClusterMetadata", "RaftCore", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],
                     exclude: ["Fixtures"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RunnelIntegrationTests",

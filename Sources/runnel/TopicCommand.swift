@@ -69,7 +69,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a topic's partitions (leader, replicas, ISR) and configuration.")
+        static let configuration = CommandConfiguration(abstract: "Show a topic's partitions (leader, leader epoch, replicas, ISR) and configuration.")
 
         @OptionGroup var client: ClientOptions
         @Argument(help: "Topic name.") var name: String
@@ -90,7 +90,8 @@ struct TopicCommand: AsyncParsableCommand {
             var out = "Topic: \(topic.name)\tTopicId: \(topic.id)\tPartitionCount: \(topic.partitionCount)\tReplicationFactor: \(replication)\n"
             for partition in topic.partitions {
                 let leader = partition.leader.map(\.description) ?? "none"
-                out += "\tPartition: \(partition.id)\tLeader: \(leader)\tReplicas: \(ids(partition.replicas))\tIsr: \(ids(partition.isr))"
+                out += "\tPartition: \(partition.id)\tLeader: \(leader)\tLeaderEpoch: \(partition.leaderEpoch)"
+                out += "\tReplicas: \(ids(partition.replicas))\tIsr: \(ids(partition.isr))"
                 if !partition.offlineReplicas.isEmpty { out += "\tOffline: \(ids(partition.offlineReplicas))" }
                 out += "\n"
             }

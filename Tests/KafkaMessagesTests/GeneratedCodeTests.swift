@@ -44,6 +44,39 @@ let extraSpecsDirectory = repositoryRoot.appendingPathComponent("specs").path
         }
     }
 
+    /// A schema in the extra folder at the same path as one of the snapshot's replaces it (a
+    /// newer Kafka version); another schema of the same API key is refused.
+    @Test func anExtraSchemaReplacesTheSnapshotsOfTheSamePath() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("codegen-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func write(_ folder: String, _ name: String, versions: String, extra: String = "") throws {
+            let dir = root + "/" + folder + "/client-protocol"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let kind = name.hasSuffix("Request") ? "request" : "response"
+            let field = kind == "request" ? "Flag" : "Code"
+            let type = kind == "request" ? "bool" : "int16"
+            let text = """
+                { "apiKey": 90, "type": "\(kind)", "name": "\(name)", "validVersions": "\(versions)", "flexibleVersions": "0+",
+                  "fields": [ { "name": "\(field)", "type": "\(type)", "versions": "0+", "about": "x" }\(extra) ] }
+                """
+            try text.write(toFile: dir + "/\(name).json", atomically: true, encoding: .utf8)
+        }
+        for name in ["ProbeRequest", "ProbeResponse"] { try write("snapshot", name, versions: "0") }
+        let newer = ", { \"name\": \"More\", \"type\": \"int32\", \"versions\": \"1+\", \"about\": \"y\" }"
+        try write("extra", "ProbeRequest", versions: "0-1", extra: newer)
+        try write("extra", "ProbeResponse", versions: "0-1")
+        let files = try MessageGenerator.generate(specsDirectory: root + "/snapshot", additionalDirectories: [root + "/extra"])
+        let probe = try #require(files.first { $0.name == "90_Probe.swift" })
+        #expect(probe.contents.contains("validVersions: ClosedRange<Int16> = 0...1"))
+        #expect(probe.contents.contains("public var more: Int32"))
+        // The same key under another name is still a duplicate.
+        for name in ["ProbeAgainRequest", "ProbeAgainResponse"] { try write("other", name, versions: "0") }
+        let error = #expect(throws: (any Error).self) {
+            try MessageGenerator.generate(specsDirectory: root + "/snapshot", additionalDirectories: [root + "/other"])
+        }
+        #expect("\(String(describing: error))".contains("duplicate apiKey"))
+    }
+
     @Test func staleFilesReportsADifferentFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("codegen-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -34,6 +34,43 @@ struct CLITests {
         }
     }
 
+    /// `runnel cluster info` and `cluster elect-leaders` against one broker (its own controller
+    /// and only voter); `topic describe` shows leader epochs.
+    @Test func clusterInfoAndElectLeadersOnOneBroker() async throws {
+        try await withBroker { broker in
+            let b = ["-b", broker.bootstrap]
+            let info = try runCLI(["cluster", "info"] + b)
+            #expect(info.status == 0, "\(info.stderr)")
+            #expect(info.stdout.contains("\tController: 1\n"))
+            #expect(info.stdoutLines.contains { $0.hasPrefix("1 ") && $0.contains(broker.bootstrap) && $0.hasSuffix("unfenced") })
+            #expect(info.stdout.contains("Quorum: leader 1, epoch "))
+            #expect(info.stdoutLines.contains { $0.hasPrefix("1 ") && $0.contains("leader") && $0.contains(" 0 ") })
+            let json = try runCLI(["cluster", "info", "--json"] + b)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            #expect(object["controller"] as? Int == 1)
+            #expect((object["brokers"] as? [[String: Any]])?.first?["fenced"] as? Bool == false)
+            let quorum = try #require(object["quorum"] as? [String: Any])
+            #expect(quorum["leader"] as? Int == 1 && (quorum["highWatermark"] as? Int ?? 0) > 0)
+            #expect((quorum["voters"] as? [[String: Any]])?.first?["lag"] as? Int == 0)
+
+            let topic = uniqueTopic("elect")
+            #expect(try runCLI(["topic", "create", topic, "-p", "2"] + b).status == 0)
+            let describe = try runCLI(["topic", "describe", topic] + b)
+            #expect(describe.stdout.contains("Partition: 0\tLeader: 1\tLeaderEpoch: 0\tReplicas: 1\tIsr: 1"), "\(describe.stdout)")
+
+            let one = try runCLI(["cluster", "elect-leaders", "--topic", topic, "--partition", "1"] + b)
+            #expect(one.status == 0, "\(one.stderr)")
+            #expect(one.stdoutLines == ["\(topic)-1: election not needed: Broker 1 already leads \(topic)-1."])
+            let all = try runCLI(["cluster", "elect-leaders", "--unclean"] + b)
+            #expect(all.status == 0 && all.stdout.isEmpty, "\(all.stdout)")
+            #expect(all.stderr.contains("no partition needed an election"))
+            let noTopic = try runCLI(["cluster", "elect-leaders", "--partition", "0"] + b)
+            #expect(noTopic.status != 0 && noTopic.stderr.contains("--partition needs --topic"))
+            let missing = try runCLI(["cluster", "elect-leaders", "--topic", "no-such-topic"] + b)
+            #expect(missing.status == 1 && missing.stderr.contains("no-such-topic"))
+        }
+    }
+
     @Test func produceThenConsumeKeyedGzipRecords() async throws {
         try await withBroker { broker in
             let b = ["-b", broker.bootstrap]

@@ -58,13 +58,13 @@ struct ClusterTests {
         }
     }
 
-    /// Creates a one-partition topic of replication factor 3 and waits until node 1 names its
+    /// Creates a one-partition topic of replication factor `rf` and waits until node 1 names its
     /// leader; returns the topic and that Metadata answer.
-    func createTopicWithLeader(_ cluster: TestCluster, _ prefix: String) async throws -> (String, MetadataResponse) {
+    func createTopicWithLeader(_ cluster: TestCluster, _ prefix: String, rf: Int16 = 3) async throws -> (String, MetadataResponse) {
         let topic = uniqueTopic(prefix)
         let admin = try client(cluster.bootstrap)
         defer { Task { await admin.shutdown() } }
-        _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: 3)
+        _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: rf)
         var md = try await metadata(of: cluster.node(1), topics: [topic])
         try await eventually("the topic to have a leader") {
             md = try await metadata(of: cluster.node(1), topics: [topic])
@@ -242,6 +242,104 @@ struct ClusterTests {
             let now = try #require(leader(after, topic, 0))
             #expect(now > 0 && now != old, "leader after SIGTERM: \(now)")
             #expect(cluster.node(Int(old)).log.contains("controlled shutdown"))
+        }
+    }
+
+    /// DescribeCluster and DescribeQuorum through every node (a client that knows only that node)
+    /// tell the same story: one cluster id, one active controller that leads the metadata quorum,
+    /// three brokers, three voters; a node that is not the controller forwarded DescribeQuorum to
+    /// it. `runnel cluster info` shows the same through any node.
+    @Test func everyNodeDescribesTheSameClusterAndQuorum() async throws {
+        try await withCluster { cluster in
+            var answers: [(ClusterDescription, QuorumDescription)] = []
+            try await eventually("every node to give the same answer") {
+                answers = []
+                for node in cluster.nodes {
+                    let c = try client(node.bootstrap)
+                    defer { Task { await c.shutdown() } }
+                    answers.append((try await c.describeCluster(includeFenced: true), try await c.describeQuorum()))
+                }
+                let (first, quorum) = answers[0]
+                return answers.allSatisfy { $0.0 == first && $0.1.leaderID == quorum.leaderID && $0.1.leaderEpoch == quorum.leaderEpoch
+                    && $0.1.highWatermark == quorum.highWatermark }
+                    && first.brokers.count == 3 && quorum.voters.allSatisfy { $0.logEndOffset == quorum.highWatermark }
+            }
+            let (description, quorum) = answers[0]
+            #expect(description.clusterID == cluster.clusterID)
+            #expect(description.brokers.map(\.id.rawValue) == [1, 2, 3])
+            #expect(description.brokers.allSatisfy { !$0.isFenced } && description.listsFencedBrokers)
+            #expect(description.brokers.map(\.address.description) == cluster.nodes.map(\.bootstrap))
+            #expect(description.controllerID == quorum.leaderID)
+            #expect(quorum.voters.map(\.id.rawValue) == [1, 2, 3] && quorum.observers.isEmpty)
+            #expect(quorum.leaderEpoch >= 1 && quorum.highWatermark > 0)
+            #expect(quorum.voters.allSatisfy { quorum.lag(of: $0) == 0 && $0.lastFetchTimestamp > 0 })
+
+            let follower = cluster.nodes.first { $0.bootstrap != description.brokers.first { $0.id == quorum.leaderID }!.address.description }!
+            let info = try runCLI(["cluster", "info", "-b", follower.bootstrap])
+            #expect(info.status == 0, "\(info.stderr)")
+            #expect(info.stdout.contains("Cluster: \(cluster.clusterID)\tController: \(quorum.leaderID)"))
+            #expect(info.stdout.contains("Quorum: leader \(quorum.leaderID), epoch \(quorum.leaderEpoch)"))
+            for node in cluster.nodes { #expect(info.stdout.contains(node.bootstrap)) }
+            let json = try runCLI(["cluster", "info", "--json", "-b", follower.bootstrap])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            #expect((object["brokers"] as? [[String: Any]])?.count == 3)
+            let voters = (object["quorum"] as? [String: Any])?["voters"] as? [[String: Any]]
+            #expect(voters?.compactMap { $0["lag"] as? Int } == [0, 0, 0])
+        }
+    }
+
+    /// A partition's leader is killed: another ISR member leads and the killed broker is shown
+    /// fenced. Restarted, it is back in the cluster but not in the ISR (nothing re-adds it until
+    /// replication exists), so a preferred election of it is refused with
+    /// PREFERRED_LEADER_NOT_AVAILABLE, as Kafka refuses one for a preferred replica outside the
+    /// ISR. Once the partition's last ISR member is killed too, an unclean election makes the
+    /// returned broker the leader, and a preferred election is then not needed.
+    @Test func electionsAfterALeaderWasKilledAndItsBrokerRestarted() async throws {
+        try await withCluster { cluster in
+            let (topic, md) = try await createTopicWithLeader(cluster, "elect", rf: 2)
+            let replicas = md.topics[0].partitions[0].replicaNodes
+            let preferred = replicas[0], second = replicas[1]
+            #expect(leader(md, topic, 0) == preferred)
+            let third = cluster.nodes.indices.map { Int32($0 + 1) }.first { !replicas.contains($0) }!
+            let witness = cluster.node(Int(third))
+
+            cluster.node(Int(preferred)).kill9()
+            try await eventually("the second replica to lead", seconds: 10) {
+                leader(try await metadata(of: witness, topics: [topic]), topic, 0) == second
+            }
+            try await eventually("the killed broker to be shown fenced") {
+                let info = try runCLI(["cluster", "info", "--json", "-b", witness.bootstrap])
+                let object = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+                let brokers = object?["brokers"] as? [[String: Any]] ?? []
+                return brokers.contains { ($0["id"] as? Int) == Int(preferred) && ($0["fenced"] as? Bool) == true }
+            }
+            try cluster.node(Int(preferred)).start(timeoutSeconds: 30)
+            let witnessClient = try client(witness.bootstrap)
+            defer { Task { await witnessClient.shutdown() } }
+            let key = TopicPartition(TopicName(topic), PartitionID(0))
+            try await eventually("the restarted broker to be unfenced") {
+                try await witnessClient.describeCluster(includeFenced: true).brokers.contains { $0.id.rawValue == preferred && !$0.isFenced }
+            }
+            let refused = try await witnessClient.electLeaders(.preferred, partitions: [key])
+            #expect(refused.map(\.error) == [KafkaErrorCode(80)], "\(refused)")
+            let cli = try runCLI(["cluster", "elect-leaders", "--topic", topic, "-b", witness.bootstrap])
+            #expect(cli.status == 1)
+            #expect(cli.stdout.contains("\(topic)-0: preferred leader not available"), "\(cli.stdout)")
+            // Unclean is refused while a leader exists.
+            #expect(try await witnessClient.electLeaders(.unclean, partitions: [key]).map(\.error) == [KafkaErrorCode(84)])
+
+            cluster.node(Int(second)).kill9()
+            try await eventually("the partition to have no leader", seconds: 10) {
+                leader(try await metadata(of: witness, topics: [topic]), topic, 0) == -1
+            }
+            let unclean = try runCLI(["cluster", "elect-leaders", "--topic", topic, "--partition", "0", "--unclean",
+                                      "-b", witness.bootstrap])
+            #expect(unclean.status == 0, "\(unclean.stdout) \(unclean.stderr)")
+            #expect(unclean.stdout.contains("\(topic)-0: elected (leader \(preferred)"), "\(unclean.stdout)")
+            let after = try await metadata(of: witness, topics: [topic]).topics[0].partitions[0]
+            #expect(after.leaderId == preferred && after.isrNodes == [preferred])
+            #expect(after.leaderEpoch > md.topics[0].partitions[0].leaderEpoch + 1)
+            #expect(try await witnessClient.electLeaders(.preferred, partitions: [key]).map(\.error) == [KafkaErrorCode(84)])
         }
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import RaftCore
+import RunnelClient
 import RunnelCore
 import RunnelTesting
 import Testing
@@ -81,6 +82,21 @@ final class QuorumMember {
         }
     }
 
+    /// Starts one member per voter on loopback and waits until one of them is the active
+    /// controller. The caller closes them.
+    func startVoters(_ voters: [NodeID], in dir: TemporaryDirectory, snapshotBytes: Int) throws -> [QuorumMember] {
+        let members = voters.map { QuorumMember(id: $0.rawValue, directory: dir.file("node-\($0)")) }
+        do {
+            for m in members { try m.start(voters: voters, snapshotBytes: snapshotBytes) }
+            for m in members { try m.connect(to: members) }
+            try waitFor("an active controller") { members.filter(\.isActive).count == 1 }
+        } catch {
+            for m in members { m.close() }
+            throw error
+        }
+        return members
+    }
+
     func topicRecords(_ name: String, seed: UInt64) -> [MetadataRecord] {
         var random = SeededRandom(seed: seed)
         let id = TopicID.random(using: &random)
@@ -97,12 +113,8 @@ final class QuorumMember {
         let dir = try TemporaryDirectory(prefix: "runnel-quorum")
         defer { dir.remove() }
         let voters = [NodeID(1), NodeID(2), NodeID(3)]
-        let members = voters.map { QuorumMember(id: $0.rawValue, directory: dir.file("node-\($0)")) }
+        let members = try startVoters(voters, in: dir, snapshotBytes: 300)
         defer { for m in members { m.close() } }
-        for m in members { try m.start(voters: voters, snapshotBytes: 300) }
-        for m in members { try m.connect(to: members) }
-
-        try waitFor("an active controller") { members.filter(\.isActive).count == 1 }
         let first = members.first(where: \.isActive)!
         try first.onLoop { $0.propose(self.topicRecords("a", seed: 1)) }.wait()
         try waitFor("every node to apply the topic") { members.allSatisfy { $0.image.topic(TopicName("a")) != nil } }
@@ -134,6 +146,48 @@ final class QuorumMember {
         }
         #expect(first.image.topicNames.count == 21)
         #expect(members.filter(\.isActive).count == 1)
+    }
+
+    /// DescribeQuorum on three in-process voters: the leader lists every voter with its log end
+    /// offset, last fetch and last caught-up time once they answered it; a follower answers
+    /// NOT_LEADER_OR_FOLLOWER naming the leader, also over its CONTROLLER listener.
+    @Test func theLeaderDescribesTheQuorumAndFollowersPointToIt() throws {
+        let dir = try TemporaryDirectory(prefix: "runnel-quorum-describe")
+        defer { dir.remove() }
+        let members = try startVoters([NodeID(1), NodeID(2), NodeID(3)], in: dir, snapshotBytes: 1 << 20)
+        defer { for m in members { m.close() } }
+        let leader = members.first(where: \.isActive)!
+        try leader.onLoop { $0.propose(self.topicRecords("d", seed: 4)) }.wait()
+        let request = DescribeQuorumRequest(topics: [.init(topicName: "__cluster_metadata", partitions: [.init(partitionIndex: 0)])])
+        var description: MetadataQuorum.Description?
+        try waitFor("every voter to be caught up") {
+            description = try? leader.onLoop { $0.describe(now: Clock.now().rawValue) }
+            guard let d = description else { return false }
+            return d.voters.allSatisfy { $0.logEndOffset == d.highWatermark && $0.lastCaughtUpTimestamp > 0 }
+        }
+        let d = try #require(description)
+        let status = try leader.onLoop { $0.status }
+        #expect(d.leaderID == Int32(leader.id.rawValue) && d.leaderEpoch == Int32(status.term.rawValue))
+        #expect(d.voters.map(\.id) == [1, 2, 3] && d.observers.isEmpty)
+        let now = Clock.now().rawValue
+        #expect(d.voters.allSatisfy { now - $0.lastFetchTimestamp < 5_000 && $0.lastFetchTimestamp <= now + 1 })
+
+        for follower in members where follower !== leader {
+            #expect(try follower.onLoop { $0.describe(now: Clock.now().rawValue) } == nil)
+            let answer = try follower.onLoop { $0.answer(request, version: 2, now: Clock.now().rawValue) }
+            let p = try #require(answer.topics.first?.partitions.first)
+            #expect(p.errorCode == 6 && p.leaderId == Int32(leader.id.rawValue))
+            #expect(p.errorMessage?.contains("does not lead") == true)
+        }
+        // Over the wire, through the CONTROLLER listener's router.
+        let group = try #require(leader.group)
+        let connection = try BrokerConnection.connect(to: BrokerAddress(host: "127.0.0.1", port: leader.port), on: group.next(),
+                                                      clientId: "test", connectTimeoutMs: 2000, requestTimeoutMs: 5000,
+                                                      frameBytesMax: 1 << 20).wait()
+        defer { connection.close() }
+        let wire = try connection.send(request, version: 2).wait()
+        let p = try #require(wire.topics.first?.partitions.first)
+        #expect(p.errorCode == 0 && p.leaderId == Int32(leader.id.rawValue) && p.currentVoters.count == 3)
     }
 
     /// A single voter is its own quorum and becomes the active controller at once.

@@ -11,7 +11,7 @@ v8-10 cluster; DescribeGroups v3+; ConsumerGroupDescribe), only on entries witho
 schema's Int32.min ("not requested") otherwise. confluent-kafka (librdkafka: Metadata for
 describe_topics, ConsumerGroupDescribe / DescribeGroups for describe_consumer_groups) and
 kafka-python read them; no client here asks for the cluster's with Metadata v8-10 (librdkafka uses
-DescribeCluster, which Runnel does not have yet), so that one is a hand-built Metadata v8 frame.
+DescribeCluster, tested in test_cluster_admin.py), so that one is a hand-built Metadata v8 frame.
 """
 from __future__ import annotations
 

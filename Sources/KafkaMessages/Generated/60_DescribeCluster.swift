@@ -5,19 +5,22 @@
 import KafkaWire
 import NIOCore
 
-/// Request of API key 60, versions 0-1, flexible 0+.
+/// Request of API key 60, versions 0-2, flexible 0+.
 public struct DescribeClusterRequest: KafkaRequest {
     public typealias Response = DescribeClusterResponse
     public static let apiKey: ApiKey = .describeCluster
-    public static let validVersions: ClosedRange<Int16> = 0...1
+    public static let validVersions: ClosedRange<Int16> = 0...2
     public static let flexibleVersions: PartialRangeFrom<Int16>? = 0...
 
-    /// Whether to include cluster authorized operations.
+    /// Whether to include the cluster's authorized operations.
     /// Schema: versions 0+.
     public var includeClusterAuthorizedOperations: Bool = false
-    /// The endpoint type to describe. 1=brokers, 2=controllers.
+    /// The kind of endpoints to describe: 1 brokers, 2 controllers.
     /// Schema: versions 1+.
     public var endpointType: Int8 = 1
+    /// Whether to list fenced brokers as well.
+    /// Schema: versions 2+.
+    public var includeFencedBrokers: Bool = false
     /// Tagged fields this schema does not define, kept so that re-encoding preserves them.
     public var unknownTaggedFields: [KafkaTaggedField] = []
 
@@ -25,15 +28,17 @@ public struct DescribeClusterRequest: KafkaRequest {
 
     public init(
         includeClusterAuthorizedOperations: Bool = false,
-        endpointType: Int8 = 1
+        endpointType: Int8 = 1,
+        includeFencedBrokers: Bool = false
     ) {
         self.includeClusterAuthorizedOperations = includeClusterAuthorizedOperations
         self.endpointType = endpointType
+        self.includeFencedBrokers = includeFencedBrokers
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws {
         guard Self.validVersions.contains(version) else {
-            throw KafkaWireError(field: "DescribeClusterRequest", reason: "version \(version) is not in 0...1")
+            throw KafkaWireError(field: "DescribeClusterRequest", reason: "version \(version) is not in 0...2")
         }
         do {
             try self.decodeFields(from: &buffer, version: version)
@@ -46,6 +51,9 @@ public struct DescribeClusterRequest: KafkaRequest {
         self.includeClusterAuthorizedOperations = try buffer.readKafkaBool(field: "includeClusterAuthorizedOperations")
         if version >= 1 {
             self.endpointType = try buffer.readKafkaInt8(field: "endpointType")
+        }
+        if version >= 2 {
+            self.includeFencedBrokers = try buffer.readKafkaBool(field: "includeFencedBrokers")
         }
         let taggedFieldCount = try buffer.readKafkaTaggedFieldCount(field: "taggedFields")
         for _ in 0..<taggedFieldCount {
@@ -60,39 +68,42 @@ public struct DescribeClusterRequest: KafkaRequest {
         if version >= 1 {
             buffer.writeInteger(self.endpointType)
         }
+        if version >= 2 {
+            buffer.writeKafkaBool(self.includeFencedBrokers)
+        }
         var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
         tagged.write(into: &buffer)
     }
 }
 
-/// Response of API key 60, versions 0-1, flexible 0+.
+/// Response of API key 60, versions 0-2, flexible 0+.
 public struct DescribeClusterResponse: KafkaResponse {
     public static let apiKey: ApiKey = .describeCluster
-    public static let validVersions: ClosedRange<Int16> = 0...1
+    public static let validVersions: ClosedRange<Int16> = 0...2
     public static let flexibleVersions: PartialRangeFrom<Int16>? = 0...
 
-    /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
+    /// How long the request was throttled for a quota violation, in ms (0 when it was not).
     /// Schema: versions 0+.
     public var throttleTimeMs: Int32 = 0
-    /// The top-level error code, or 0 if there was no error
+    /// The top-level error code, or 0.
     /// Schema: versions 0+.
     public var errorCode: Int16 = 0
-    /// The top-level error message, or null if there was no error.
+    /// The top-level error message, or null.
     /// Schema: versions 0+, nullable 0+.
     public var errorMessage: String? = nil
-    /// The endpoint type that was described. 1=brokers, 2=controllers.
+    /// The kind of endpoints described: 1 brokers, 2 controllers.
     /// Schema: versions 1+.
     public var endpointType: Int8 = 1
-    /// The cluster ID that responding broker belongs to.
+    /// The id of the cluster the answering node belongs to.
     /// Schema: versions 0+.
     public var clusterId: String = ""
-    /// The ID of the controller broker.
+    /// The id of the active controller, or -1.
     /// Schema: versions 0+.
     public var controllerId: Int32 = -1
-    /// Each broker in the response.
+    /// The brokers.
     /// Schema: versions 0+.
     public var brokers: [DescribeClusterBroker] = []
-    /// 32-bit bitfield to represent authorized operations for this cluster.
+    /// A bit field of the operations the requester may perform on the cluster.
     /// Schema: versions 0+.
     public var clusterAuthorizedOperations: Int32 = -2147483648
     /// Tagged fields this schema does not define, kept so that re-encoding preserves them.
@@ -122,7 +133,7 @@ public struct DescribeClusterResponse: KafkaResponse {
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws {
         guard Self.validVersions.contains(version) else {
-            throw KafkaWireError(field: "DescribeClusterResponse", reason: "version \(version) is not in 0...1")
+            throw KafkaWireError(field: "DescribeClusterResponse", reason: "version \(version) is not in 0...2")
         }
         do {
             try self.decodeFields(from: &buffer, version: version)
@@ -165,20 +176,23 @@ public struct DescribeClusterResponse: KafkaResponse {
         tagged.write(into: &buffer)
     }
 
-    /// Each broker in the response.
+    /// The brokers.
     public struct DescribeClusterBroker: Equatable, Sendable {
-        /// The broker ID.
+        /// The broker's id.
         /// Schema: versions 0+.
         public var brokerId: Int32 = 0
-        /// The broker hostname.
+        /// The broker's host name.
         /// Schema: versions 0+.
         public var host: String = ""
-        /// The broker port.
+        /// The broker's port.
         /// Schema: versions 0+.
         public var port: Int32 = 0
-        /// The rack of the broker, or null if it has not been assigned to a rack.
+        /// The broker's rack, or null when it has none.
         /// Schema: versions 0+, nullable 0+.
         public var rack: String? = nil
+        /// Whether the broker is fenced.
+        /// Schema: versions 2+.
+        public var isFenced: Bool = false
         /// Tagged fields this schema does not define, kept so that re-encoding preserves them.
         public var unknownTaggedFields: [KafkaTaggedField] = []
 
@@ -188,12 +202,14 @@ public struct DescribeClusterResponse: KafkaResponse {
             brokerId: Int32 = 0,
             host: String = "",
             port: Int32 = 0,
-            rack: String? = nil
+            rack: String? = nil,
+            isFenced: Bool = false
         ) {
             self.brokerId = brokerId
             self.host = host
             self.port = port
             self.rack = rack
+            self.isFenced = isFenced
         }
 
         public init(from buffer: inout ByteBuffer, version: Int16) throws {
@@ -201,6 +217,9 @@ public struct DescribeClusterResponse: KafkaResponse {
             self.host = try buffer.readKafkaString(compact: true, field: "host")
             self.port = try buffer.readKafkaInt32(field: "port")
             self.rack = try buffer.readKafkaNullableString(compact: true, field: "rack")
+            if version >= 2 {
+                self.isFenced = try buffer.readKafkaBool(field: "isFenced")
+            }
             let taggedFieldCount = try buffer.readKafkaTaggedFieldCount(field: "taggedFields")
             for _ in 0..<taggedFieldCount {
                 let (tag, taggedData) = try buffer.readKafkaTaggedField(field: "taggedFields")
@@ -213,6 +232,9 @@ public struct DescribeClusterResponse: KafkaResponse {
             buffer.writeKafkaString(self.host, compact: true)
             buffer.writeInteger(self.port)
             buffer.writeKafkaNullableString(self.rack, compact: true)
+            if version >= 2 {
+                buffer.writeKafkaBool(self.isFenced)
+            }
             var tagged = KafkaTaggedFieldsWriter(unknown: self.unknownTaggedFields)
             tagged.write(into: &buffer)
         }

@@ -34,6 +34,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
     case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
+    case electLeaders = 43
     case offsetDelete = 47
     case vote = 52
     case beginQuorumEpoch = 53
@@ -81,6 +82,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .saslAuthenticate: return "SaslAuthenticate"
         case .createPartitions: return "CreatePartitions"
         case .deleteGroups: return "DeleteGroups"
+        case .electLeaders: return "ElectLeaders"
         case .offsetDelete: return "OffsetDelete"
         case .vote: return "Vote"
         case .beginQuorumEpoch: return "BeginQuorumEpoch"
@@ -131,6 +133,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .saslAuthenticate: return 0...2
         case .createPartitions: return 0...3
         case .deleteGroups: return 0...2
+        case .electLeaders: return 0...2
         case .offsetDelete: return 0...0
         case .vote: return 0...1
         case .beginQuorumEpoch: return 0...1
@@ -138,7 +141,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .describeQuorum: return 0...2
         case .alterPartition: return 0...3
         case .fetchSnapshot: return 0...1
-        case .describeCluster: return 0...1
+        case .describeCluster: return 0...2
         case .brokerRegistration: return 0...4
         case .brokerHeartbeat: return 0...1
         case .unregisterBroker: return 0...0
@@ -180,6 +183,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .saslAuthenticate: return 2...
         case .createPartitions: return 2...
         case .deleteGroups: return 2...
+        case .electLeaders: return 2...
         case .offsetDelete: return nil
         case .vote: return 0...
         case .beginQuorumEpoch: return 1...
@@ -229,6 +233,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .saslAuthenticate: return SaslAuthenticateResponse.self
         case .createPartitions: return CreatePartitionsResponse.self
         case .deleteGroups: return DeleteGroupsResponse.self
+        case .electLeaders: return ElectLeadersResponse.self
         case .offsetDelete: return OffsetDeleteResponse.self
         case .vote: return VoteResponse.self
         case .beginQuorumEpoch: return BeginQuorumEpochResponse.self
@@ -278,6 +283,7 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .saslAuthenticate: return SaslAuthenticateRequest.self
         case .createPartitions: return CreatePartitionsRequest.self
         case .deleteGroups: return DeleteGroupsRequest.self
+        case .electLeaders: return ElectLeadersRequest.self
         case .offsetDelete: return OffsetDeleteRequest.self
         case .vote: return VoteRequest.self
         case .beginQuorumEpoch: return BeginQuorumEpochRequest.self

@@ -8,7 +8,7 @@ public struct ApiVersionTable: Sendable, Equatable {
     /// Metadata 1 the first where a null topic list means "all topics". Groups: OffsetFetch 2 is
     /// the first where a null topic list means "every committed partition"; FindCoordinator
     /// stops at 3 (v4 batches keys); ConsumerGroupHeartbeat 1 is the first with client-chosen
-    /// member ids (KIP-1082).
+    /// member ids (KIP-1082). ElectLeaders 1 is the first with an election type (KIP-460).
     public static let client: [ApiKey: ClosedRange<Int16>] = [
         .produce: 3...9,
         .fetch: 4...12,
@@ -20,6 +20,9 @@ public struct ApiVersionTable: Sendable, Equatable {
         .initProducerId: 0...4,
         .describeConfigs: 1...4,
         .createPartitions: 0...3,
+        .electLeaders: 1...2,
+        .describeQuorum: 0...2,
+        .describeCluster: 0...2,
         .offsetCommit: 2...9,
         .offsetFetch: 2...9,
         .findCoordinator: 0...3,

@@ -82,6 +82,7 @@ final class Broker: RequestDispatcher {
         var options = MetadataQuorum.Options(nodeID: NodeID(UInt64(config.nodeID.rawValue)), voters: voters, peers: [:],
                                              clusterID: clusterID, directory: dataDirectory + "/" + Self.metadataDirectoryName)
         options.snapshotBytes = Int(config.int("metadata.log.max.record.bytes.between.snapshots")!)
+        options.listenerName = config.controllerListenerNames.first ?? options.listenerName
         for voter in config.quorumVoters { options.peers[NodeID(UInt64(voter.id.rawValue))] = (voter.host, voter.port) }
         let legacy = try LegacyMetadataLog.read(dataDirectory: dataDirectory, logger: logger)
         quorum = try MetadataQuorum(options: options, loop: quorumLoop ?? loop, logger: logger)

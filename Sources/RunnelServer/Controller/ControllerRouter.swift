@@ -16,6 +16,8 @@ import RunnelCore
 /// | 20   | DeleteTopics       | 0-6      | likewise |
 /// | 22   | InitProducerId     | 0-4      | likewise (producer-id blocks come from the controller) |
 /// | 37   | CreatePartitions   | 0-3      | likewise |
+/// | 43   | ElectLeaders       | 0-2      | likewise |
+/// | 55   | DescribeQuorum     | 0-2      | answered from this node's `MetadataQuorum` (NOT_LEADER_OR_FOLLOWER unless it leads) |
 /// | 62   | BrokerRegistration | 0-4      | |
 /// | 63   | BrokerHeartbeat    | 0-1      | |
 /// | 1000 | RunnelRaft         | 0        | Raft messages (Runnel's own API, `specs/kraft-protocol`) |
@@ -29,6 +31,8 @@ final class ControllerRouter: RequestDispatcher {
         (ApiKey.deleteTopics.rawValue, 0, 6),
         (ApiKey.initProducerId.rawValue, 0, 4),
         (ApiKey.createPartitions.rawValue, 0, 3),
+        (ApiKey.electLeaders.rawValue, 0, 2),
+        (ApiKey.describeQuorum.rawValue, 0, 2),
         (ApiKey.brokerRegistration.rawValue, 0, 4),
         (ApiKey.brokerHeartbeat.rawValue, 0, 1),
         (ApiKey.runnelRaft.rawValue, 0, 0),
@@ -59,7 +63,8 @@ final class ControllerRouter: RequestDispatcher {
     }
 
     private static let brokerHandled: Set<Int16> = [ApiKey.createTopics.rawValue, ApiKey.deleteTopics.rawValue,
-                                                    ApiKey.initProducerId.rawValue, ApiKey.createPartitions.rawValue]
+                                                    ApiKey.initProducerId.rawValue, ApiKey.createPartitions.rawValue,
+                                                    ApiKey.electLeaders.rawValue]
 
     private func route(frame: ByteBuffer, connection: ConnectionInfo, done: @escaping (DispatchResult) -> Void) {
         var body = frame
@@ -90,6 +95,10 @@ final class ControllerRouter: RequestDispatcher {
         case .runnelRaft:
             RequestRouter.serve(RunnelRaftRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
                 respond.send(self.handleRaft(request))
+            }
+        case .describeQuorum:
+            RequestRouter.serve(DescribeQuorumRequest.self, &body, context, allocator: allocator, done) { request, context, respond in
+                respond.send(self.quorum.answer(request, version: context.version, now: Clock.now().rawValue))
             }
         case .brokerRegistration:
             RequestRouter.serve(BrokerRegistrationRequest.self, &body, context, allocator: allocator, done) { request, _, respond in

@@ -32,6 +32,28 @@ final class MetadataQuorum {
         var electionTicks: Int = 10
         var snapshotBytes: Int = 20 << 20
         var proposalTimeoutMs: Int64 = 30_000
+        /// The CONTROLLER listener's name, for DescribeQuorum's voter endpoints.
+        var listenerName = "CONTROLLER"
+    }
+
+    /// The quorum as its leader sees it (DescribeQuorum): Raft indexes are metadata log offsets
+    /// (entry `i` is offset `i - 1`, so a last index or commit index is an exclusive end offset).
+    struct Description: Equatable {
+        struct Replica: Equatable {
+            var id: Int32
+            /// The member's log end offset (its match index), -1 before it answered this leader.
+            var logEndOffset: Int64
+            /// Wall-clock ms of its last answer to an append or heartbeat (tick precision), or -1.
+            var lastFetchTimestamp: Int64
+            /// Wall-clock ms when it was last seen holding the leader's whole log (sampled every
+            /// tick), or -1.
+            var lastCaughtUpTimestamp: Int64
+        }
+        var leaderID: Int32
+        var leaderEpoch: Int32
+        var highWatermark: Int64
+        var voters: [Replica]
+        var observers: [Replica]
     }
 
     enum ProposalError: Error, CustomStringConvertible {
@@ -69,6 +91,11 @@ final class MetadataQuorum {
     private(set) var isActiveController = false
     private var lastRole: RaftRole = .follower
     private var lastLeader: NodeID = .none
+    /// When each member was last seen caught up with this leader's log, and the leader's last
+    /// index at the previous sample (Kafka's rule: a member that reached the end of the log as it
+    /// was at the previous sample was caught up then).
+    private var caughtUpAt: [NodeID: Int64] = [:]
+    private var previousSample: (lastIndex: LogIndex, atMs: Int64)?
     /// Learners whose addition was proposed and not applied yet.
     private var pendingLearners: Set<NodeID> = []
 
@@ -103,6 +130,7 @@ final class MetadataQuorum {
             guard let self, !self.stopped else { return }
             self.node.tick()
             self.drain()
+            self.sampleCaughtUp(now: Clock.now().rawValue)
         }
         // Apply what is committed (the founding membership at least), then a single voter elects
         // itself at once rather than after an election timeout.
@@ -117,6 +145,52 @@ final class MetadataQuorum {
     /// The index of the newest snapshot in storage (0 when none was taken).
     var snapshotIndex: LogIndex { storage.snapshot().index }
     var leader: NodeID { node.status.leader }
+
+    /// The quorum as this node leads it, or nil when it is not the Raft leader. `now` is
+    /// wall-clock ms (ticks are converted, D44).
+    func describe(now: Int64) -> Description? {
+        loop.preconditionInEventLoop()
+        let status = node.status
+        guard status.role == .leader, !stopped else { return nil }
+        sampleCaughtUp(now: now)
+        let elapsed = node.elapsedTicks
+        var voters: [Description.Replica] = []
+        var observers: [Description.Replica] = []
+        for member in node.progressStatus {
+            let replica: Description.Replica
+            if member.id == options.nodeID {
+                replica = .init(id: Int32(truncatingIfNeeded: member.id.rawValue), logEndOffset: Int64(member.match.rawValue),
+                                lastFetchTimestamp: now, lastCaughtUpTimestamp: now)
+            } else {
+                let fetched = member.lastContactTick.map { now - Int64(elapsed - min($0, elapsed)) * options.tickMs } ?? -1
+                replica = .init(id: Int32(truncatingIfNeeded: member.id.rawValue),
+                                logEndOffset: member.lastContactTick == nil ? -1 : Int64(member.match.rawValue),
+                                lastFetchTimestamp: fetched, lastCaughtUpTimestamp: caughtUpAt[member.id] ?? -1)
+            }
+            if member.isLearner { observers.append(replica) } else { voters.append(replica) }
+        }
+        return Description(leaderID: Int32(truncatingIfNeeded: status.id.rawValue), leaderEpoch: Int32(truncatingIfNeeded: status.term.rawValue),
+                           highWatermark: Int64(status.commit.rawValue), voters: voters, observers: observers)
+    }
+
+    /// Records, as leader, which members hold the whole log now or held the log as it was at
+    /// the previous sample.
+    private func sampleCaughtUp(now: Int64) {
+        guard node.status.role == .leader else {
+            caughtUpAt = [:]
+            previousSample = nil
+            return
+        }
+        let last = node.status.lastIndex
+        for member in node.progressStatus where member.id != options.nodeID && member.lastContactTick != nil {
+            if member.match >= last {
+                caughtUpAt[member.id] = now
+            } else if let previous = previousSample, member.match >= previous.lastIndex {
+                caughtUpAt[member.id] = max(caughtUpAt[member.id] ?? -1, previous.atMs)
+            }
+        }
+        previousSample = (last, now)
+    }
 
     /// Steps messages that arrived from peers.
     func receive(_ messages: [RaftMessage]) {

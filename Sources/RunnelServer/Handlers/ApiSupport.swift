@@ -28,6 +28,9 @@ import RunnelCore
 /// | 22  | InitProducerId   | 0-4        | idempotent producers only; transactional ids refused |
 /// | 32  | DescribeConfigs  | 0-4        | topic and broker resources, synonyms, documentation |
 /// | 37  | CreatePartitions | 0-3        | |
+/// | 43  | ElectLeaders     | 0-2        | preferred and unclean; forwarded to the active controller |
+/// | 55  | DescribeQuorum   | 0-2        | the metadata quorum, from the active controller (forwarded) |
+/// | 60  | DescribeCluster  | 0-2        | v2: fenced brokers on request (KIP-1073) |
 /// | 8   | OffsetCommit     | 0-9        | v9: KIP-848 member epoch |
 /// | 9   | OffsetFetch      | 0-9        | v8+: several groups |
 /// | 10  | FindCoordinator  | 0-4        | groups only (transactions → COORDINATOR_NOT_AVAILABLE) |
@@ -55,6 +58,9 @@ enum ApiSupport {
         (22, 0, 4),
         (32, 0, 4),
         (37, 0, 3),
+        (43, 0, 2),
+        (55, 0, 2),
+        (60, 0, 2),
         (8, 0, 9),
         (9, 0, 9),
         (10, 0, 4),

@@ -1,6 +1,6 @@
 /// Kafka's ACL operations, by their wire code (`AclOperation` in Kafka's clients). The codes are
 /// what the `authorizedOperations` bit fields of Metadata, DescribeGroups and
-/// ConsumerGroupDescribe (and DescribeCluster, once it exists) are made of: bit `code` set means
+/// ConsumerGroupDescribe and DescribeCluster are made of: bit `code` set means
 /// the operation is allowed.
 enum AclOperation: Int8, CaseIterable {
     case unknown = 0
