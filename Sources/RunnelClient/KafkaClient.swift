@@ -171,7 +171,9 @@ public final class KafkaClient: @unchecked Sendable {
     enum Target {
         case any
         case broker(BrokerID)
-        /// The controller named in metadata (admin requests), else any broker.
+        /// The controller named in metadata (admin requests), else — or when it cannot be
+        /// reached, e.g. it just died — any broker: every broker forwards admin requests to the
+        /// active controller.
         case controller
     }
 
@@ -180,7 +182,7 @@ public final class KafkaClient: @unchecked Sendable {
         case .any: return anyConnection()
         case .broker(let id): return connection(to: id)
         case .controller:
-            if let id = metadata.controllerId { return connection(to: id) }
+            if let id = metadata.controllerId { return connection(to: id).flatMapError { _ in self.anyConnection() } }
             return anyConnection()
         }
     }

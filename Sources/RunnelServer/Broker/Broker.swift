@@ -20,7 +20,7 @@ import RunnelCore
 /// (`ControllerService.submit`) and complete once committed and applied here. A single node is a
 /// one-voter quorum on the same path; its quorum shares this loop (nothing else would use
 /// another), so its proposals commit within the call.
-final class Broker: RequestDispatcher {
+final class Broker: RequestDispatcher, GroupServiceHost {
     let config: BrokerConfig
     let loop: any EventLoop
     let threadPool: NIOThreadPool
@@ -43,7 +43,7 @@ final class Broker: RequestDispatcher {
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
-    lazy var groups = GroupService(broker: self)
+    lazy var groups = GroupService(host: self, brokerConfig: config)
     /// What each request may do (ACLs plug in there; until then everything is allowed).
     let authorizer = Authorizer()
     /// The port actually bound, when the listener asked for port 0 (set by BrokerRuntime).
@@ -231,6 +231,8 @@ final class Broker: RequestDispatcher {
             service.periodicCheck(now: Clock.now().rawValue, rebalance: rebalanceEvery > 0 && ticks % (rebalanceEvery * 4) == 0)
         }
     }
+
+    func partitionAppended(_ key: TopicPartition) { fetchWaiters.notify(key) }
 
     /// A batch of committed metadata was applied by the quorum (called on this loop).
     func metadataApplied(_ next: MetadataImage, _ records: [MetadataRecord]) {

@@ -6,6 +6,19 @@ import LogStorage
 import NIOCore
 import RunnelCore
 
+/// What the group coordinator shell needs from the broker it runs in, and nothing more: the
+/// owner loop and logger, the metadata image, the partitions this broker leads, a way to wake
+/// fetches parked on a partition, and the creation of `__consumer_offsets` on first use.
+protocol GroupServiceHost: AnyObject {
+    var loop: any EventLoop { get }
+    var logger: Logger { get }
+    var image: MetadataImage { get }
+    func leaderPartition(_ key: TopicPartition) -> Partition?
+    /// Records were appended to `key`: parked fetches may be answered.
+    func partitionAppended(_ key: TopicPartition)
+    func ensureConsumerOffsetsTopic() -> MetadataController.Refusal?
+}
+
 /// The shell around the pure group coordinator: one `GroupCoordinatorStateMachine` per
 /// `__consumer_offsets` partition this broker leads (all of them on one node). It feeds requests
 /// in, executes the actions that come out, and keeps their ordering obligations:
@@ -18,9 +31,9 @@ import RunnelCore
 ///   coordinator and reloads it from the log (the log is the truth after a failed write).
 /// - `.wakeup(at:)` becomes one scheduled task per partition (replaced by the next wakeup).
 ///
-/// Owner-loop only.
+/// Owner-loop only. It sees the broker only through `GroupServiceHost`.
 final class GroupService {
-    private unowned let broker: Broker
+    private unowned let host: any GroupServiceHost
     let config: GroupConfig
     private(set) var coordinators: [Int32: GroupCoordinatorStateMachine] = [:]
     private var callbacks: [RequestToken: (GroupResponse) -> Void] = [:]
@@ -29,10 +42,9 @@ final class GroupService {
     private var waiting: [Int32: [(end: Offset, responses: [(RequestToken, GroupResponse)])]] = [:]
     private var seeds = SystemRandomNumberGenerator()
 
-    init(broker: Broker) {
-        self.broker = broker
+    init(host: any GroupServiceHost, brokerConfig b: BrokerConfig) {
+        self.host = host
         var c = GroupConfig()
-        let b = broker.config
         c.initialRebalanceDelayMs = b.int("group.initial.rebalance.delay.ms")!
         c.minSessionTimeoutMs = Int32(b.int("group.min.session.timeout.ms")!)
         c.maxSessionTimeoutMs = Int32(b.int("group.max.session.timeout.ms")!)
@@ -44,7 +56,7 @@ final class GroupService {
 
     static var topic: TopicName { TopicName(Broker.consumerOffsetsTopic) }
 
-    var partitionCount: Int32 { Int32(broker.image.topic(Self.topic)?.partitions.count ?? 0) }
+    var partitionCount: Int32 { Int32(host.image.topic(Self.topic)?.partitions.count ?? 0) }
 
     /// At start-up: load every partition of an existing `__consumer_offsets`.
     func start() {
@@ -55,7 +67,7 @@ final class GroupService {
     /// Creates `__consumer_offsets` (and its empty coordinators) on first use. nil when ready.
     func ensureReady() -> String? {
         if partitionCount == 0 {
-            if let refusal = broker.ensureConsumerOffsetsTopic() { return refusal.message }
+            if let refusal = host.ensureConsumerOffsetsTopic() { return refusal.message }
         }
         for p in 0..<partitionCount where coordinators[p] == nil { load(partition: p) }
         return nil
@@ -96,8 +108,8 @@ final class GroupService {
 
     /// The cluster's user topics as the coordinator sees them (internal topics excluded).
     private var currentTopics: [TopicInfo] {
-        broker.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
-            guard let t = broker.image.topic(name) else { return nil }
+        host.image.topicNames.filter { !$0.rawValue.hasPrefix("__") }.compactMap { name -> TopicInfo? in
+            guard let t = host.image.topic(name) else { return nil }
             return TopicInfo(name: name, id: t.id, partitionCount: Int32(t.partitions.count))
         }
     }
@@ -116,7 +128,7 @@ final class GroupService {
 
     private func load(partition p: Int32) {
         let key = TopicPartition(Self.topic, PartitionID(p))
-        guard let local = broker.leaderPartition(key) else { return }
+        guard let local = host.leaderPartition(key) else { return }
         var machine = GroupCoordinatorStateMachine(config: config, seed: seeds.next())
         var offset = local.logStartOffset
         let end = local.logEndOffset
@@ -142,10 +154,10 @@ final class GroupService {
                 offset = next
             }
         } catch {
-            broker.logger.error("loading group coordinator for \(key) at offset \(offset): \(error); it stays unavailable")
+            host.logger.error("loading group coordinator for \(key) at offset \(offset): \(error); it stays unavailable")
             return
         }
-        if records > 0 { broker.logger.info("loaded \(records) group records from \(key)") }
+        if records > 0 { host.logger.info("loaded \(records) group records from \(key)") }
         coordinators[p] = machine
         let actions = coordinators[p]!.finishLoading(now: Clock.now())
         execute(actions, partition: p)
@@ -156,7 +168,7 @@ final class GroupService {
 
     private func execute(_ actions: [GroupAction], partition p: Int32) {
         let key = TopicPartition(Self.topic, PartitionID(p))
-        guard let local = broker.leaderPartition(key) else {
+        guard let local = host.leaderPartition(key) else {
             for case .respond(let token, let response) in actions { deliver(token, response.failed(with: .notCoordinator)) }
             return
         }
@@ -170,7 +182,7 @@ final class GroupService {
                 do {
                     end = try append(records, to: local, key: key)
                 } catch {
-                    broker.logger.error("group coordinator \(key): append failed: \(error); reloading from the log")
+                    host.logger.error("group coordinator \(key): append failed: \(error); reloading from the log")
                     failed = true
                 }
             case .respond(let token, let response):
@@ -201,7 +213,7 @@ final class GroupService {
             }
             return try local.append(batch: bytes, header: header, now: now)
         }
-        broker.fetchWaiters.notify(key)
+        host.partitionAppended(key)
         return appended.lastOffset + 1
     }
 
@@ -228,7 +240,7 @@ final class GroupService {
     private func scheduleWakeup(partition p: Int32, at: TimestampMs) {
         wakeups[p]?.cancel()
         let delayMs = max(0, at.rawValue - Clock.now().rawValue)
-        wakeups[p] = broker.loop.scheduleTask(in: .milliseconds(delayMs)) { [weak self] in
+        wakeups[p] = host.loop.scheduleTask(in: .milliseconds(delayMs)) { [weak self] in
             guard let self, self.coordinators[p] != nil else { return }
             self.wakeups[p] = nil
             let actions = self.coordinators[p]!.tick(now: Clock.now())
