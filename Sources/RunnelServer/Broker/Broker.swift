@@ -153,6 +153,18 @@ final class Broker: RequestDispatcher, GroupServiceHost {
         !isActiveControllerHere && !config.controllerListenerNames.contains(context.connection.listenerName)
     }
 
+    /// The handler of an admin request that the active controller answers: `here` runs on this
+    /// node when it is the active controller (or the request came over the CONTROLLER
+    /// listener); otherwise the request is forwarded, and `here` answers only if that fails.
+    func viaActiveController<R: KafkaRequest>(
+        _ here: @escaping (R, RequestContext, Responder<R.Response>) -> Void
+    ) -> (R, RequestContext, Responder<R.Response>) -> Void {
+        { [self] request, context, respond in
+            guard mustForward(context) else { return here(request, context, respond) }
+            forward(request, context, respond) { here(request, context, respond) }
+        }
+    }
+
     /// Sends a client's admin request to the active controller and relays its answer; when that
     /// fails (no controller known, unreachable), `otherwise` answers here (NOT_CONTROLLER per item).
     func forward<R: KafkaRequest>(_ request: R, _ context: RequestContext, _ respond: Responder<R.Response>,

@@ -48,6 +48,13 @@ final class Partition {
         log.releaseMappedPages()
     }
 
+    /// Takes the role and epochs the metadata gives this replica.
+    func adopt(_ state: PartitionState, nodeID: BrokerID) {
+        leaderEpoch = state.leaderEpoch
+        isLeader = state.leader == nodeID
+        partitionEpoch = state.partitionEpoch
+    }
+
     var highWatermark: Offset { log.logEndOffset }
     var logStartOffset: Offset { log.logStartOffset }
     var logEndOffset: Offset { log.logEndOffset }

@@ -74,9 +74,7 @@ final class ReplicaManager {
             let (topic, state) = wanted[key]!
             let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
             if let existing = partitions[key] {
-                existing.leaderEpoch = state.leaderEpoch
-                existing.isLeader = state.leader == nodeID
-                existing.partitionEpoch = state.partitionEpoch
+                existing.adopt(state, nodeID: nodeID)
                 existing.updateConfig(logConfig)
                 continue
             }
@@ -86,8 +84,7 @@ final class ReplicaManager {
                 log.config = logConfig
                 let partition = Partition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
                                                threadPool: threadPool, logger: logger)
-                partition.isLeader = state.leader == nodeID
-                partition.partitionEpoch = state.partitionEpoch
+                partition.adopt(state, nodeID: nodeID)
                 partitions[key] = partition
                 failed[key] = nil
                 delta.created.append(key)

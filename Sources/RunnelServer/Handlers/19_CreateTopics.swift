@@ -15,14 +15,9 @@ import RunnelCore
 // v5+ returns the effective configs, partitions and replication factor; v7 the topic id.
 // A topic named twice in one request gets INVALID_REQUEST for both, as in Kafka.
 extension Broker {
-    func handleCreateTopics(_ request: CreateTopicsRequest, _ context: RequestContext, _ respond: Responder<CreateTopicsResponse>) {
-        guard mustForward(context) else { return serveCreateTopicsHere(request, context, respond) }
-        forward(request, context, respond) { [self] in serveCreateTopicsHere(request, context, respond) }
-    }
-
     /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
-    /// the active one).
-    func serveCreateTopicsHere(_ request: CreateTopicsRequest, _ context: RequestContext,
+    /// the active one); `RequestRouter` forwards it to the active controller first when it must.
+    func handleCreateTopics(_ request: CreateTopicsRequest, _ context: RequestContext,
                             _ respond: Responder<CreateTopicsResponse>) {
         var response = CreateTopicsResponse()
         var seen: [String: Int] = [:]

@@ -11,14 +11,9 @@ import RunnelCore
 // and, in v6, by topic id. The topic's data is removed. Unknown topic → UNKNOWN_TOPIC_OR_PARTITION
 // (3); unknown id → UNKNOWN_TOPIC_ID (100); delete.topic.enable=false → TOPIC_DELETION_DISABLED.
 extension Broker {
-    func handleDeleteTopics(_ request: DeleteTopicsRequest, _ context: RequestContext, _ respond: Responder<DeleteTopicsResponse>) {
-        guard mustForward(context) else { return serveDeleteTopicsHere(request, context, respond) }
-        forward(request, context, respond) { [self] in serveDeleteTopicsHere(request, context, respond) }
-    }
-
     /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
-    /// the active one).
-    func serveDeleteTopicsHere(_ request: DeleteTopicsRequest, _ context: RequestContext,
+    /// the active one); `RequestRouter` forwards it to the active controller first when it must.
+    func handleDeleteTopics(_ request: DeleteTopicsRequest, _ context: RequestContext,
                             _ respond: Responder<DeleteTopicsResponse>) {
         var response = DeleteTopicsResponse()
         let targets: [(name: String?, id: TopicID)] = context.version >= 6

@@ -17,14 +17,9 @@ extension Broker {
     /// size), so an fsync is paid once per block, not per producer.
     static let producerIDBlockSize: Int64 = 1000
 
-    func handleInitProducerId(_ request: InitProducerIdRequest, _ context: RequestContext, _ respond: Responder<InitProducerIdResponse>) {
-        guard mustForward(context) else { return serveInitProducerIdHere(request, context, respond) }
-        forward(request, context, respond) { [self] in serveInitProducerIdHere(request, context, respond) }
-    }
-
     /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
-    /// the active one).
-    func serveInitProducerIdHere(_ request: InitProducerIdRequest, _ context: RequestContext,
+    /// the active one); `RequestRouter` forwards it to the active controller first when it must.
+    func handleInitProducerId(_ request: InitProducerIdRequest, _ context: RequestContext,
                               _ respond: Responder<InitProducerIdResponse>) {
         var response = InitProducerIdResponse()
         if let txn = request.transactionalId, !txn.isEmpty {

@@ -11,14 +11,9 @@ import RunnelCore
 // be larger (INVALID_PARTITIONS otherwise); manual assignments must name this node only;
 // validate_only. Duplicate topics in one request → INVALID_REQUEST.
 extension Broker {
-    func handleCreatePartitions(_ request: CreatePartitionsRequest, _ context: RequestContext, _ respond: Responder<CreatePartitionsResponse>) {
-        guard mustForward(context) else { return serveCreatePartitionsHere(request, context, respond) }
-        forward(request, context, respond) { [self] in serveCreatePartitionsHere(request, context, respond) }
-    }
-
     /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
-    /// the active one).
-    func serveCreatePartitionsHere(_ request: CreatePartitionsRequest, _ context: RequestContext,
+    /// the active one); `RequestRouter` forwards it to the active controller first when it must.
+    func handleCreatePartitions(_ request: CreatePartitionsRequest, _ context: RequestContext,
                                 _ respond: Responder<CreatePartitionsResponse>) {
         var response = CreatePartitionsResponse()
         var seen: [String: Int] = [:]

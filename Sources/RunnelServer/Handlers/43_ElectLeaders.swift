@@ -19,12 +19,9 @@ import RunnelCore
 // Not implemented: the timeout (elections complete with the commit, bounded by the controller's
 // 30 s proposal timeout).
 extension Broker {
-    func handleElectLeaders(_ request: ElectLeadersRequest, _ context: RequestContext, _ respond: Responder<ElectLeadersResponse>) {
-        guard mustForward(context) else { return serveElectLeadersHere(request, context, respond) }
-        forward(request, context, respond) { [self] in serveElectLeadersHere(request, context, respond) }
-    }
-
-    func serveElectLeadersHere(_ request: ElectLeadersRequest, _ context: RequestContext,
+    /// Runs the request against this node's controller (NOT_CONTROLLER per item when it is not
+    /// the active one); `RequestRouter` forwards it to the active controller first when it must.
+    func handleElectLeaders(_ request: ElectLeadersRequest, _ context: RequestContext,
                                _ respond: Responder<ElectLeadersResponse>) {
         let rawType = context.version >= 1 ? request.electionType : 0
         guard let type = MetadataController.ElectionType(rawValue: rawType) else {
