@@ -1,0 +1,190 @@
+import RunnelCore
+
+/// What a partition's leader knows about its replicas (Kafka's `Partition` on the leader,
+/// DESIGN.md §5): each follower's reported position and when it was last caught up, the ISR
+/// (as committed by the controller, plus a proposed change in flight), and the high watermark.
+/// Pure: the shell feeds it the leader's own position, follower fetches and committed metadata,
+/// and asks it what to propose and whether an acks=all batch is done. Time is passed in.
+///
+/// Positions are "everything below this offset is held": a follower's is the fetch offset it
+/// sends (with `runnel.acks.all.fsync=true` only after it fsynced what it holds), the leader's
+/// own is its durable end (or its log end when fsync is off). So the high watermark — the
+/// smallest position in the ISR — is an offset below which every in-sync replica holds the log.
+public struct LeaderState: Sendable, Equatable {
+    public struct Follower: Sendable, Equatable {
+        /// The last position the follower reported; nil until its first fetch in this epoch.
+        public var position: Offset?
+        /// The last time its position reached the leader's log end as it was then (Kafka's
+        /// lastCaughtUpTimeMs).
+        public var lastCaughtUpMs: Int64
+        public var lastFetchMs: Int64?
+        /// The leader's log end at the follower's previous fetch.
+        public var leaderLogEndAtLastFetch: Offset?
+    }
+
+    public enum AckState: Equatable, Sendable {
+        /// The high watermark has not reached the batch yet.
+        case waiting
+        /// Every in-sync replica holds it, and the ISR has at least `min.insync.replicas`.
+        case done
+        /// Held by every in-sync replica, but the ISR shrank below `min.insync.replicas` meanwhile.
+        case notEnoughReplicasAfterAppend
+    }
+
+    public let leader: BrokerID
+    public let leaderEpoch: LeaderEpoch
+    /// The leader's log end when it took office: a follower must reach it to join the ISR.
+    public let epochStartOffset: Offset
+    public private(set) var replicas: [BrokerID]
+    /// The ISR as the controller last committed it.
+    public private(set) var isr: [BrokerID]
+    /// An ISR change sent to the controller and not yet answered.
+    public private(set) var pendingISR: [BrokerID]?
+    public private(set) var highWatermark: Offset
+    /// The leader's own position (its durable end with fsync on, else its log end).
+    public private(set) var leaderPosition: Offset
+    public private(set) var leaderLogEnd: Offset
+    public private(set) var followers: [BrokerID: Follower]
+
+    /// A leader taking office at `logEnd` with the controller's `replicas` and `isr`;
+    /// `highWatermark` is the one this replica had (as a follower or from its checkpoint).
+    public init(leader: BrokerID, leaderEpoch: LeaderEpoch, replicas: [BrokerID], isr: [BrokerID],
+                highWatermark: Offset, logEnd: Offset, position: Offset, now: Int64) {
+        self.leader = leader
+        self.leaderEpoch = leaderEpoch
+        self.epochStartOffset = logEnd
+        self.replicas = replicas
+        self.isr = isr
+        self.highWatermark = min(highWatermark, logEnd)
+        self.leaderPosition = min(position, logEnd)
+        self.leaderLogEnd = logEnd
+        self.followers = [:]
+        for id in replicas where id != leader {
+            followers[id] = Follower(position: nil, lastCaughtUpMs: isr.contains(id) ? now : 0)
+        }
+        _ = advanceHighWatermark()
+    }
+
+    /// The replicas whose position bounds the high watermark: the committed ISR and, while a
+    /// change is pending, its members too (an expansion counts the newcomer at once; a shrink
+    /// does not take effect before it is committed).
+    public var maximalISR: [BrokerID] {
+        guard let pendingISR else { return isr }
+        return replicas.filter { isr.contains($0) || pendingISR.contains($0) }
+    }
+
+    // MARK: Events
+
+    /// The leader's log end moved (an append, or a truncation before it took office).
+    public mutating func leaderAppended(logEnd: Offset) {
+        leaderLogEnd = logEnd
+    }
+
+    /// The leader's own position moved (a flush completed). Returns whether the HW moved.
+    public mutating func leaderPositionChanged(_ position: Offset) -> Bool {
+        leaderPosition = max(leaderPosition, min(position, leaderLogEnd))
+        return advanceHighWatermark()
+    }
+
+    /// A follower fetched from `position`. Returns whether the HW moved. A replica that is not
+    /// one of the partition's is ignored.
+    public mutating func followerFetched(_ id: BrokerID, position: Offset, now: Int64) -> Bool {
+        guard var follower = followers[id] else { return false }
+        if position >= leaderLogEnd {
+            follower.lastCaughtUpMs = max(follower.lastCaughtUpMs, now)
+        } else if let previous = follower.leaderLogEndAtLastFetch, let at = follower.lastFetchMs, position >= previous {
+            follower.lastCaughtUpMs = max(follower.lastCaughtUpMs, at)
+        }
+        follower.position = position
+        follower.lastFetchMs = now
+        follower.leaderLogEndAtLastFetch = leaderLogEnd
+        followers[id] = follower
+        return advanceHighWatermark()
+    }
+
+    /// The controller committed a new state for the partition in this leader epoch: its ISR
+    /// replaces ours and a pending change is settled. Returns whether the HW moved.
+    public mutating func committed(replicas: [BrokerID], isr: [BrokerID], now: Int64) -> Bool {
+        for id in replicas where id != leader && followers[id] == nil {
+            followers[id] = Follower(position: nil, lastCaughtUpMs: 0)
+        }
+        for id in followers.keys where !replicas.contains(id) { followers[id] = nil }
+        self.replicas = replicas
+        self.isr = isr
+        pendingISR = nil
+        return advanceHighWatermark()
+    }
+
+    /// An ISR change was sent to the controller.
+    public mutating func proposed(_ newISR: [BrokerID]) { pendingISR = newISR }
+
+    /// The controller refused the change or could not be reached: propose again later.
+    public mutating func proposalFailed() { pendingISR = nil }
+
+    // MARK: Decisions
+
+    /// The ISR change to propose now, if any (none while one is pending): first a shrink —
+    /// in-sync followers not caught up within `lagTimeMs` leave — else an expansion —
+    /// out-of-sync followers whose position reached both the high watermark and the start of
+    /// this leader epoch join. The result keeps the replicas' order.
+    public func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
+        guard pendingISR == nil else { return nil }
+        let lagging = isr.filter { id in
+            guard id != leader, let follower = followers[id] else { return false }
+            return now - follower.lastCaughtUpMs > lagTimeMs
+        }
+        if !lagging.isEmpty { return isr.filter { !lagging.contains($0) } }
+        let joining = replicas.filter { id in
+            guard !isr.contains(id), id != leader, let position = followers[id]?.position else { return false }
+            return position >= highWatermark && position >= epochStartOffset
+        }
+        if !joining.isEmpty { return replicas.filter { isr.contains($0) || joining.contains($0) } }
+        return nil
+    }
+
+    /// Whether an acks=all produce may be appended now: the ISR has `minISR` members.
+    public func acceptsAcksAll(minISR: Int) -> Bool { isr.count >= minISR }
+
+    /// Whether an acks=all batch ending before `end` is done.
+    public func ackState(end: Offset, minISR: Int) -> AckState {
+        guard highWatermark >= end else { return .waiting }
+        return isr.count >= minISR ? .done : .notEnoughReplicasAfterAppend
+    }
+
+    /// Recomputes the HW from the maximal ISR; it never moves backwards, and a member with no
+    /// reported position holds it where it is.
+    private mutating func advanceHighWatermark() -> Bool {
+        var candidate = leaderPosition
+        for id in maximalISR where id != leader {
+            guard let position = followers[id]?.position else { return false }
+            candidate = min(candidate, position)
+        }
+        candidate = min(candidate, leaderLogEnd)
+        guard candidate > highWatermark else { return false }
+        highWatermark = candidate
+        return true
+    }
+}
+
+/// What a follower does when the leader says its log diverges (KIP-101/279/320): the leader
+/// answered the follower's last fetched epoch with the largest epoch it knows at or below it
+/// and where that epoch ends in the leader's log.
+public enum FollowerTruncation {
+    /// Where to truncate. `complete` is false when the follower did not know the leader's epoch
+    /// and cut back to the end of an older one: it asks again (its next fetch names the epoch
+    /// it now ends with) and may cut further. Never to the follower's own high watermark.
+    /// A leader that has no epoch at or below (nil) shares nothing known with the follower:
+    /// everything goes.
+    public static func offset(leader: (epoch: LeaderEpoch, endOffset: Offset)?, local: LeaderEpochCache,
+                              localLogEnd: Offset) -> (offset: Offset, complete: Bool) {
+        guard let leader else { return (.zero, true) }
+        guard let mine = local.endOffset(for: leader.epoch, logEndOffset: localLogEnd) else {
+            // The follower has no epoch at or below the leader's: nothing is known to be shared.
+            return (.zero, true)
+        }
+        if mine.epoch != leader.epoch {
+            return (min(mine.endOffset, leader.endOffset, localLogEnd), false)
+        }
+        return (min(leader.endOffset, localLogEnd), true)
+    }
+}
