@@ -9,6 +9,7 @@ public import RunnelCore
 ///       <topic>-<partition>/                 one PartitionLog each (see LogSegment for files)
 ///       recovery-point-offset-checkpoint     see OffsetCheckpoint
 ///       log-start-offset-checkpoint
+///       replication-offset-checkpoint        each replica's high watermark (written by the server)
 ///       .kafka_cleanshutdown                 clean-shutdown marker (empty file)
 ///       <topic>-<partition>.<n>-delete/      a log being deleted (removed at the next start)
 ///
@@ -34,6 +35,12 @@ public final class LogManager {
     public static let cleanShutdownFileName = ".kafka_cleanshutdown"
     public static let recoveryPointCheckpointName = "recovery-point-offset-checkpoint"
     public static let logStartOffsetCheckpointName = "log-start-offset-checkpoint"
+    public static let highWatermarkCheckpointName = "replication-offset-checkpoint"
+    /// The high watermarks of `replication-offset-checkpoint` as read at start (unknown: absent).
+    public private(set) var checkpointedHighWatermarks: [TopicPartition: Offset] = [:]
+    /// The replicas' high watermarks, written with the other checkpoints when set (replication
+    /// lives above this module).
+    public var highWatermarks: (() -> [TopicPartition: Offset])?
 
     /// Opens every `<topic>-<partition>` directory under `dataDirectory` (creating it if
     /// needed), recovering logs when the last stop was not clean. `configFor` gives a topic's
@@ -58,6 +65,7 @@ public final class LogManager {
         }
         let recoveryPoints = readCheckpoint(Self.recoveryPointCheckpointName)
         let logStarts = readCheckpoint(Self.logStartOffsetCheckpointName)
+        checkpointedHighWatermarks = readCheckpoint(Self.highWatermarkCheckpointName)
         for name in try fileSystem.contents(ofDirectory: dataDirectory).sorted() {
             let path = dataDirectory + "/" + name
             guard fileSystem.isDirectory(path) == true, !Self.foreignDirectoryNames.contains(name) else { continue }
@@ -165,6 +173,10 @@ public final class LogManager {
         }
         try OffsetCheckpoint.write(recoveryPoints, to: dataDirectory + "/" + Self.recoveryPointCheckpointName, fileSystem: fileSystem)
         try OffsetCheckpoint.write(logStarts, to: dataDirectory + "/" + Self.logStartOffsetCheckpointName, fileSystem: fileSystem)
+        if let highWatermarks {
+            try OffsetCheckpoint.write(highWatermarks(), to: dataDirectory + "/" + Self.highWatermarkCheckpointName,
+                                       fileSystem: fileSystem)
+        }
     }
 
     /// Clean shutdown: closes every log (fsync, files cut to size), writes the checkpoints and

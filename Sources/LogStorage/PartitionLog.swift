@@ -76,6 +76,19 @@ public final class PartitionLog {
         for segment in segments { segment.mapping?.releaseResidentPages() }
     }
     public var segmentBaseOffsets: [Offset] { segments.map(\.baseOffset) }
+
+    /// Kafka's per-partition `leader-epoch-checkpoint` (its text is the replication layer's).
+    public static let leaderEpochCheckpointName = "leader-epoch-checkpoint"
+
+    /// The text of this log's leader-epoch checkpoint; nil when there is none.
+    public func readLeaderEpochCheckpoint() throws(StorageError) -> String? {
+        try CheckpointText.read(from: directory + "/" + Self.leaderEpochCheckpointName, fileSystem: fileSystem)
+    }
+
+    /// Replaces the leader-epoch checkpoint atomically (see `CheckpointText`).
+    public func writeLeaderEpochCheckpoint(_ text: String) throws(StorageError) {
+        try CheckpointText.write(text, to: directory + "/" + Self.leaderEpochCheckpointName, fileSystem: fileSystem)
+    }
     /// Bytes of batches in all segments.
     public var sizeBytes: Int { segments.reduce(0) { $0 + $1.sizeBytes } }
     public var isOffline: Bool { failure != nil }

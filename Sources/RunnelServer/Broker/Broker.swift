@@ -42,6 +42,8 @@ final class Broker: RequestDispatcher, GroupServiceHost {
     private(set) var image: MetadataImage
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
+    /// The follower side of replication: fetchers from the leaders of the partitions followed here.
+    lazy var replicaFetchers = makeReplicaFetchers()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
     lazy var groups = GroupService(host: self, brokerConfig: config)
     /// What each request may do (ACLs plug in there; until then everything is allowed).
@@ -115,6 +117,7 @@ final class Broker: RequestDispatcher, GroupServiceHost {
                                   partitions: logs.logs.count, logger: logger)
         replicas = ReplicaManager(nodeID: config.nodeID, logs: logs, config: config, loop: loop, threadPool: threadPool,
                                   logger: logger)
+        replicas.onHighWatermarkChanged = { [weak self] key in self?.fetchWaiters.notify(key) }
         wireQuorum()
         if quorum.loop === loop {
             // A single voter: it elects itself and replays its log within start().
@@ -204,7 +207,8 @@ final class Broker: RequestDispatcher, GroupServiceHost {
     func finishStartup() {
         loop.preconditionInEventLoop()
         image = quorum.loop === loop ? quorum.image : image
-        replicas.apply(image, deleteStrays: true)
+        let delta = replicas.apply(image, deleteStrays: true)
+        followRoleChanges(delta.roles, removed: delta.removed)
         groups.start()
         schedulePeriodicWork()
         scheduleControllerWork()
@@ -252,6 +256,8 @@ final class Broker: RequestDispatcher, GroupServiceHost {
         image = next
         let delta = replicas.apply(next)
         for key in delta.removed { fetchWaiters.partitionRemoved(key, broker: self) }
+        followRoleChanges(delta.roles, removed: delta.removed)
+        if !shuttingDown { groups.leadershipChanged(delta.roles, removed: delta.removed) }
         let topicsChanged = records.contains {
             switch $0 {
             case .topic, .removeTopic, .partition: return true
@@ -270,6 +276,12 @@ final class Broker: RequestDispatcher, GroupServiceHost {
         // Kafka's log.flush.scheduler: checks flush.ms every second; a no-op unless configured.
         periodicTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.flushDueLogs()
+        })
+        // Followers that stopped catching up leave the ISR (Kafka checks every lag time / 2).
+        let isrCheckMs = max(50, replicaLagTimeMs / 2)
+        periodicTasks.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(isrCheckMs),
+                                                       delay: .milliseconds(isrCheckMs)) { [weak self] _ in
+            self?.checkISRs()
         })
         // Checkpoints bound recovery work after a crash (Kafka: every 60 s).
         periodicTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(60), delay: .seconds(60)) { [weak self] _ in
@@ -359,6 +371,7 @@ final class Broker: RequestDispatcher, GroupServiceHost {
         controllerChannel.close()
         shuttingDown = true
         for task in periodicTasks { task.cancel() }
+        replicaFetchers.shutdown()
         groups.shutdown()
         fetchWaiters.completeAll()
         let promise = loop.makePromise(of: Void.self)

@@ -22,6 +22,8 @@ final class GroupCommit {
     private let loop: any EventLoop
     /// Set once by the owner right after init (it needs the owner's `self`).
     var flush: Flush?
+    /// Told every time the durable end moves (before the waiters it releases are answered).
+    var onDurable: ((Offset) -> Void)?
     /// Everything below this offset is durable.
     private(set) var durableEnd: Offset
     private var flushing = false
@@ -62,7 +64,10 @@ final class GroupCommit {
             flushing = false
             switch result {
             case .success(let end):
-                durableEnd = max(durableEnd, end)
+                if end > durableEnd {
+                    durableEnd = end
+                    onDurable?(end)
+                }
                 let ready = waiters.filter { $0.end <= durableEnd }
                 waiters.removeAll { $0.end <= durableEnd }
                 for w in ready { w.completion(.success(())) }

@@ -40,6 +40,10 @@ enum LogConfigs {
         Int(effective("max.message.bytes", overrides: overrides, broker: broker).flatMap { Int64($0) } ?? 1_048_588)
     }
 
+    static func minInsyncReplicas(_ overrides: [String: String], broker: BrokerConfig) -> Int {
+        Int(effective("min.insync.replicas", overrides: overrides, broker: broker).flatMap { Int64($0) } ?? 1)
+    }
+
     static func acksAllFsync(_ overrides: [String: String], broker: BrokerConfig) -> Bool {
         effective("runnel.acks.all.fsync", overrides: overrides, broker: broker) != "false"
     }

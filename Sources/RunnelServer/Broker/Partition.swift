@@ -5,57 +5,157 @@ import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
+import Replication
 import RunnelCore
 
-/// One replica of a partition on this broker (DESIGN.md §1): its role (leader or not), leader
-/// and partition epochs, its log, its group commit and its idempotent-producer state. Requests
-/// and the group coordinator reach the log only through here: reads, lookups, and one append
-/// path (`append(batch:header:now:)`), so producer state, flush policy and, with replication,
-/// the high watermark stay right whoever appends. (Replication will add follower state, the ISR
-/// and a high watermark that lags the log end; until then it is the log end offset.)
+/// One replica of a partition on this broker (DESIGN.md §1, §5): its role, leader and partition
+/// epochs, its log, its leader-epoch cache, its high watermark, its group commit and its
+/// idempotent-producer state. Requests, the group coordinator and the replica fetcher reach the
+/// log only through here: reads, lookups, the leader's one append path
+/// (`append(batch:header:now:)`) and the follower's (`appendReplicated`), so producer state,
+/// epochs, flush policy and the high watermark stay right whoever appends.
+///
+/// As leader it keeps a `LeaderState` (followers' positions, ISR, high watermark) and the
+/// acks=all produces waiting for the high watermark; as follower it takes the leader's batches
+/// byte for byte and the leader's high watermark. Owner-loop only.
 final class Partition {
+    enum RoleChange: Equatable {
+        case becameLeader
+        /// Follows `leader` (nil: the partition has no leader now).
+        case becameFollower(leader: BrokerID?)
+    }
+
     private let log: PartitionLog
     /// The topic id the partition was created for (a topic deleted and created again under the
     /// same name is another partition).
     let topicID: TopicID
-    var leaderEpoch: LeaderEpoch
-    /// Whether this broker leads the partition (the metadata's leader is this node). Until
-    /// replication exists a follower only holds its log: it serves neither clients nor replicas.
-    var isLeader = true
-    /// The partition epoch of the metadata this replica last applied.
+    private(set) var leaderEpoch: LeaderEpoch
+    /// The partition epoch of the metadata this replica last applied (AlterPartition names it).
     var partitionEpoch: Int32 = 0
+    /// The metadata's leader (nil while the partition has none).
+    private(set) var leaderID: BrokerID?
+    private(set) var replicas: [BrokerID] = []
+    /// The leader's view of its replicas; nil on a follower.
+    private(set) var leaderState: LeaderState?
+    var isLeader: Bool { leaderState != nil }
+    /// Consumers read below it. A leader's comes from `leaderState`; a follower's is the
+    /// leader's, as far as its own log reaches.
+    private(set) var highWatermark: Offset
+    private(set) var epochCache: LeaderEpochCache
+    /// `runnel.acks.all.fsync` of the topic: positions (the leader's own, and what followers
+    /// report) count only fsynced data.
+    var acksAllFsync = true
+    /// Called when the high watermark moved (fetches parked on it wake up).
+    var onHighWatermarkChanged: (() -> Void)?
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
+    private var ackWaiters: [AckWaiter] = []
+    private let nodeID: BrokerID
     private let loop: any EventLoop
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    init(log: PartitionLog, topicID: TopicID, leaderEpoch: LeaderEpoch, loop: any EventLoop, threadPool: NIOThreadPool,
-         logger: Logger) {
+    /// An acks=all produce waiting until the high watermark passes `end`.
+    private final class AckWaiter {
+        let end: Offset
+        let minISR: Int
+        let completion: (KafkaErrorCode) -> Void
+        var deadline: Scheduled<Void>?
+        init(end: Offset, minISR: Int, completion: @escaping (KafkaErrorCode) -> Void) {
+            self.end = end
+            self.minISR = minISR
+            self.completion = completion
+        }
+    }
+
+    init(log: PartitionLog, topicID: TopicID, nodeID: BrokerID, highWatermark: Offset?, loop: any EventLoop,
+         threadPool: NIOThreadPool, logger: Logger) {
         self.log = log
         self.topicID = topicID
-        self.leaderEpoch = leaderEpoch
+        self.nodeID = nodeID
+        self.leaderEpoch = .none
         self.loop = loop
         self.threadPool = threadPool
         self.logger = logger
+        self.highWatermark = min(highWatermark ?? .zero, log.logEndOffset)
+        self.epochCache = LeaderEpochCache()
         // The flush request is made on the owner (it captures the files and end offset), run on
         // the pool, and reported back on the owner.
         groupCommit = GroupCommit(loop: loop, durableEnd: log.recoveryPoint)
-        groupCommit.flush = { [unowned self] completion in self.flush(completion) }
+        groupCommit.flush = { [weak self] completion in
+            guard let self else { return completion(.failure(GroupCommitError.noProgress(durableEnd: .zero))) }
+            self.flush(completion)
+        }
+        groupCommit.onDurable = { [weak self] end in self?.durableAdvanced(end) }
+        epochCache = loadEpochCache()
         rebuildProducerState()
         // Recovery and the rebuild read the segments through their mappings; those pages
         // would otherwise stay in the broker's RSS until the next restart.
         log.releaseMappedPages()
     }
 
-    /// Takes the role and epochs the metadata gives this replica.
-    func adopt(_ state: PartitionState, nodeID: BrokerID) {
-        leaderEpoch = state.leaderEpoch
-        isLeader = state.leader == nodeID
-        partitionEpoch = state.partitionEpoch
+    // MARK: Role
+
+    /// Takes the role, epochs, replicas and ISR the metadata gives this replica. Returns the
+    /// role change the replica fetcher must follow, if any.
+    @discardableResult
+    func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
+        let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
+        defer {
+            leaderEpoch = state.leaderEpoch
+            partitionEpoch = state.partitionEpoch
+            leaderID = newLeader
+            replicas = state.replicas
+        }
+        if newLeader == nodeID {
+            if var current = leaderState, current.leaderEpoch == state.leaderEpoch {
+                if current.committed(replicas: state.replicas, isr: state.isr, now: now) {
+                    leaderState = current
+                    highWatermarkMoved()
+                } else {
+                    leaderState = current
+                }
+                return nil
+            }
+            becomeLeader(state, now: now)
+            return .becameLeader
+        }
+        let wasLeader = leaderState != nil
+        if wasLeader { resignLeadership() }
+        if wasLeader || newLeader != leaderID || state.leaderEpoch != leaderEpoch || replicas.isEmpty {
+            return .becameFollower(leader: newLeader)
+        }
+        return nil
     }
 
-    var highWatermark: Offset { log.logEndOffset }
+    private func becomeLeader(_ state: PartitionState, now: Int64) {
+        let end = log.logEndOffset
+        if epochCache.assign(epoch: state.leaderEpoch, startOffset: end) { saveEpochCache() }
+        let position = acksAllFsync ? groupCommit.durableEnd : end
+        leaderState = LeaderState(leader: nodeID, leaderEpoch: state.leaderEpoch, replicas: state.replicas, isr: state.isr,
+                                  highWatermark: highWatermark, logEnd: end, position: position, now: now)
+        logger.info("\(log.topic)-\(log.partition): leader in epoch \(state.leaderEpoch) from offset \(end), ISR \(state.isr), high watermark \(leaderState!.highWatermark)")
+        highWatermarkMoved()
+        if acksAllFsync && position < end { flushInBackground() }
+    }
+
+    /// The replica is being removed (its topic deleted or the replica moved away).
+    func stop() { resignLeadership() }
+
+    /// No longer the leader: produces waiting for acknowledgement fail (the producer retries
+    /// at the new leader; the batches may or may not survive there).
+    private func resignLeadership() {
+        leaderState = nil
+        let waiting = ackWaiters
+        ackWaiters.removeAll()
+        for waiter in waiting {
+            waiter.deadline?.cancel()
+            waiter.completion(.notLeaderOrFollower)
+        }
+    }
+
+    // MARK: Reads
+
     var logStartOffset: Offset { log.logStartOffset }
     var logEndOffset: Offset { log.logEndOffset }
     var isOffline: Bool { log.isOffline }
@@ -67,6 +167,7 @@ final class Partition {
     var directory: String { log.directory }
     var topic: TopicName { log.topic }
     var index: PartitionID { log.partition }
+    var key: TopicPartition { TopicPartition(log.topic, log.partition) }
 
     /// Replaces the log's configuration (a topic config change); sizes apply from the next roll.
     func updateConfig(_ config: LogConfig) {
@@ -83,10 +184,18 @@ final class Partition {
         log.offset(forTimestamp: timestamp, compressed: compressed)
     }
 
-    /// The one append path: one validated batch (exactly its bytes) gets its offsets and this
-    /// replica's leader epoch; an idempotent producer's sequences are recorded; a flush that
-    /// `flush.messages` / `flush.ms` (or a roll) makes due is started. Throws (and the log may go
-    /// offline) on an I/O error.
+    /// OffsetForLeaderEpoch and the diverging-epoch check (see `LeaderEpochCache.endOffset`).
+    func endOffset(for epoch: LeaderEpoch) -> (epoch: LeaderEpoch, endOffset: Offset)? {
+        epochCache.endOffset(for: epoch, logEndOffset: log.logEndOffset)
+    }
+
+    // MARK: The leader's append path
+
+    /// The one append path of a leader: one validated batch (exactly its bytes) gets its offsets
+    /// and this replica's leader epoch; an idempotent producer's sequences are recorded; a flush
+    /// that `flush.messages` / `flush.ms` (or a roll) makes due is started, and with
+    /// `runnel.acks.all.fsync` one that lets the high watermark reach the batch. Throws (and the
+    /// log may go offline) on an I/O error.
     func append(batch bytes: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) -> PartitionLog.AppendResult {
         let appended = try log.append(copying: bytes, leaderEpoch: leaderEpoch, now: now)
         if header.producerId >= 0 {
@@ -94,14 +203,175 @@ final class Partition {
                              batch: .init(firstSequence: header.baseSequence, lastSequence: header.baseSequence &+ header.lastOffsetDelta,
                                           baseOffset: appended.baseOffset, logAppendTimeMs: appended.logAppendTime.rawValue))
         }
-        if appended.flushDue { flushInBackground() }
+        if var state = leaderState {
+            state.leaderAppended(logEnd: log.logEndOffset)
+            let moved = acksAllFsync ? false : state.leaderPositionChanged(log.logEndOffset)
+            leaderState = state
+            if moved { highWatermarkMoved() }
+        }
+        if appended.flushDue || (acksAllFsync && leaderState != nil) { flushInBackground() }
         return appended
     }
+
+    /// acks=all: calls `completion` once the high watermark passes `end` (NONE), or with
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below `minISR` by then,
+    /// NOT_LEADER_OR_FOLLOWER when leadership moves first, REQUEST_TIMED_OUT after `timeoutMs`.
+    func waitForAcks(end: Offset, minISR: Int, timeoutMs: Int64, completion: @escaping (KafkaErrorCode) -> Void) {
+        guard let state = leaderState else { return completion(.notLeaderOrFollower) }
+        switch state.ackState(end: end, minISR: minISR) {
+        case .done: return completion(.none)
+        case .notEnoughReplicasAfterAppend: return completion(.notEnoughReplicasAfterAppend)
+        case .waiting: break
+        }
+        let waiter = AckWaiter(end: end, minISR: minISR, completion: completion)
+        ackWaiters.append(waiter)
+        waiter.deadline = loop.scheduleTask(in: .milliseconds(max(0, timeoutMs))) { [weak self, weak waiter] in
+            guard let self, let waiter, let index = self.ackWaiters.firstIndex(where: { $0 === waiter }) else { return }
+            self.ackWaiters.remove(at: index)
+            waiter.completion(.requestTimedOut)
+        }
+    }
+
+    // MARK: Replication, leader side
+
+    /// A follower fetched from `position` (everything below it is on that replica — fsynced,
+    /// with `runnel.acks.all.fsync`). Returns the ISR change to propose now, if any.
+    func followerFetched(_ id: BrokerID, position: Offset, now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
+        guard var state = leaderState else { return nil }
+        let moved = state.followerFetched(id, position: position, now: now)
+        leaderState = state
+        if moved { highWatermarkMoved() }
+        return state.isrChange(now: now, lagTimeMs: lagTimeMs)
+    }
+
+    /// The ISR change to propose now (the periodic shrink check), if any.
+    func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
+        leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
+    }
+
+    func isrChangeProposed(_ isr: [BrokerID]) { leaderState?.proposed(isr) }
+
+    /// The controller answered an ISR change: `isr` (and `partitionEpoch`) on success, nil if it
+    /// was refused or not delivered.
+    func isrChangeAnswered(isr: [BrokerID]?, leaderEpoch epoch: LeaderEpoch, partitionEpoch newEpoch: Int32, now: Int64) {
+        guard var state = leaderState, state.leaderEpoch == epoch else { return }
+        if let isr, newEpoch >= partitionEpoch {
+            partitionEpoch = newEpoch
+            let moved = state.committed(replicas: replicas, isr: isr, now: now)
+            leaderState = state
+            if moved { highWatermarkMoved() }
+        } else {
+            state.proposalFailed()
+            leaderState = state
+        }
+    }
+
+    private func durableAdvanced(_ end: Offset) {
+        guard acksAllFsync, var state = leaderState else { return }
+        let moved = state.leaderPositionChanged(end)
+        leaderState = state
+        if moved { highWatermarkMoved() }
+    }
+
+    private func highWatermarkMoved() {
+        guard let state = leaderState else { return }
+        highWatermark = max(highWatermark, state.highWatermark)
+        if !ackWaiters.isEmpty {
+            var remaining: [AckWaiter] = []
+            for waiter in ackWaiters {
+                switch state.ackState(end: waiter.end, minISR: waiter.minISR) {
+                case .waiting:
+                    remaining.append(waiter)
+                case .done:
+                    waiter.deadline?.cancel()
+                    waiter.completion(.none)
+                case .notEnoughReplicasAfterAppend:
+                    waiter.deadline?.cancel()
+                    waiter.completion(.notEnoughReplicasAfterAppend)
+                }
+            }
+            ackWaiters = remaining
+        }
+        onHighWatermarkChanged?()
+    }
+
+    // MARK: Replication, follower side
+
+    /// A follower's append: the leader's batches, byte for byte with their offsets and epochs
+    /// (each validated, CRC included). New epochs enter the epoch cache; idempotent producers'
+    /// sequences are recorded so this replica can lead without losing duplicate detection.
+    /// Returns the new log end.
+    func appendReplicated(_ batches: UnsafeRawBufferPointer, now: TimestampMs) throws(StorageError) -> Offset {
+        var position = 0
+        var epochsChanged = false
+        var headers: [RecordBatchHeader] = []
+        while position < batches.count, let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: batches[position...])),
+              header.totalSize <= batches.count - position {
+            headers.append(header)
+            position += header.totalSize
+        }
+        // A fetch response may end with a partial batch (Kafka's max-bytes cut): it is dropped.
+        guard position > 0 else { return log.logEndOffset }
+        let end = try log.appendAssigned(UnsafeRawBufferPointer(rebasing: batches[0..<position]), now: now)
+        for header in headers {
+            if header.partitionLeaderEpoch >= 0,
+               epochCache.assign(epoch: LeaderEpoch(header.partitionLeaderEpoch), startOffset: Offset(header.baseOffset)) {
+                epochsChanged = true
+            }
+            if header.producerId >= 0 && header.baseSequence >= 0 {
+                producers.record(producerId: header.producerId, epoch: header.producerEpoch,
+                                 batch: .init(firstSequence: header.baseSequence,
+                                              lastSequence: header.baseSequence &+ header.lastOffsetDelta,
+                                              baseOffset: Offset(header.baseOffset), logAppendTimeMs: -1))
+            }
+        }
+        if epochsChanged { saveEpochCache() }
+        return end
+    }
+
+    /// The leader's high watermark, as far as this follower's log reaches.
+    func followerHighWatermark(_ leaderHighWatermark: Offset) {
+        guard leaderState == nil else { return }
+        let next = min(leaderHighWatermark, log.logEndOffset)
+        if next != highWatermark {
+            highWatermark = next
+            onHighWatermarkChanged?()
+        }
+    }
+
+    /// A follower's divergent tail goes (KIP-101): everything at and past `offset`.
+    func truncate(to offset: Offset) throws(StorageError) {
+        guard offset < log.logEndOffset else { return }
+        logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)")
+        try log.truncate(to: offset)
+        afterTruncation()
+    }
+
+    /// A follower whose leader's log starts past all of its data starts over at `offset`.
+    func restart(at offset: Offset) throws(StorageError) {
+        logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)")
+        try log.truncateFully(startingAt: offset)
+        afterTruncation()
+    }
+
+    private func afterTruncation() {
+        let end = log.logEndOffset
+        groupCommit.truncated(to: end)
+        if epochCache.truncateFromEnd(end) { saveEpochCache() }
+        if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
+        highWatermark = min(highWatermark, end)
+        producers = ProducerStateTable()
+        rebuildProducerState()
+    }
+
+    // MARK: Retention and flushing
 
     /// Retention (see `PartitionLog.applyRetention`); an offline log is left alone.
     func applyRetention(now: TimestampMs) throws(StorageError) -> PartitionLog.RetentionResult? {
         guard !log.isOffline else { return nil }
-        return try log.applyRetention(now: now)
+        let result = try log.applyRetention(now: now)
+        if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
+        return result
     }
 
     /// Kafka's flush policy says a background flush is due.
@@ -133,29 +403,79 @@ final class Partition {
         }
     }
 
-    /// Kafka's flush.messages / flush.ms: start a background flush (nobody waits for it).
+    /// Starts a background flush of everything appended so far (nobody waits for it).
     func flushInBackground() {
         groupCommit.waitDurable(end: log.logEndOffset) { _ in }
     }
 
-    /// Rebuilds the idempotent-producer table from the batch headers of the active segment, so a
-    /// producer retrying across a broker restart still gets duplicate detection for its recent
-    /// batches. (Kafka keeps producer snapshots; the active segment bounds this scan.)
-    private func rebuildProducerState() {
-        let start = max(log.activeSegment.baseOffset, log.logStartOffset)
-        guard case .records(let slice) = log.read(from: start, maxBytes: Int.max) else { return }
-        slice.withUnsafeBytes { bytes in
-            var position = 0
-            while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: bytes[position...])) {
-                if header.producerId >= 0 && header.baseSequence >= 0 {
-                    producers.record(producerId: header.producerId, epoch: header.producerEpoch,
-                                     batch: .init(firstSequence: header.baseSequence,
-                                                  lastSequence: header.baseSequence &+ header.lastOffsetDelta,
-                                                  baseOffset: Offset(header.baseOffset), logAppendTimeMs: -1))
-                }
-                position += header.totalSize
-                if position >= bytes.count { break }
+    // MARK: The epoch cache and producer state on disk
+
+    /// The epoch cache from `leader-epoch-checkpoint`, cut to the log; rebuilt from the batch
+    /// headers when the file is missing or damaged (a data directory of an earlier release).
+    private func loadEpochCache() -> LeaderEpochCache {
+        do {
+            if let text = try log.readLeaderEpochCheckpoint() {
+                var cache = try LeaderEpochCache(checkpointText: text)
+                cache.truncateFromEnd(log.logEndOffset)
+                cache.truncateFromStart(log.logStartOffset)
+                return cache
             }
+        } catch {
+            logger.warning("\(log.directory)/\(PartitionLog.leaderEpochCheckpointName): \(error); rebuilding it from the log")
+        }
+        var cache = LeaderEpochCache()
+        walkBatchHeaders(from: log.logStartOffset) { header in
+            if header.partitionLeaderEpoch >= 0 {
+                cache.assign(epoch: LeaderEpoch(header.partitionLeaderEpoch), startOffset: Offset(header.baseOffset))
+            }
+        }
+        if !cache.entries.isEmpty {
+            do { try log.writeLeaderEpochCheckpoint(cache.checkpointText) } catch {
+                logger.error("writing \(log.directory)/\(PartitionLog.leaderEpochCheckpointName): \(error)")
+            }
+        }
+        return cache
+    }
+
+    private func saveEpochCache() {
+        do {
+            try log.writeLeaderEpochCheckpoint(epochCache.checkpointText)
+        } catch {
+            // The cache in memory is right; a restart rebuilds the file from the batch headers.
+            logger.error("writing \(log.directory)/\(PartitionLog.leaderEpochCheckpointName): \(error)")
+        }
+    }
+
+    /// Rebuilds the idempotent-producer table from the batch headers of the active segment, so a
+    /// producer retrying across a broker restart or a leader change still gets duplicate
+    /// detection for its recent batches. (Kafka keeps producer snapshots; the active segment
+    /// bounds this scan.)
+    private func rebuildProducerState() {
+        walkBatchHeaders(from: max(log.activeSegment.baseOffset, log.logStartOffset)) { header in
+            if header.producerId >= 0 && header.baseSequence >= 0 {
+                producers.record(producerId: header.producerId, epoch: header.producerEpoch,
+                                 batch: .init(firstSequence: header.baseSequence,
+                                              lastSequence: header.baseSequence &+ header.lastOffsetDelta,
+                                              baseOffset: Offset(header.baseOffset), logAppendTimeMs: -1))
+            }
+        }
+    }
+
+    /// Calls `body` with every batch header from `start` to the log end (across segments).
+    private func walkBatchHeaders(from start: Offset, _ body: (RecordBatchHeader) -> Void) {
+        var next = start
+        while next < log.logEndOffset {
+            guard case .records(let slice) = log.read(from: next, maxBytes: Int.max), !slice.isEmpty else { return }
+            let before = next
+            slice.withUnsafeBytes { bytes in
+                var position = 0
+                while position < bytes.count, let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: bytes[position...])) {
+                    body(header)
+                    next = Offset(header.lastOffset + 1)
+                    position += header.totalSize
+                }
+            }
+            if next <= before { return }
         }
     }
 }

@@ -17,7 +17,9 @@ final class ReplicaManager {
         var created: [TopicPartition] = []
         var removed: [TopicPartition] = []
         var failed: [TopicPartition: String] = [:]
-        var isEmpty: Bool { created.isEmpty && removed.isEmpty && failed.isEmpty }
+        /// Replicas that became leader or follower (the replica fetchers follow these).
+        var roles: [TopicPartition: Partition.RoleChange] = [:]
+        var isEmpty: Bool { created.isEmpty && removed.isEmpty && failed.isEmpty && roles.isEmpty }
     }
 
     let nodeID: BrokerID
@@ -29,6 +31,8 @@ final class ReplicaManager {
     private(set) var partitions: [TopicPartition: Partition] = [:]
     /// Replicas this node should hold but whose log could not be opened, with the reason.
     private(set) var failed: [TopicPartition: String] = [:]
+    /// Told when a replica's high watermark moved (parked fetches wake up).
+    var onHighWatermarkChanged: ((TopicPartition) -> Void)?
 
     init(nodeID: BrokerID, logs: LogManager, config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool,
          logger: Logger) {
@@ -38,6 +42,9 @@ final class ReplicaManager {
         self.loop = loop
         self.threadPool = threadPool
         self.logger = logger
+        logs.highWatermarks = { [weak self] in
+            self?.partitions.mapValues(\.highWatermark) ?? [:]
+        }
     }
 
     /// Makes the local replicas match `image`. With `deleteStrays` (once the image is known to
@@ -59,6 +66,7 @@ final class ReplicaManager {
         // perhaps created again under the same name: another topic id).
         for (key, partition) in partitions.sorted(by: { $0.key < $1.key }) where wanted[key]?.topic.id != partition.topicID {
             partitions[key] = nil
+            partition.stop()
             delta.removed.append(key)
             deleteLog(key)
         }
@@ -73,8 +81,10 @@ final class ReplicaManager {
         for key in wanted.keys.sorted() {
             let (topic, state) = wanted[key]!
             let logConfig = LogConfigs.forTopic(topic.configs, broker: config)
+            let fsync = LogConfigs.acksAllFsync(topic.configs, broker: config)
             if let existing = partitions[key] {
-                existing.adopt(state, nodeID: nodeID)
+                existing.acksAllFsync = fsync
+                if let change = existing.adopt(state, now: Clock.now().rawValue) { delta.roles[key] = change }
                 existing.updateConfig(logConfig)
                 continue
             }
@@ -82,9 +92,12 @@ final class ReplicaManager {
                 let log = try logs.log(key.topic, key.partition)
                     ?? logs.createLog(topic: key.topic, partition: key.partition, config: logConfig, now: Clock.now())
                 log.config = logConfig
-                let partition = Partition(log: log, topicID: topic.id, leaderEpoch: state.leaderEpoch, loop: loop,
-                                               threadPool: threadPool, logger: logger)
-                partition.adopt(state, nodeID: nodeID)
+                let partition = Partition(log: log, topicID: topic.id, nodeID: nodeID,
+                                          highWatermark: logs.checkpointedHighWatermarks[key], loop: loop,
+                                          threadPool: threadPool, logger: logger)
+                partition.acksAllFsync = fsync
+                partition.onHighWatermarkChanged = { [weak self] in self?.onHighWatermarkChanged?(key) }
+                if let change = partition.adopt(state, now: Clock.now().rawValue) { delta.roles[key] = change }
                 partitions[key] = partition
                 failed[key] = nil
                 delta.created.append(key)

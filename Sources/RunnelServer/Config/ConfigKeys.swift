@@ -69,6 +69,17 @@ public enum BrokerKeys {
         ConfigKey("min.insync.replicas", "1", pos32, "Replicas that must have a batch before acks=all succeeds."),
         ConfigKey("auto.create.topics.enable", "true", .bool, "Create a topic when a client asks for metadata of an unknown one."),
         ConfigKey("delete.topic.enable", "true", .bool, "Allow DeleteTopics."),
+        // Replication (followers fetch from leaders).
+        ConfigKey("replica.lag.time.max.ms", "30000", .int(1...Int64(Int32.max)),
+                  "A follower not caught up with its leader for this long leaves the ISR."),
+        ConfigKey("replica.fetch.max.bytes", "1048576", .int(1...Int64(Int32.max)),
+                  "Bytes a follower asks for per partition in one fetch (at least one batch is always returned)."),
+        ConfigKey("replica.fetch.response.max.bytes", "10485760", .int(1...Int64(Int32.max)),
+                  "Bytes a follower asks for in one fetch response, over all partitions."),
+        ConfigKey("replica.fetch.wait.max.ms", "500", .int(0...Int64(Int32.max)),
+                  "How long a follower's fetch may wait at the leader for new data."),
+        ConfigKey("replica.fetch.backoff.ms", "1000", .int(0...Int64(Int32.max)),
+                  "Wait before a follower retries a leader after a failed fetch."),
         // Network.
         ConfigKey("socket.request.max.bytes", "104857600", .int(1024...Int64(Int32.max)),
                   "Largest request frame; larger ones are refused from their size prefix, before allocation."),

@@ -35,6 +35,7 @@ final class ControllerRouter: RequestDispatcher {
         (ApiKey.describeQuorum.rawValue, 0, 2),
         (ApiKey.brokerRegistration.rawValue, 0, 4),
         (ApiKey.brokerHeartbeat.rawValue, 0, 1),
+        (ApiKey.alterPartition.rawValue, 0, 1),
         (ApiKey.runnelRaft.rawValue, 0, 0),
     ]
 
@@ -108,6 +109,10 @@ final class ControllerRouter: RequestDispatcher {
             RequestRouter.serve(BrokerHeartbeatRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
                 self.handleHeartbeat(request, respond)
             }
+        case .alterPartition:
+            RequestRouter.serve(AlterPartitionRequest.self, &body, context, allocator: allocator, done) { request, _, respond in
+                self.handleAlterPartition(request, respond)
+            }
         default:
             done(.close(reason: "controller listener: no handler for \(apiKey)"))
         }
@@ -134,6 +139,54 @@ final class ControllerRouter: RequestDispatcher {
             }
             respond.send(response)
         }
+    }
+
+    /// AlterPartition (key 56, v0-1: topics by name): a leader's ISR changes, each checked
+    /// against the partition's current leader epoch and partition epoch, answered after commit
+    /// with the partition's state (or a per-partition error; NOT_CONTROLLER at the top).
+    private func handleAlterPartition(_ request: AlterPartitionRequest, _ respond: Responder<AlterPartitionResponse>) {
+        var response = AlterPartitionResponse()
+        guard let controllerService else {
+            response.errorCode = KafkaErrorCode.notController.rawValue
+            return respond.send(response)
+        }
+        var changes: [MetadataController.ISRChange] = []
+        for topic in request.topics {
+            for p in topic.partitions {
+                changes.append(.init(topic: TopicName(topic.topicName), partition: PartitionID(p.partitionIndex),
+                                     leaderEpoch: LeaderEpoch(p.leaderEpoch), partitionEpoch: p.partitionEpoch,
+                                     newISR: p.newIsr.map { BrokerID($0) }))
+            }
+        }
+        controllerService.alterPartition(changes, from: BrokerID(request.brokerId), brokerEpoch: request.brokerEpoch)
+            .whenSuccess { outcomes in
+                if outcomes.allSatisfy({ if case .failure(let r) = $0, r.code == .notController { true } else { false } }), !outcomes.isEmpty {
+                    response.errorCode = KafkaErrorCode.notController.rawValue
+                    return respond.send(response)
+                }
+                for (change, outcome) in zip(changes, outcomes) {
+                    var result = AlterPartitionResponse.PartitionData()
+                    result.partitionIndex = change.partition.rawValue
+                    switch outcome {
+                    case .success(let state):
+                        result.leaderId = state.leader.rawValue
+                        result.leaderEpoch = state.leaderEpoch.rawValue
+                        result.isr = state.isr.map(\.rawValue)
+                        result.partitionEpoch = state.partitionEpoch
+                    case .failure(let refusal):
+                        result.errorCode = refusal.code.rawValue
+                    }
+                    if let t = response.topics.firstIndex(where: { $0.topicName == change.topic.rawValue }) {
+                        response.topics[t].partitions.append(result)
+                    } else {
+                        var topic = AlterPartitionResponse.TopicData()
+                        topic.topicName = change.topic.rawValue
+                        topic.partitions = [result]
+                        response.topics.append(topic)
+                    }
+                }
+                respond.send(response)
+            }
     }
 
     private func handleHeartbeat(_ request: BrokerHeartbeatRequest, _ respond: Responder<BrokerHeartbeatResponse>) {

@@ -103,6 +103,28 @@ extension ControllerService {
         }.map { result in result.map { box.reply! } }
     }
 
+    /// A leader's ISR changes (AlterPartition): one decision for all of them; the future carries
+    /// each change's committed state or its refusal, in order.
+    func alterPartition(_ changes: [MetadataController.ISRChange], from broker: BrokerID, brokerEpoch: Int64)
+        -> EventLoopFuture<[Result<PartitionState, MetadataController.Refusal>]> {
+        let box = LifecycleBox()
+        return submit { controller, latest in
+            var records: [MetadataRecord] = []
+            box.outcomes = changes.map { change in
+                controller.alterPartition(change, from: broker, brokerEpoch: brokerEpoch, in: latest).map { decided in
+                    if let record = decided.record { records.append(record) }
+                    return decided.state
+                }
+            }
+            return .success(records)
+        }.map { result in
+            switch result {
+            case .success: return box.outcomes
+            case .failure(let refusal): return changes.map { _ in .failure(refusal) }
+            }
+        }
+    }
+
     /// A broker that is not a member of the metadata quorum (a broker-only node) becomes a
     /// learner, so the log reaches it; tried again at each of its heartbeats until it is one.
     private func addLearnerIfNeeded(_ broker: BrokerID) {
@@ -125,4 +147,5 @@ extension ControllerService {
 private final class LifecycleBox {
     var epoch: Int64 = -1
     var reply: MetadataController.HeartbeatReply?
+    var outcomes: [Result<PartitionState, MetadataController.Refusal>] = []
 }

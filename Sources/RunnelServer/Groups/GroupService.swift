@@ -24,9 +24,14 @@ protocol GroupServiceHost: AnyObject {
 /// in, executes the actions that come out, and keeps their ordering obligations:
 ///
 /// - `.append` records go to the partition's log at once (in order) and the responses of the
-///   same action list wait until the log is durable up to them (group commit, as an acks=all
-///   produce would). Responses of later lists wait behind earlier ones (FIFO per partition), so
-///   nothing a client is told can be lost by a crash.
+///   same action list wait until the partition's high watermark passes them (as an acks=all
+///   produce would: on every in-sync replica, fsynced with runnel.acks.all.fsync). Responses of
+///   later lists wait behind earlier ones (FIFO per partition), so nothing a client is told can
+///   be lost by a crash or a leader change.
+/// - The coordinator of a partition moves with its leadership: a broker that becomes leader
+///   loads the state from the log, and answers COORDINATOR_LOAD_IN_PROGRESS until the high
+///   watermark reaches what it loaded (so it never serves state that could still be rolled
+///   back); one that stops leading unloads it and answers NOT_COORDINATOR.
 /// - A failed append or fsync answers the waiting responses with NOT_COORDINATOR, unloads the
 ///   coordinator and reloads it from the log (the log is the truth after a failed write).
 /// - `.wakeup(at:)` becomes one scheduled task per partition (replaced by the next wakeup).
@@ -41,6 +46,8 @@ final class GroupService {
     private var wakeups: [Int32: Scheduled<Void>] = [:]
     private var waiting: [Int32: [(end: Offset, responses: [(RequestToken, GroupResponse)])]] = [:]
     private var seeds = SystemRandomNumberGenerator()
+    /// Per loaded partition: the log end it was loaded up to (served once committed).
+    private var loadedEnd: [Int32: Offset] = [:]
 
     init(host: any GroupServiceHost, brokerConfig b: BrokerConfig) {
         self.host = host
@@ -77,7 +84,42 @@ final class GroupService {
     /// partitions (the topic could not be created) or a partition whose coordinator failed to load.
     func unavailable(group: String) -> GroupErrorCode? {
         if ensureReady() != nil { return .coordinatorNotAvailable }
-        return coordinators[partition(forGroup: group)] == nil ? .notCoordinator : nil
+        let p = partition(forGroup: group)
+        guard coordinators[p] != nil else { return .notCoordinator }
+        if let end = loadedEnd[p] {
+            let key = TopicPartition(Self.topic, PartitionID(p))
+            guard let local = host.leaderPartition(key) else { return .notCoordinator }
+            if local.highWatermark < end { return .coordinatorLoadInProgress }
+            loadedEnd[p] = nil
+        }
+        return nil
+    }
+
+    /// Leadership of `__consumer_offsets` partitions moved: coordinators load where this broker
+    /// now leads and unload where it stopped.
+    func leadershipChanged(_ roles: [TopicPartition: Partition.RoleChange], removed: [TopicPartition]) {
+        let changed = roles.filter { $0.key.topic == Self.topic }
+        for key in removed where key.topic == Self.topic { unload(partition: key.partition.rawValue) }
+        for (key, change) in changed.sorted(by: { $0.key < $1.key }) {
+            let p = key.partition.rawValue
+            unload(partition: p)
+            if change == .becameLeader { load(partition: p) }
+        }
+    }
+
+    /// Drops a partition's coordinator: waiting and later requests answer NOT_COORDINATOR.
+    private func unload(partition p: Int32, reason: String = "this broker no longer leads it") {
+        loadedEnd[p] = nil
+        if let queue = waiting.removeValue(forKey: p) {
+            for entry in queue { for (t, r) in entry.responses { deliver(t, r.failed(with: .notCoordinator)) } }
+        }
+        guard coordinators[p] != nil else { return }
+        let actions = coordinators[p]!.unload()
+        for case .respond(let token, let response) in actions { deliver(token, response) }
+        coordinators[p] = nil
+        wakeups[p]?.cancel()
+        wakeups[p] = nil
+        host.logger.info("group coordinator for \(Self.topic)-\(p) unloaded: \(reason)")
     }
 
     func partition(forGroup group: String) -> Int32 {
@@ -159,6 +201,7 @@ final class GroupService {
         }
         if records > 0 { host.logger.info("loaded \(records) group records from \(key)") }
         coordinators[p] = machine
+        if local.highWatermark < end { loadedEnd[p] = end }
         let actions = coordinators[p]!.finishLoading(now: Clock.now())
         execute(actions, partition: p)
         topicsChanged(partition: p)
@@ -194,8 +237,8 @@ final class GroupService {
         if failed { reload(partition: p) }
         guard !responses.isEmpty else { return }
         waiting[p, default: []].append((end, responses))
-        local.groupCommit.waitDurable(end: end) { [weak self] result in
-            self?.durable(partition: p, result: result, end: end)
+        local.waitForAcks(end: end, minISR: 1, timeoutMs: Self.commitTimeoutMs) { [weak self] code in
+            self?.durable(partition: p, result: code == .none ? .success(()) : .failure(GroupCommitFailure(code: code)), end: end)
         }
     }
 
@@ -216,6 +259,12 @@ final class GroupService {
         host.partitionAppended(key)
         return appended.lastOffset + 1
     }
+
+    /// How long a coordinator's write may wait for its in-sync replicas (Kafka's
+    /// offsets.commit.timeout.ms default).
+    static let commitTimeoutMs: Int64 = 5000
+
+    struct GroupCommitFailure: Error { let code: KafkaErrorCode }
 
     private func durable(partition p: Int32, result: Result<Void, any Error>, end: Offset) {
         guard var queue = waiting[p] else { return }
@@ -250,11 +299,7 @@ final class GroupService {
 
     private func reload(partition p: Int32) {
         guard coordinators[p] != nil else { return }
-        let actions = coordinators[p]!.unload()
-        for case .respond(let token, let response) in actions { deliver(token, response) }
-        coordinators[p] = nil
-        wakeups[p]?.cancel()
-        wakeups[p] = nil
+        unload(partition: p, reason: "reloading it from the log")
         load(partition: p)
     }
 }

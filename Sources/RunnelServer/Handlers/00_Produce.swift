@@ -5,6 +5,7 @@ import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
+import Replication
 import RunnelCore
 
 // Produce (key 0), versions 0-9 (v9+ flexible). Per partition: every batch is validated (length,
@@ -15,8 +16,13 @@ import RunnelCore
 // OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch INVALID_PRODUCER_EPOCH (47). Offsets are
 // assigned from the log end and the leader epoch stamped (both outside the CRC); LogAppendTime
 // topics get the broker's time (and a new CRC).
-// acks=0: no response. acks=1: answered after the local append. acks=all (-1): answered after
-// the batches are fsynced (group commit; runnel.acks.all.fsync=false answers at once, as Kafka).
+// acks=0: no response. acks=1: answered after the leader's append. acks=all (-1): refused with
+// NOT_ENOUGH_REPLICAS (19) while the ISR is smaller than min.insync.replicas; otherwise answered
+// once the high watermark passes the batches — every in-sync replica holds them, fsynced while
+// runnel.acks.all.fsync=true (group commit here, one fsync per fetch round on followers) — or
+// with NOT_ENOUGH_REPLICAS_AFTER_APPEND (20) when the ISR shrank below the minimum meanwhile,
+// NOT_LEADER_OR_FOLLOWER when leadership moved first, REQUEST_TIMED_OUT (7) at the request's
+// timeout, KAFKA_STORAGE_ERROR when the leader's own fsync failed.
 // Unknown topics are not auto-created here (Kafka creates them on Metadata).
 // Not implemented: transactional batches (→ INVALID_TXN_STATE 48), message formats v0/v1
 // (→ INVALID_RECORD 87), so Produce v0-2 only ever fails per partition.
@@ -24,7 +30,7 @@ extension Broker {
     func handleProduce(_ request: ProduceRequest, _ context: RequestContext, _ respond: Responder<ProduceResponse>) {
         let now = Clock.now()
         var response = ProduceResponse()
-        var durableWaits: [(Partition, Offset)] = []
+        var ackWaits: [(partition: Partition, end: Offset, minISR: Int, fsync: Bool)] = []
         let acksValid = request.acks == 0 || request.acks == 1 || request.acks == -1
         for topic in request.topicData {
             var topicResult = ProduceResponse.TopicProduceResponse()
@@ -38,15 +44,22 @@ extension Broker {
                 if !acksValid {
                     result.errorCode = KafkaErrorCode.invalidRequiredAcks.rawValue
                 } else if let partition = leaderPartition(key) {
+                    let minISR = LogConfigs.minInsyncReplicas(overrides, broker: config)
+                    if request.acks == -1, let state = partition.leaderState, !state.acceptsAcksAll(minISR: minISR) {
+                        result.errorCode = KafkaErrorCode.notEnoughReplicas.rawValue
+                        result.errorMessage = "the ISR \(state.isr) has fewer than min.insync.replicas=\(minISR) members"
+                        result.baseOffset = -1
+                        topicResult.partitionResponses.append(result)
+                        continue
+                    }
                     let outcome = append(data.records, to: partition, overrides: overrides, now: now)
                     result.errorCode = outcome.errorCode
                     result.errorMessage = outcome.errorMessage
                     result.baseOffset = outcome.baseOffset
                     result.logAppendTimeMs = outcome.logAppendTime
                     result.logStartOffset = partition.logStartOffset.rawValue
-                    if outcome.errorCode == KafkaErrorCode.none.rawValue, let end = outcome.durableEnd,
-                       request.acks == -1, LogConfigs.acksAllFsync(overrides, broker: config) {
-                        durableWaits.append((partition, end))
+                    if outcome.errorCode == KafkaErrorCode.none.rawValue, let end = outcome.durableEnd, request.acks == -1 {
+                        ackWaits.append((partition, end, minISR, LogConfigs.acksAllFsync(overrides, broker: config)))
                     }
                     if outcome.appended { fetchWaiters.notify(key) }
                 } else {
@@ -61,34 +74,42 @@ extension Broker {
             respond.noResponse()
             return
         }
-        guard !durableWaits.isEmpty else {
+        guard !ackWaits.isEmpty else {
             respond.send(response)
             return
         }
-        waitDurable(durableWaits, response: response, respond: respond)
+        waitForAcks(ackWaits, timeoutMs: Int64(request.timeoutMs), response: response, respond: respond)
     }
 
-    /// Answers once every partition's batches are fsynced; a failed fsync turns that partition's
-    /// result into KAFKA_STORAGE_ERROR (the producer retries; nothing unsynced is acknowledged).
-    private func waitDurable(_ waits: [(Partition, Offset)], response: ProduceResponse,
-                             respond: Responder<ProduceResponse>) {
+    /// Answers once every partition's batches are acknowledged by its ISR (the high watermark
+    /// passed them). With fsync the leader's own fsync is awaited first, so a failed fsync turns
+    /// that partition's result into KAFKA_STORAGE_ERROR at once (the producer retries; nothing
+    /// unsynced is acknowledged).
+    private func waitForAcks(_ waits: [(partition: Partition, end: Offset, minISR: Int, fsync: Bool)], timeoutMs: Int64,
+                             response: ProduceResponse, respond: Responder<ProduceResponse>) {
         var response = response
         var pending = waits.count
-        for (partition, end) in waits {
-            partition.groupCommit.waitDurable(end: end) { result in
-                if case .failure = result {
-                    let topic = partition.topic.rawValue
-                    let index = partition.index.rawValue
-                    for t in response.responses.indices where response.responses[t].name == topic {
-                        for p in response.responses[t].partitionResponses.indices
-                        where response.responses[t].partitionResponses[p].index == index {
-                            response.responses[t].partitionResponses[p].errorCode = KafkaErrorCode.kafkaStorageError.rawValue
-                            response.responses[t].partitionResponses[p].baseOffset = -1
-                        }
+        func finish(_ partition: Partition, _ code: KafkaErrorCode) {
+            if code != .none {
+                let topic = partition.topic.rawValue
+                let index = partition.index.rawValue
+                for t in response.responses.indices where response.responses[t].name == topic {
+                    for p in response.responses[t].partitionResponses.indices
+                    where response.responses[t].partitionResponses[p].index == index {
+                        response.responses[t].partitionResponses[p].errorCode = code.rawValue
+                        response.responses[t].partitionResponses[p].baseOffset = -1
                     }
                 }
-                pending -= 1
-                if pending == 0 { respond.send(response) }
+            }
+            pending -= 1
+            if pending == 0 { respond.send(response) }
+        }
+        for wait in waits {
+            let awaitAcks = { wait.partition.waitForAcks(end: wait.end, minISR: wait.minISR, timeoutMs: timeoutMs) { finish(wait.partition, $0) } }
+            guard wait.fsync else { awaitAcks(); continue }
+            wait.partition.groupCommit.waitDurable(end: wait.end) { result in
+                if case .failure = result { return finish(wait.partition, .kafkaStorageError) }
+                awaitAcks()
             }
         }
     }

@@ -5,6 +5,7 @@ import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
+import Replication
 import RunnelCore
 
 // Fetch (key 1), versions 0-12 (v12 flexible). Stored batches are returned as stored (no decode),
@@ -22,8 +23,13 @@ import RunnelCore
 // Fetch sessions (KIP-227) are declined: the response's session id is 0, which tells the client
 // to keep sending full fetches; a request naming a session id gets FETCH_SESSION_ID_NOT_FOUND.
 // v0-3 would need message-format down-conversion: each partition gets UNSUPPORTED_VERSION.
-// Not implemented: follower fetches (replica_id >= 0; replication), read_committed filtering
-// (nothing is transactional yet), preferred read replicas.
+// Follower fetches (replica_id >= 0, a broker replicating the partition) read up to the log end,
+// not the high watermark; the fetch offset is the follower's position (everything below it is
+// on that replica, fsynced with runnel.acks.all.fsync) and moves the high watermark and the ISR.
+// A follower whose last fetched epoch ends earlier in the leader's log (or is older than the
+// leader's nearest epoch) gets the diverging epoch (v12, KIP-320) and no records: it truncates
+// and fetches again. Not implemented: read_committed filtering (nothing is transactional yet),
+// preferred read replicas.
 extension Broker {
     func handleFetch(_ request: FetchRequest, _ context: RequestContext, _ respond: Responder<FetchResponse>) {
         if request.sessionId != 0 {
@@ -35,13 +41,14 @@ extension Broker {
         let keys = request.topics.flatMap { t in t.partitions.map { TopicPartition(TopicName(t.topic), PartitionID($0.partition)) } }
         let minBytes = Int(max(0, request.minBytes))
         let maxWaitMs = min(max(0, request.maxWaitMs), Limits.fetchMaxWaitMsMax)
-        let first = readFetch(request, version: context.version)
+        let replica = request.replicaId >= 0 ? BrokerID(request.replicaId) : nil
+        let first = readFetch(request, version: context.version, replica: replica, firstPass: true)
         if first.bytes >= minBytes || maxWaitMs == 0 || first.hasError || shuttingDown || keys.isEmpty {
             respond.send(first.response, reservingCapacity: first.encodedSizeEstimate)
             return
         }
         let waiter = FetchWaiters.Waiter { [unowned self] force in
-            let attempt = readFetch(request, version: context.version)
+            let attempt = readFetch(request, version: context.version, replica: replica, firstPass: false)
             guard force || attempt.bytes >= minBytes || attempt.hasError else { return false }
             respond.send(attempt.response, reservingCapacity: attempt.encodedSizeEstimate)
             return true
@@ -71,8 +78,9 @@ extension Broker {
         }
     }
 
-    /// One pass over the requested partitions, reading what is there now.
-    func readFetch(_ request: FetchRequest, version: Int16) -> FetchRead {
+    /// One pass over the requested partitions, reading what is there now. For a follower
+    /// (`replica`), the first pass also records its positions.
+    func readFetch(_ request: FetchRequest, version: Int16, replica: BrokerID?, firstPass: Bool) -> FetchRead {
         var read = FetchRead()
         var remaining = version >= 3 ? Int(max(0, request.maxBytes)) : Int.max
         var minOneBatch = true
@@ -108,10 +116,18 @@ extension Broker {
                 } else if version >= 9, let code = leaderEpochError(requested: wanted.currentLeaderEpoch, partition: partition) {
                     result.errorCode = code
                     read.hasError = true
+                } else if replica != nil, let diverging = divergence(wanted, partition: partition, version: version) {
+                    result.divergingEpoch.epoch = diverging.epoch.rawValue
+                    result.divergingEpoch.endOffset = diverging.endOffset.rawValue
+                    read.hasError = true   // answer now: the follower truncates before it fetches again
                 } else {
+                    if let replica, firstPass, wanted.fetchOffset <= partition.logEndOffset.rawValue {
+                        replicaFetched(replica, partition: partition, position: Offset(wanted.fetchOffset))
+                        result.highWatermark = partition.highWatermark.rawValue
+                    }
                     let limit = min(Int(max(0, wanted.partitionMaxBytes)), remaining)
-                    switch partition.read(from: Offset(wanted.fetchOffset), maxBytes: limit, upperBound: hw,
-                                              minOneBatch: minOneBatch) {
+                    switch partition.read(from: Offset(wanted.fetchOffset), maxBytes: limit,
+                                          upperBound: replica == nil ? hw : nil, minOneBatch: minOneBatch) {
                     case .offsetOutOfRange:
                         result.errorCode = KafkaErrorCode.offsetOutOfRange.rawValue
                         read.hasError = true
@@ -135,5 +151,17 @@ extension Broker {
             read.response.responses.append(topicResult)
         }
         return read
+    }
+}
+
+extension Broker {
+    /// Whether a follower's log diverges from this leader's (KIP-320): its last fetched epoch
+    /// ends earlier here than its fetch offset, or this log knows only an older epoch. Then the
+    /// answer names the epoch and end offset the follower truncates to.
+    func divergence(_ wanted: FetchRequest.FetchPartition, partition: Partition, version: Int16) -> (epoch: LeaderEpoch, endOffset: Offset)? {
+        guard version >= 12, wanted.lastFetchedEpoch >= 0,
+              let end = partition.endOffset(for: LeaderEpoch(wanted.lastFetchedEpoch)) else { return nil }
+        guard end.epoch.rawValue < wanted.lastFetchedEpoch || end.endOffset.rawValue < wanted.fetchOffset else { return nil }
+        return end
     }
 }

@@ -23,7 +23,8 @@ import RunnelCore
 /// | 2   | ListOffsets      | 0-6        | earliest, latest, by timestamp (v7 would add max-timestamp -3) |
 /// | 3   | Metadata         | 0-12       | topic ids from v10; auto-creation |
 /// | 18  | ApiVersions      | 0-4        | unsupported version → error 35 with a v0 body |
-/// | 19  | CreateTopics     | 0-7        | RF 1 only until replication; validate_only |
+/// | 23  | OffsetForLeaderEpoch | 0-4    | from the leader-epoch cache; leaders only |
+/// | 19  | CreateTopics     | 0-7        | replicas placed as Kafka does; validate_only |
 /// | 20  | DeleteTopics     | 0-6        | by name, and by topic id (v6) |
 /// | 22  | InitProducerId   | 0-4        | idempotent producers only; transactional ids refused |
 /// | 32  | DescribeConfigs  | 0-4        | topic and broker resources, synonyms, documentation |
@@ -45,7 +46,7 @@ import RunnelCore
 /// | 68  | ConsumerGroupHeartbeat | 1    | KIP-848; v0 (server-made member ids) is not implemented |
 /// | 69  | ConsumerGroupDescribe  | 0    | |
 ///
-/// Not implemented (so not advertised): transactions, SASL, DeleteRecords, OffsetForLeaderEpoch.
+/// Not implemented (so not advertised): transactions, SASL, DeleteRecords.
 enum ApiSupport {
     static let advertised: [(apiKey: Int16, min: Int16, max: Int16)] = [
         (0, 0, 9),
@@ -54,6 +55,7 @@ enum ApiSupport {
         (3, 0, 12),
         (18, 0, 4),
         (19, 0, 7),
+        (23, 0, 4),
         (20, 0, 6),
         (22, 0, 4),
         (32, 0, 4),

@@ -70,6 +70,7 @@ enum RequestRouter {
         case .fetch: serve(FetchRequest.self, &body, context, broker, done, broker.handleFetch)
         case .listOffsets: serve(ListOffsetsRequest.self, &body, context, broker, done, broker.handleListOffsets)
         case .metadata: serve(MetadataRequest.self, &body, context, broker, done, broker.handleMetadata)
+        case .offsetForLeaderEpoch: serve(OffsetForLeaderEpochRequest.self, &body, context, broker, done, broker.handleOffsetForLeaderEpoch)
         case .apiVersions: serve(ApiVersionsRequest.self, &body, context, broker, done, broker.handleApiVersions)
         case .createTopics: serve(CreateTopicsRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleCreateTopics))
         case .deleteTopics: serve(DeleteTopicsRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleDeleteTopics))

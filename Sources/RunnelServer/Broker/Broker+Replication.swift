@@ -1,0 +1,95 @@
+import ClusterMetadata
+import KafkaMessages
+import Logging
+import NIOCore
+import RunnelClient
+import Replication
+import RunnelCore
+
+/// Replication on this broker (DESIGN.md §5): the follower fetchers follow the metadata's
+/// leaders, and leaders send their ISR changes to the controller (AlterPartition).
+extension Broker {
+    /// The replica fetchers, made once (they need this broker's replicas and the metadata).
+    func makeReplicaFetchers() -> ReplicaFetchers {
+        var settings = ReplicaFetchers.Settings(nodeID: nodeID)
+        settings.waitMaxMs = Int32(config.int("replica.fetch.wait.max.ms")!)
+        settings.partitionBytesMax = Int32(config.int("replica.fetch.max.bytes")!)
+        settings.responseBytesMax = Int32(config.int("replica.fetch.response.max.bytes")!)
+        settings.backoffMs = config.int("replica.fetch.backoff.ms")!
+        let fetchers = ReplicaFetchers(
+            loop: loop, settings: settings, logger: logger,
+            partition: { [weak self] key in self?.replicas.partitions[key] },
+            endpoint: { [weak self] id in self?.endpoint(of: id).map { BrokerAddress(host: $0.host, port: Int($0.port)) } })
+        return fetchers
+    }
+
+    /// Follows the role changes of one metadata batch.
+    func followRoleChanges(_ roles: [TopicPartition: Partition.RoleChange], removed: [TopicPartition]) {
+        for key in removed { replicaFetchers.follow(key, leader: nil) }
+        for (key, change) in roles.sorted(by: { $0.key < $1.key }) {
+            switch change {
+            case .becameLeader: replicaFetchers.follow(key, leader: nil)
+            case .becameFollower(let leader): replicaFetchers.follow(key, leader: leader)
+            }
+        }
+    }
+
+    var replicaLagTimeMs: Int64 { config.int("replica.lag.time.max.ms")! }
+
+    /// A follower fetched one of our partitions from `position`.
+    func replicaFetched(_ replica: BrokerID, partition: Partition, position: Offset) {
+        if let change = partition.followerFetched(replica, position: position, now: Clock.now().rawValue,
+                                                  lagTimeMs: replicaLagTimeMs) {
+            proposeISR(change, for: partition)
+        }
+    }
+
+    /// The periodic ISR check of every partition this broker leads (followers that stopped
+    /// catching up leave the ISR), every replica.lag.time.max.ms / 2 as Kafka does.
+    func checkISRs() {
+        let now = Clock.now().rawValue
+        for (_, partition) in partitions.sorted(by: { $0.key < $1.key }) where partition.isLeader {
+            if let change = partition.isrChange(now: now, lagTimeMs: replicaLagTimeMs) { proposeISR(change, for: partition) }
+        }
+    }
+
+    /// Sends one ISR change to the controller (AlterPartition v1, topics by name) with the
+    /// partition's current leader and partition epochs; the answer settles it.
+    func proposeISR(_ isr: [BrokerID], for partition: Partition) {
+        guard let state = partition.leaderState, let brokerEpoch = lifecycle?.epoch, brokerEpoch >= 0 else { return }
+        logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(state.leaderEpoch)")
+        partition.isrChangeProposed(isr)
+        var request = AlterPartitionRequest()
+        request.brokerId = nodeID.rawValue
+        request.brokerEpoch = brokerEpoch
+        var data = AlterPartitionRequest.PartitionData()
+        data.partitionIndex = partition.index.rawValue
+        data.leaderEpoch = state.leaderEpoch.rawValue
+        data.newIsr = isr.map(\.rawValue)
+        data.partitionEpoch = partition.partitionEpoch
+        var topic = AlterPartitionRequest.TopicData()
+        topic.topicName = partition.topic.rawValue
+        topic.partitions = [data]
+        request.topics = [topic]
+        let epoch = state.leaderEpoch
+        controllerChannel.send(request, version: 1, timeoutMs: 30_000).whenComplete { [self] result in
+            let now = Clock.now().rawValue
+            switch result {
+            case .success(let response):
+                let answer = response.topics.first?.partitions.first
+                if response.errorCode == 0, let answer, answer.errorCode == 0 {
+                    partition.isrChangeAnswered(isr: answer.isr.map { BrokerID($0) }, leaderEpoch: LeaderEpoch(answer.leaderEpoch),
+                                                partitionEpoch: answer.partitionEpoch, now: now)
+                } else {
+                    let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : answer?.errorCode ?? -1)
+                    logger.info("\(partition.key): ISR change to \(isr) refused: \(code)")
+                    if code == .notController { controllerChannel.rotate() }
+                    partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
+                }
+            case .failure(let error):
+                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)")
+                partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import KafkaMessages
+import KafkaWire
+import LogStorage
+import Logging
+import NIOCore
+import Replication
+import RunnelClient
+import RunnelCore
+
+/// The follower side of replication (DESIGN.md §5): one fetcher per leader broker, each sending
+/// Kafka's Fetch (v12, with this broker's replica id) for every partition this broker follows
+/// there, long-polling like a consumer. Owner-loop only.
+///
+/// One fetch round: send → append each partition's batches byte for byte (or truncate where the
+/// leader reports a diverging epoch) → with `runnel.acks.all.fsync` fsync every partition that
+/// got data (group commit, on the thread pool) → next round. The next fetch's offsets are the
+/// positions the leader counts toward its high watermark, so they only ever name fsynced data.
+/// A failed round (connection, timeout) waits `replica.fetch.backoff.ms` and reconnects.
+final class ReplicaFetchers {
+    struct Settings {
+        var nodeID: BrokerID
+        var waitMaxMs: Int32 = 500
+        var partitionBytesMax: Int32 = 1 << 20
+        var responseBytesMax: Int32 = 10 << 20
+        var backoffMs: Int64 = 1000
+    }
+
+    let loop: any EventLoop
+    let settings: Settings
+    let logger: Logger
+    /// This broker's replica of a partition.
+    let partition: (TopicPartition) -> Partition?
+    /// Where a broker's client listener is, from the metadata.
+    let endpoint: (BrokerID) -> BrokerAddress?
+    /// Told after batches were appended to a follower's log.
+    var appended: ((TopicPartition) -> Void)?
+    private var fetchers: [BrokerID: ReplicaFetcher] = [:]
+    private var sources: [TopicPartition: BrokerID] = [:]
+
+    init(loop: any EventLoop, settings: Settings, logger: Logger, partition: @escaping (TopicPartition) -> Partition?,
+         endpoint: @escaping (BrokerID) -> BrokerAddress?) {
+        self.loop = loop
+        self.settings = settings
+        self.logger = logger
+        self.partition = partition
+        self.endpoint = endpoint
+    }
+
+    /// The source this broker fetches `key` from.
+    func source(of key: TopicPartition) -> BrokerID? { sources[key] }
+
+    /// Follow `key` at `leader` (nil: stop fetching it — this broker leads it, or nobody does).
+    func follow(_ key: TopicPartition, leader: BrokerID?) {
+        loop.preconditionInEventLoop()
+        if let current = sources[key] {
+            guard current != leader else { return }
+            fetchers[current]?.remove(key)
+            sources[key] = nil
+        }
+        guard let leader, leader != settings.nodeID else { return }
+        sources[key] = leader
+        let fetcher = fetchers[leader] ?? {
+            let made = ReplicaFetcher(source: leader, owner: self)
+            fetchers[leader] = made
+            return made
+        }()
+        fetcher.add(key)
+    }
+
+    func shutdown() {
+        for fetcher in fetchers.values { fetcher.stop() }
+        fetchers.removeAll()
+        sources.removeAll()
+    }
+}
+
+/// Fetches every partition this broker follows at one leader, over one connection.
+final class ReplicaFetcher {
+    let source: BrokerID
+    private weak var ownerReference: ReplicaFetchers?
+    private var owner: ReplicaFetchers { ownerReference! }
+    private var partitions: Set<TopicPartition> = []
+    private var connection: EventLoopFuture<BrokerConnection>?
+    private var running = false
+    private var stopped = false
+    private var failures = 0
+    private let loop: any EventLoop
+    private let logger: Logger
+    private let settings: ReplicaFetchers.Settings
+
+    init(source: BrokerID, owner: ReplicaFetchers) {
+        self.source = source
+        self.ownerReference = owner
+        self.loop = owner.loop
+        self.logger = owner.logger
+        self.settings = owner.settings
+    }
+
+    func add(_ key: TopicPartition) {
+        partitions.insert(key)
+        if !running && !stopped {
+            running = true
+            loop.execute { self.round() }
+        }
+    }
+
+    func remove(_ key: TopicPartition) { partitions.remove(key) }
+
+    func stop() {
+        stopped = true
+        connection?.whenSuccess { $0.close() }
+        connection = nil
+    }
+
+    /// What a fetch asked for, per partition: the leader epoch and the offset it fetched from.
+    private typealias Sent = [TopicPartition: (epoch: LeaderEpoch, offset: Offset)]
+
+    private func round() {
+        guard !stopped, ownerReference != nil, !partitions.isEmpty else { running = false; return }
+        var request = FetchRequest()
+        request.replicaId = settings.nodeID.rawValue
+        request.maxWaitMs = settings.waitMaxMs
+        request.minBytes = 1
+        request.maxBytes = settings.responseBytesMax
+        request.sessionEpoch = -1
+        var sent: Sent = [:]
+        var byTopic: [TopicName: [FetchRequest.FetchPartition]] = [:]
+        for key in partitions.sorted() {
+            guard let replica = owner.partition(key), !replica.isLeader, !replica.isOffline else { continue }
+            var wanted = FetchRequest.FetchPartition()
+            wanted.partition = key.partition.rawValue
+            wanted.currentLeaderEpoch = replica.leaderEpoch.rawValue
+            wanted.fetchOffset = replica.logEndOffset.rawValue
+            wanted.lastFetchedEpoch = replica.epochCache.latestEpoch?.rawValue ?? -1
+            wanted.logStartOffset = replica.logStartOffset.rawValue
+            wanted.partitionMaxBytes = settings.partitionBytesMax
+            byTopic[key.topic, default: []].append(wanted)
+            sent[key] = (replica.leaderEpoch, replica.logEndOffset)
+        }
+        guard !sent.isEmpty else { return retry(after: settings.backoffMs) }
+        request.topics = byTopic.keys.sorted().map { FetchRequest.FetchTopic(topic: $0.rawValue, partitions: byTopic[$0]!) }
+        guard let connection = connect() else { return retry(after: settings.backoffMs) }
+        let timeoutMs = Int64(settings.waitMaxMs) + 30_000
+        connection.flatMap { $0.send(request, version: 12, timeoutMs: timeoutMs) }
+            .hop(to: loop)
+            .whenComplete { [self] result in
+                guard !stopped, ownerReference != nil else { return }
+                switch result {
+                case .success(let response):
+                    failures = 0
+                    handle(response, sent: sent)
+                case .failure(let error):
+                    failures += 1
+                    if failures == 1 || failures % 30 == 0 {
+                        logger.warning("replica fetcher from broker \(source): \(error) (retrying every \(settings.backoffMs) ms)")
+                    }
+                    self.connection?.whenSuccess { $0.close() }
+                    self.connection = nil
+                    retry(after: settings.backoffMs)
+                }
+            }
+    }
+
+    private func retry(after ms: Int64) {
+        guard !stopped, ownerReference != nil else { return }
+        loop.scheduleTask(in: .milliseconds(ms)) { [self] in round() }
+    }
+
+    private func connect() -> EventLoopFuture<BrokerConnection>? {
+        if let connection { return connection }
+        guard let address = owner.endpoint(source) else { return nil }
+        let made = BrokerConnection.connect(to: address, on: loop, clientId: "runnel-replica-\(settings.nodeID)",
+                                            connectTimeoutMs: 2000, requestTimeoutMs: 30_000, frameBytesMax: 200 << 20)
+        connection = made
+        return made
+    }
+
+    /// Applies one fetch response, then (after the fsyncs it needs) starts the next round.
+    private func handle(_ response: FetchResponse, sent: Sent) {
+        var toSync: [Partition] = []
+        var backoff = response.errorCode != 0
+        let now = Clock.now()
+        for topic in response.responses {
+            for data in topic.partitions {
+                let key = TopicPartition(TopicName(topic.topic), PartitionID(data.partitionIndex))
+                // Only if nothing changed since the request: still followed here, same epoch, same end.
+                guard let asked = sent[key], partitions.contains(key), let replica = owner.partition(key), !replica.isLeader,
+                      replica.leaderEpoch == asked.epoch, replica.logEndOffset == asked.offset else { continue }
+                do {
+                    switch KafkaErrorCode(data.errorCode) {
+                    case .none:
+                        if data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0 {
+                            let leader = (epoch: LeaderEpoch(data.divergingEpoch.epoch), endOffset: Offset(data.divergingEpoch.endOffset))
+                            let cut = FollowerTruncation.offset(leader: leader, local: replica.epochCache, localLogEnd: replica.logEndOffset)
+                            try replica.truncate(to: max(cut.offset, replica.logStartOffset))
+                        } else if let records = data.records, records.byteCount > 0 {
+                            let buffer = records.buffer
+                            _ = try buffer.withUnsafeReadableBytes { bytes throws(StorageError) in
+                                try replica.appendReplicated(bytes, now: now)
+                            }
+                            owner.appended?(key)
+                            if replica.acksAllFsync { toSync.append(replica) }
+                        }
+                        replica.followerHighWatermark(Offset(data.highWatermark))
+                    case .offsetOutOfRange:
+                        if asked.offset < Offset(data.logStartOffset) {
+                            try replica.restart(at: Offset(data.logStartOffset))
+                        } else {
+                            // Past the leader's end with no epoch to compare (an empty epoch
+                            // cache): keep what the leader has committed, refetch the rest.
+                            try replica.truncate(to: max(replica.logStartOffset, Offset(data.highWatermark)))
+                        }
+                    default:
+                        // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH, …: the metadata
+                        // will move this partition; ask again after a pause.
+                        backoff = true
+                    }
+                } catch {
+                    logger.error("replicating \(key) from broker \(source): \(error)")
+                    backoff = true
+                }
+            }
+        }
+        let next = { [self] in backoff ? retry(after: min(settings.backoffMs, 200)) : round() }
+        guard !toSync.isEmpty else { return next() }
+        var pending = toSync.count
+        for replica in toSync {
+            replica.groupCommit.waitDurable(end: replica.logEndOffset) { _ in
+                // A failed fsync takes the log offline; the next round skips it.
+                pending -= 1
+                if pending == 0 { next() }
+            }
+        }
+    }
+}
