@@ -125,10 +125,16 @@ public struct LeaderState: Sendable, Equatable {
 
     /// The ISR change to propose now, if any (none while one is pending): first a shrink —
     /// in-sync followers not caught up within `lagTimeMs` leave, unless their position is the
-    /// leader's log end right now (Kafka's `isCaughtUp`: a follower of an idle partition that
-    /// holds everything is not lagging) — else an expansion — out-of-sync followers whose
-    /// position reached both the high watermark and the start of this leader epoch join. The
-    /// result keeps the replicas' order.
+    /// leader's log end right now (Kafka's `Replica.isCaughtUp`: a follower of an idle
+    /// partition that holds everything is not lagging, however long ago it fetched) — else an
+    /// expansion — out-of-sync followers that fetched within `lagTimeMs` and whose position
+    /// reached both the high watermark and the start of this leader epoch join. The result
+    /// keeps the replicas' order.
+    ///
+    /// Kafka considers adding a follower only as that follower fetches (and never a fenced
+    /// one); here positions can be stale, so the recent-fetch test stands for that: a follower
+    /// that stopped fetching is not proposed again because its old position still equals a
+    /// stuck high watermark.
     public func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
         guard pendingISR == nil else { return nil }
         let lagging = isr.filter { id in
@@ -138,7 +144,8 @@ public struct LeaderState: Sendable, Equatable {
         }
         if !lagging.isEmpty { return isr.filter { !lagging.contains($0) } }
         let joining = replicas.filter { id in
-            guard !isr.contains(id), id != leader, let position = followers[id]?.position else { return false }
+            guard !isr.contains(id), id != leader, let follower = followers[id], let position = follower.position,
+                  let fetched = follower.lastFetchMs, now - fetched <= lagTimeMs else { return false }
             return position >= highWatermark && position >= epochStartOffset
         }
         if !joining.isEmpty { return replicas.filter { isr.contains($0) || joining.contains($0) } }
