@@ -96,6 +96,8 @@ let package = Package(
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "LogStorage", "RunnelCore", logging]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RunnelCore", "RunnelTesting"],
+                    resources: [.copy("testdata")]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelClient", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", "ClusterMetadata", "RaftCore", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],

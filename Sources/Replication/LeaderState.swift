@@ -124,18 +124,28 @@ public struct LeaderState: Sendable, Equatable {
     // MARK: Decisions
 
     /// The ISR change to propose now, if any (none while one is pending): first a shrink —
-    /// in-sync followers not caught up within `lagTimeMs` leave — else an expansion —
-    /// out-of-sync followers whose position reached both the high watermark and the start of
-    /// this leader epoch join. The result keeps the replicas' order.
+    /// in-sync followers not caught up within `lagTimeMs` leave, unless their position is the
+    /// leader's log end right now (Kafka's `Replica.isCaughtUp`: a follower of an idle
+    /// partition that holds everything is not lagging, however long ago it fetched) — else an
+    /// expansion — out-of-sync followers that fetched within `lagTimeMs` and whose position
+    /// reached both the high watermark and the start of this leader epoch join. The result
+    /// keeps the replicas' order.
+    ///
+    /// Kafka considers adding a follower only as that follower fetches (and never a fenced
+    /// one); here positions can be stale, so the recent-fetch test stands for that: a follower
+    /// that stopped fetching is not proposed again because its old position still equals a
+    /// stuck high watermark.
     public func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
         guard pendingISR == nil else { return nil }
         let lagging = isr.filter { id in
             guard id != leader, let follower = followers[id] else { return false }
+            if let position = follower.position, position >= leaderLogEnd { return false }
             return now - follower.lastCaughtUpMs > lagTimeMs
         }
         if !lagging.isEmpty { return isr.filter { !lagging.contains($0) } }
         let joining = replicas.filter { id in
-            guard !isr.contains(id), id != leader, let position = followers[id]?.position else { return false }
+            guard !isr.contains(id), id != leader, let follower = followers[id], let position = follower.position,
+                  let fetched = follower.lastFetchMs, now - fetched <= lagTimeMs else { return false }
             return position >= highWatermark && position >= epochStartOffset
         }
         if !joining.isEmpty { return replicas.filter { isr.contains($0) || joining.contains($0) } }
@@ -145,10 +155,12 @@ public struct LeaderState: Sendable, Equatable {
     /// Whether an acks=all produce may be appended now: the ISR has `minISR` members.
     public func acceptsAcksAll(minISR: Int) -> Bool { isr.count >= minISR }
 
-    /// Whether an acks=all batch ending before `end` is done.
+    /// Whether an acks=all batch ending before `end` is done. The count is the maximal ISR's,
+    /// as Kafka's `checkEnoughReplicasReachOffset`: a replica whose joining is in flight already
+    /// holds the batch (the high watermark waited for it).
     public func ackState(end: Offset, minISR: Int) -> AckState {
         guard highWatermark >= end else { return .waiting }
-        return isr.count >= minISR ? .done : .notEnoughReplicasAfterAppend
+        return maximalISR.count >= minISR ? .done : .notEnoughReplicasAfterAppend
     }
 
     /// Recomputes the HW from the maximal ISR; it never moves backwards, and a member with no
@@ -185,6 +197,9 @@ public enum FollowerTruncation {
         if mine.epoch != leader.epoch {
             return (min(mine.endOffset, leader.endOffset, localLogEnd), false)
         }
-        return (min(leader.endOffset, localLogEnd), true)
+        // Both logs hold the epoch; it ends where the shorter of the two ends it. The follower's
+        // own end matters when it went on to a later epoch the leader never had: its entries
+        // there sit where the leader has more of this epoch, and must go.
+        return (min(mine.endOffset, leader.endOffset, localLogEnd), true)
     }
 }
