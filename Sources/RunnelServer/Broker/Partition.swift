@@ -101,6 +101,16 @@ final class Partition {
     @discardableResult
     func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
         let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
+        // Metadata older than this replica's own log (a restarted broker replaying the metadata
+        // log applies its history): take no role until it reaches an epoch the log can follow.
+        if let latest = epochCache.latestEpoch, state.leaderEpoch < latest {
+            if leaderState != nil { resignLeadership() }
+            leaderEpoch = state.leaderEpoch
+            partitionEpoch = state.partitionEpoch
+            leaderID = nil
+            replicas = state.replicas
+            return .becameFollower(leader: nil)
+        }
         defer {
             leaderEpoch = state.leaderEpoch
             partitionEpoch = state.partitionEpoch
