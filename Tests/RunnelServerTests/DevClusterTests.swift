@@ -171,6 +171,10 @@ import Testing
                                          Listener(name: "CONTROLLER", host: "localhost", port: ports.controllers[i])])
             #expect(config.advertisedListeners == [Listener(name: "PLAINTEXT", host: "localhost", port: ports.clients[i])])
             #expect(config.dataDirectory == "./data/node-\(i + 1)")
+            // The example survives the loss of a node: three replicas, two needed for acks=all.
+            #expect(config.int("default.replication.factor") == 3)
+            #expect(config.int("offsets.topic.replication.factor") == 3)
+            #expect(config.int("min.insync.replicas") == 2)
         }
     }
 }
