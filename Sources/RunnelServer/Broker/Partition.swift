@@ -111,6 +111,13 @@ final class Partition {
             replicas = state.replicas
             return .becameFollower(leader: nil)
         }
+        // A leader that took the controller's answer to its ISR change before the metadata
+        // carrying it arrived: an image still showing the earlier state is behind, not news
+        // (taking its ISR would count a replica out that the controller already counts in).
+        if newLeader == nodeID, let current = leaderState, current.leaderEpoch == state.leaderEpoch,
+           state.partitionEpoch < partitionEpoch {
+            return nil
+        }
         defer {
             leaderEpoch = state.leaderEpoch
             partitionEpoch = state.partitionEpoch
