@@ -14,7 +14,7 @@ public final class BrokerRuntime {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
-    private var broker: Broker?
+    private var node: ServerNode?
     private var server: KafkaServer?
     private var controllerServer: KafkaServer?
     /// The metadata quorum's own loop in a cluster (a single voter uses the broker's).
@@ -39,13 +39,15 @@ public final class BrokerRuntime {
         let clustered = config.effectiveVoters != [config.nodeID]
         if clustered { controllerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1) }
         let quorumLoop = controllerGroup?.next()
-        let broker = try owner.submit { [config, logger, threadPool] in
-            try Broker(config: config, loop: owner, threadPool: threadPool, logger: logger, quorumLoop: quorumLoop)
+        let node = try owner.submit { [config, logger, threadPool] in
+            try ServerNode.open(config: config, loop: owner, threadPool: threadPool, logger: logger, quorumLoop: quorumLoop)
         }.wait()
-        self.broker = broker
+        self.node = node
+        let broker = node.broker
+        let controlPlane = node.controlPlane
         let controllerNames = config.controllerListenerNames
-        let router = ControllerRouter(quorum: broker.quorum, controllerService: broker.controllerService, broker: broker,
-                                      logger: logger)
+        let router = ControllerRouter(quorum: controlPlane.quorum, controllerService: controlPlane.controllerService,
+                                      admin: broker, logger: logger)
         let controllerServer = KafkaServer(group: group, dispatcher: router, frameBytesMax: config.requestBytesMax, logger: logger)
         for listener in config.listeners where controllerNames.contains(listener.name) {
             boundAddresses.append(try controllerServer.bind(listener))
@@ -66,19 +68,19 @@ public final class BrokerRuntime {
         if let quorumLoop, !config.isController {
             // A broker-only node is a learner of the quorum: the log reaches it on its client
             // listener, and only after it registered (the controller then adds it as a learner).
-            broker.raftInbox = ControllerRouter(quorum: broker.quorum, logger: logger)
+            controlPlane.raftInbox = ControllerRouter(quorum: controlPlane.quorum, logger: logger)
             try bindClientListeners()
-            try quorumLoop.submit { broker.quorum.start() }.wait()
-            try owner.submit { broker.startLifecycle() }.wait()
-            try waitForMetadata(broker.quorum)
-            try owner.submit { broker.finishStartup() }.wait()
-            try waitForUnfencing(broker)
+            try quorumLoop.submit { try controlPlane.startQuorum() }.wait()
+            try owner.submit { node.startLifecycle() }.wait()
+            try waitForMetadata(controlPlane.quorum)
+            try owner.submit { node.finishStartup() }.wait()
+            try waitForUnfencing(controlPlane)
         } else {
             if let quorumLoop {
-                try quorumLoop.submit { broker.quorum.start() }.wait()
-                try waitForMetadata(broker.quorum)
-                try owner.submit { broker.finishStartup() }.wait()
-                try waitForUnfencing(broker)
+                try quorumLoop.submit { try controlPlane.startQuorum() }.wait()
+                try waitForMetadata(controlPlane.quorum)
+                try owner.submit { node.finishStartup() }.wait()
+                try waitForUnfencing(controlPlane)
             }
             try bindClientListeners()
         }
@@ -92,9 +94,9 @@ public final class BrokerRuntime {
 
     /// Blocks until the controller has unfenced this broker (it caught up with the metadata),
     /// as a Kafka broker enables its client listeners only then; says every 5 s what it waits for.
-    private func waitForUnfencing(_ broker: Broker) throws {
+    private func waitForUnfencing(_ controlPlane: ControlPlane) throws {
         var lastReport = DispatchTime.now()
-        while try broker.loop.submit({ broker.lifecycle?.isFenced ?? true }).wait() {
+        while try controlPlane.loop.submit({ controlPlane.lifecycle?.isFenced ?? true }).wait() {
             if DispatchTime.now().uptimeNanoseconds - lastReport.uptimeNanoseconds > 5_000_000_000 {
                 lastReport = DispatchTime.now()
                 logger.notice("still waiting for the active controller to unfence this broker")
@@ -147,7 +149,8 @@ public final class BrokerRuntime {
     public func shutdown() -> Int32 {
         server?.stopAccepting()
         var status: Int32 = 0
-        if let broker {
+        if let node {
+            let broker = node.broker
             do {
                 try broker.loop.flatSubmit { broker.shutdown() }.wait()
             } catch {
@@ -155,7 +158,8 @@ public final class BrokerRuntime {
                 status = 1
             }
             if let controllerGroup {
-                try? broker.quorum.loop.submit { broker.quorum.shutdown() }.wait()
+                let quorum = node.controlPlane.quorum
+                try? quorum.loop.submit { quorum.shutdown() }.wait()
                 try? controllerGroup.syncShutdownGracefully()
             }
         }

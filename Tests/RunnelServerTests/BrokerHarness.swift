@@ -36,7 +36,7 @@ final class BrokerHarness {
         let fileSystem = self.fileSystem
         let logger = log.logger
         broker = try loop.submit {
-            try Broker(config: config, loop: loop, threadPool: pool, logger: logger, fileSystem: fileSystem)
+            try ServerNode.open(config: config, loop: loop, threadPool: pool, logger: logger, fileSystem: fileSystem).broker
         }.wait()
     }
 

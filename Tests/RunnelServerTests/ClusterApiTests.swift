@@ -76,7 +76,7 @@ import Testing
     func commit(_ h: BrokerHarness, _ records: [MetadataRecord]) throws {
         let outcome = try h.onLoop { broker -> Result<Void, MetadataController.Refusal>? in
             var outcome: Result<Void, MetadataController.Refusal>?
-            broker.submitToController({ _, _ in .success(records) }) { outcome = $0 }
+            broker.controlPlane.submit({ _, _ in .success(records) }) { outcome = $0 }
             return outcome
         }
         guard case .success = outcome else { throw HarnessError(message: "commit failed: \(String(describing: outcome))") }
@@ -91,7 +91,7 @@ import Testing
     @Test func describeQuorumOfASingleVoter() throws {
         let h = try BrokerHarness()
         _ = try h.send(CreateTopicsRequest(topics: [.init(name: "q", numPartitions: 1, replicationFactor: 1)]), version: 7)
-        let status = try h.onLoop { $0.quorum.status }
+        let status = try h.onLoop { $0.controlPlane.quorum.status }
         for version: Int16 in 0...2 {
             let before = Clock.now().rawValue
             let r = try #require(try h.send(quorumRequest(), version: version))

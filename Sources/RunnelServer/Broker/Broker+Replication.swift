@@ -56,7 +56,7 @@ extension Broker {
     /// Sends one ISR change to the controller (AlterPartition v1, topics by name) with the
     /// partition's current leader and partition epochs; the answer settles it.
     func proposeISR(_ isr: [BrokerID], for partition: Partition) {
-        guard let state = partition.leaderState, let brokerEpoch = lifecycle?.epoch, brokerEpoch >= 0 else { return }
+        guard let state = partition.leaderState, let brokerEpoch = controlPlane.lifecycle?.epoch, brokerEpoch >= 0 else { return }
         logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(state.leaderEpoch)")
         partition.isrChangeProposed(isr)
         var request = AlterPartitionRequest()
@@ -72,7 +72,7 @@ extension Broker {
         topic.partitions = [data]
         request.topics = [topic]
         let epoch = state.leaderEpoch
-        controllerChannel.send(request, version: 1, timeoutMs: 30_000).whenComplete { [self] result in
+        controlPlane.controllerChannel.send(request, version: 1, timeoutMs: 30_000).whenComplete { [self] result in
             let now = Clock.now().rawValue
             switch result {
             case .success(let response):
@@ -83,7 +83,7 @@ extension Broker {
                 } else {
                     let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : answer?.errorCode ?? -1)
                     logger.info("\(partition.key): ISR change to \(isr) refused: \(code)")
-                    if code == .notController { controllerChannel.rotate() }
+                    if code == .notController { controlPlane.controllerChannel.rotate() }
                     partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
                 }
             case .failure(let error):

@@ -40,9 +40,6 @@ extension Broker {
         return (endpoint.host, endpoint.port)
     }
 
-    /// The active controller as last known here.
-    var activeControllerID: BrokerID? { isActiveControllerHere ? nodeID : controllerChannel.activeID }
-
     /// The partition when this broker leads it (clients produce to, fetch from and list offsets of
     /// leaders only).
     func leaderPartition(_ key: TopicPartition) -> Partition? {
@@ -58,26 +55,6 @@ extension Broker {
         return image.partition(key.topic, key.partition) != nil ? KafkaErrorCode.notLeaderOrFollower.rawValue : KafkaErrorCode.unknownTopicOrPartition.rawValue
     }
 
-    /// Runs `decide` on the controller; `completion` on this loop once its records are applied
-    /// here (or with the refusal). With a single-voter quorum on this loop it completes before
-    /// this returns.
-    func submitToController(_ decide: @escaping ControllerService.Decision,
-                            completion: @escaping (Result<Void, Refusal>) -> Void) {
-        let service = controllerService
-        let owner = loop
-        let run = {
-            service.submit(decide).whenComplete { result in
-                let outcome: Result<Void, Refusal>
-                switch result {
-                case .success(let decided): outcome = decided
-                case .failure(let error): outcome = .failure(.init(.unknownServerError, "\(error)"))
-                }
-                if owner.inEventLoop { completion(outcome) } else { owner.execute { completion(outcome) } }
-            }
-        }
-        if service.loop.inEventLoop { run() } else { service.loop.execute(run) }
-    }
-
     /// Creates a topic through the controller. `capReplicationFactor` lowers the replication
     /// factor to the number of available brokers (Kafka does so for its internal topics).
     /// `viaActiveController`: when another node is the active controller, send it a
@@ -87,13 +64,13 @@ extension Broker {
     func createTopic(name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String],
                      validateOnly: Bool = false, capReplicationFactor: Bool = false, viaActiveController: Bool = false,
                      completion: @escaping (Result<MetadataImage.Topic, Refusal>) -> Void) {
-        if viaActiveController && !isActiveControllerHere && !validateOnly {
+        if viaActiveController && !controlPlane.isActiveControllerHere && !validateOnly {
             var topic = CreateTopicsRequest.CreatableTopic(name: name, numPartitions: partitions,
                                                             replicationFactor: capReplicationFactor
                                                                 ? max(1, min(replicationFactor, Int16(clamping: image.usableBrokers.count)))
                                                                 : replicationFactor)
             topic.configs = configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) }
-            controllerChannel.send(CreateTopicsRequest(topics: [topic], timeoutMs: 30_000), version: 7).whenComplete { result in
+            controlPlane.controllerChannel.send(CreateTopicsRequest(topics: [topic], timeoutMs: 30_000), version: 7).whenComplete { result in
                 switch result {
                 case .success(let response):
                     let code = response.topics.first?.errorCode ?? KafkaErrorCode.unknownServerError.rawValue
@@ -110,7 +87,7 @@ extension Broker {
         }
         let box = TopicBox()
         var random = topicIDs
-        submitToController({ controller, latest in
+        controlPlane.submit({ controller, latest in
             let available = Int16(clamping: controller.placementBrokers(in: latest).count)
             let rf = capReplicationFactor ? max(1, min(replicationFactor, available)) : replicationFactor
             let decision = controller.createTopic(name: name, partitions: partitions, replicationFactor: rf,
@@ -154,7 +131,7 @@ extension Broker {
 
     private func undoCreation(of topic: MetadataImage.Topic, then: @escaping () -> Void) {
         let id = topic.id
-        submitToController({ _, latest in
+        controlPlane.submit({ _, latest in
             latest.topic(id: id) == nil ? .success([]) : .success([.removeTopic(id: id)])
         }) { [self] result in
             if case .failure(let refusal) = result {
@@ -167,7 +144,7 @@ extension Broker {
     func createPartitions(topic: String, totalCount: Int32, validateOnly: Bool,
                           completion: @escaping (Refusal?) -> Void) {
         var random = topicIDs
-        submitToController({ controller, latest in
+        controlPlane.submit({ controller, latest in
             let decision = controller.createPartitions(topic: topic, totalCount: totalCount, in: latest, random: &random)
             if validateOnly, case .success = decision { return .success([]) }
             return decision
@@ -188,7 +165,7 @@ extension Broker {
             return
         }
         let count = image.topic(TopicName(name))?.partitions.count ?? 0
-        submitToController({ controller, latest in controller.deleteTopic(name: name, in: latest) }) { [self] result in
+        controlPlane.submit({ controller, latest in controller.deleteTopic(name: name, in: latest) }) { [self] result in
             switch result {
             case .failure(let refusal):
                 completion(refusal)

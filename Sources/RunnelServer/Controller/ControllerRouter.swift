@@ -41,23 +41,25 @@ final class ControllerRouter: RequestDispatcher {
 
     private let quorum: MetadataQuorum
     private let controllerService: ControllerService?
-    private weak var broker: Broker?
+    /// Where forwarded admin requests go: this node's broker handlers (nil: none are served).
+    private weak var admin: (any RequestDispatcher)?
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
 
-    init(quorum: MetadataQuorum, controllerService: ControllerService? = nil, broker: Broker? = nil, logger: Logger) {
+    init(quorum: MetadataQuorum, controllerService: ControllerService? = nil, admin: (any RequestDispatcher)? = nil,
+         logger: Logger) {
         self.quorum = quorum
         self.controllerService = controllerService
-        self.broker = broker
+        self.admin = admin
         self.logger = logger
     }
 
     func dispatch(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
         // Admin requests forwarded by other brokers run through this node's broker handlers,
         // which act as the controller (or answer NOT_CONTROLLER) for requests of this listener.
-        if let broker, let key = try? RequestHeader.Prefix.peek(frame).apiKey,
+        if let admin, let key = try? RequestHeader.Prefix.peek(frame).apiKey,
            Self.brokerHandled.contains(key), Self.advertised.contains(where: { $0.apiKey == key }) {
-            broker.dispatch(frame: frame, connection: connection, completion: completion)
+            admin.dispatch(frame: frame, connection: connection, completion: completion)
             return
         }
         quorum.loop.execute { self.route(frame: frame, connection: connection, done: completion) }

@@ -18,7 +18,7 @@ import RunnelCore
 /// Each frame was fsynced before the next was written, so a torn or corrupt tail (short frame, CRC
 /// mismatch, zero length) holds nothing acknowledged and is ignored. Today's broker reads it once,
 /// to convert a data directory of those releases: its records become the first entry of the
-/// Raft metadata log, and the file is renamed `metadata.log.converted` (see `Broker` start-up).
+/// Raft metadata log, and the file is renamed `metadata.log.converted` (`ControlPlane.startQuorum`).
 enum LegacyMetadataLog {
     static let directoryName = "__cluster_metadata"
     static let fileName = "metadata.log"

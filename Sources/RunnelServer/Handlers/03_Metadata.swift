@@ -24,7 +24,7 @@ extension Broker {
         var response = MetadataResponse()
         response.brokers = liveBrokers()
         response.clusterId = clusterID
-        response.controllerId = activeControllerID?.rawValue ?? -1
+        response.controllerId = controlPlane.activeControllerID?.rawValue ?? -1
 
         let allowAutoCreate = config.bool("auto.create.topics.enable") && (context.version < 4 || request.allowAutoTopicCreation)
         let wantsAll = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)

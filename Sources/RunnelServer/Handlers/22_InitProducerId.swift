@@ -64,7 +64,7 @@ extension Broker {
         }
         let block = Self.producerIDBlockSize
         let box = ProducerIDBlock()
-        submitToController({ controller, latest in
+        controlPlane.submit({ controller, latest in
             let (first, record) = controller.allocateProducerIDs(count: block, in: latest)
             box.first = first
             return .success([record])

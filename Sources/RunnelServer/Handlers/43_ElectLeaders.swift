@@ -40,7 +40,7 @@ extension Broker {
             wanted = order.map { ($0, partitions[$0]!) }
         }
         let box = ElectionBox()
-        submitToController({ controller, latest in
+        controlPlane.submit({ controller, latest in
             let targets = wanted ?? latest.topicNames.map { name in
                 (name.rawValue, latest.topic(name)!.partitions.map(\.partition.rawValue))
             }

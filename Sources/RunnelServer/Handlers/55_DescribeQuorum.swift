@@ -17,7 +17,7 @@ extension Broker {
     func handleDescribeQuorum(_ request: DescribeQuorumRequest, _ context: RequestContext,
                               _ respond: Responder<DescribeQuorumResponse>) {
         let answerHere = { [self] in
-            let quorum = self.quorum
+            let quorum = controlPlane.quorum
             let version = context.version
             let owner = loop
             let answer = {
@@ -26,8 +26,8 @@ extension Broker {
             }
             if quorum.loop.inEventLoop { answer() } else { quorum.loop.execute(answer) }
         }
-        guard mustForward(context) else { return answerHere() }
-        forward(request, context, respond, otherwise: answerHere)
+        guard controlPlane.mustForward(context) else { return answerHere() }
+        controlPlane.forward(request, context, respond, otherwise: answerHere)
     }
 }
 

@@ -22,7 +22,7 @@ extension Broker {
             return respond.send(response)
         }
         response.clusterId = clusterID
-        response.controllerId = activeControllerID?.rawValue ?? -1
+        response.controllerId = controlPlane.activeControllerID?.rawValue ?? -1
         let includeFenced = context.version >= 2 && request.includeFencedBrokers
         var ids = Set(includeFenced ? Array(image.brokers.keys) : image.unfencedBrokers)
         ids.insert(nodeID)  // this broker, as Metadata lists it: it answers, so it serves

@@ -65,6 +65,7 @@ enum RequestRouter {
             return
         }
         let context = RequestContext(header: header, connection: connection)
+        let controlPlane = broker.controlPlane
         switch apiKey {
         case .produce: serve(ProduceRequest.self, &body, context, broker, done, broker.handleProduce)
         case .fetch: serve(FetchRequest.self, &body, context, broker, done, broker.handleFetch)
@@ -72,12 +73,12 @@ enum RequestRouter {
         case .metadata: serve(MetadataRequest.self, &body, context, broker, done, broker.handleMetadata)
         case .offsetForLeaderEpoch: serve(OffsetForLeaderEpochRequest.self, &body, context, broker, done, broker.handleOffsetForLeaderEpoch)
         case .apiVersions: serve(ApiVersionsRequest.self, &body, context, broker, done, broker.handleApiVersions)
-        case .createTopics: serve(CreateTopicsRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleCreateTopics))
-        case .deleteTopics: serve(DeleteTopicsRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleDeleteTopics))
-        case .initProducerId: serve(InitProducerIdRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleInitProducerId))
+        case .createTopics: serve(CreateTopicsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleCreateTopics))
+        case .deleteTopics: serve(DeleteTopicsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleDeleteTopics))
+        case .initProducerId: serve(InitProducerIdRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleInitProducerId))
         case .describeConfigs: serve(DescribeConfigsRequest.self, &body, context, broker, done, broker.handleDescribeConfigs)
-        case .createPartitions: serve(CreatePartitionsRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleCreatePartitions))
-        case .electLeaders: serve(ElectLeadersRequest.self, &body, context, broker, done, broker.viaActiveController(broker.handleElectLeaders))
+        case .createPartitions: serve(CreatePartitionsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleCreatePartitions))
+        case .electLeaders: serve(ElectLeadersRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleElectLeaders))
         case .describeQuorum: serve(DescribeQuorumRequest.self, &body, context, broker, done, broker.handleDescribeQuorum)
         case .describeCluster: serve(DescribeClusterRequest.self, &body, context, broker, done, broker.handleDescribeCluster)
         case .findCoordinator: serve(FindCoordinatorRequest.self, &body, context, broker, done, broker.handleFindCoordinator)
