@@ -477,6 +477,33 @@ def segment_batches(data_dir: Path, topic: str, partition: int) -> list[BatchHea
     return out
 
 
+def segment_data(data_dir: Path, topic: str, partition: int, end_offset: int) -> tuple[bytes, int]:
+    """The bytes of every batch in `<data_dir>/<topic>-<partition>/*.log` (segments in offset
+    order) whose last offset is below `end_offset`, concatenated as they lie on disk, and the
+    offset after the last of them. Each segment is walked by its batch headers (8-byte base
+    offset, 4-byte length) and stops at a zero or impossible length: the preallocated tail."""
+    pdir = Path(data_dir) / f"{topic}-{partition}"
+    segments = sorted(pdir.glob("*.log"))
+    assert segments, f"no .log segment in {pdir}"
+    out = bytearray()
+    next_offset = None
+    for seg in segments:
+        data = seg.read_bytes()
+        pos = 0
+        while pos + 61 <= len(data):
+            base_offset, batch_length = struct.unpack_from(">qi", data, pos)
+            if batch_length < 49 or pos + 12 + batch_length > len(data):
+                break
+            last = base_offset + struct.unpack_from(">i", data, pos + 23)[0]
+            if last < end_offset:
+                assert next_offset is None or base_offset == next_offset, \
+                    f"{seg}: batch at offset {base_offset} follows one that ended before {next_offset}"
+                out += data[pos:pos + 12 + batch_length]
+                next_offset = last + 1
+            pos += 12 + batch_length
+    return bytes(out), (next_offset if next_offset is not None else 0)
+
+
 # ------------------------------------------------------------------ consumer groups (librdkafka)
 
 def ck_group_consumer(bootstrap: str, group: str, extra: dict | None = None, client_id: str | None = None):
