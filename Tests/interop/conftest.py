@@ -10,6 +10,9 @@ Fixtures:
   module sets `BROKER_OVERRIDES = {"num.partitions": "3"}` to add `--override` flags.
 - `broker`: a fresh broker for one test (for restarts and kills).
 - `start_broker(overrides=None)`: start more brokers inside one test.
+- `module_cluster`: one three-node cluster per module (`CLUSTER_OVERRIDES`); `cluster`: a fresh one
+  for one test that kills, pauses or restarts nodes (`CLUSTER_OVERRIDES` plus
+  `@pytest.mark.cluster_overrides({...})`).
 
 Time bounds: pytest-timeout is not installed, so every test runs under a SIGALRM deadline
 (`@pytest.mark.deadline(seconds)`, default 120 s) that raises in the test, plus a hard faulthandler
@@ -280,6 +283,27 @@ def module_cluster(request):
 
 
 @pytest.fixture
+def cluster(request):
+    """A fresh three-node cluster for one test (kills, pauses and restarts nodes). Overrides: the
+    module's `CLUSTER_OVERRIDES`, then `@pytest.mark.cluster_overrides({...})`."""
+    overrides = dict(getattr(request.module, "CLUSTER_OVERRIDES", None) or {})
+    marker = request.node.get_closest_marker("cluster_overrides")
+    if marker:
+        overrides.update(marker.args[0])
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:40]
+    c = Cluster(runnel_bin(), 3, overrides, name)
+    _VISIBLE_BROKERS.extend(c.nodes)
+    try:
+        c.start()
+        yield c
+    finally:
+        for node in c.nodes:
+            if node in _VISIBLE_BROKERS:
+                _VISIBLE_BROKERS.remove(node)
+        c.close()
+
+
+@pytest.fixture
 def broker(start_broker, request):
     marker = request.node.get_closest_marker("broker_overrides")
     return start_broker(marker.args[0] if marker else None)
@@ -288,6 +312,7 @@ def broker(start_broker, request):
 def pytest_configure(config):
     config.addinivalue_line("markers", "deadline(seconds): per-test time limit (default 120 s)")
     config.addinivalue_line("markers", "broker_overrides(dict): --override flags for the `broker` fixture")
+    config.addinivalue_line("markers", "cluster_overrides(dict): more --override flags for the `cluster` fixture")
 
 
 class DeadlineExceeded(Exception):

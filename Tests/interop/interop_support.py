@@ -451,30 +451,60 @@ class BatchHeader:
         return self.attributes & 0x7
 
 
-def segment_batches(data_dir: Path, topic: str, partition: int) -> list[BatchHeader]:
-    """Batch headers of every `.log` segment in `<data_dir>/<topic>-<partition>/`, in offset order.
-    Stops at the first all-zero or impossible header (the preallocated tail of an active segment)."""
+def _segment_walk(seg: Path):
+    """(open file, position, the first 61 bytes) of each batch of one `.log` segment, read header by
+    header (an active segment is preallocated up to log.segment.bytes); stops at the first all-zero
+    or impossible header, the preallocated tail."""
+    size = seg.stat().st_size
+    with open(seg, "rb") as f:
+        pos = 0
+        while pos + 61 <= size:
+            f.seek(pos)
+            head = f.read(61)
+            batch_length = struct.unpack_from(">i", head, 8)[0]
+            if batch_length < 49 or pos + 12 + batch_length > size:
+                return
+            yield f, pos, head
+            pos += 12 + batch_length
+
+
+def _segments(data_dir: Path, topic: str, partition: int) -> list[Path]:
     pdir = Path(data_dir) / f"{topic}-{partition}"
     segments = sorted(pdir.glob("*.log"))
     assert segments, f"no .log segment in {pdir} (contents: {sorted(p.name for p in pdir.parent.glob('*'))[:20]})"
+    return segments
+
+
+def segment_batches(data_dir: Path, topic: str, partition: int) -> list[BatchHeader]:
+    """Batch headers of every `.log` segment in `<data_dir>/<topic>-<partition>/`, in offset order."""
     out = []
-    for seg in segments:
-        # Read header by header: an active segment is preallocated (up to log.segment.bytes).
-        size = seg.stat().st_size
-        with open(seg, "rb") as f:
-            pos = 0
-            while pos + 61 <= size:
-                f.seek(pos)
-                head = f.read(61)
-                base_offset, batch_length = struct.unpack_from(">qi", head, 0)
-                if batch_length < 49 or pos + 12 + batch_length > size:
-                    break
-                magic = head[16]
-                attributes, last_delta = struct.unpack_from(">hi", head, 21)
-                count = struct.unpack_from(">i", head, 57)[0]
-                out.append(BatchHeader(base_offset, batch_length, magic, attributes, last_delta, count))
-                pos += 12 + batch_length
+    for seg in _segments(data_dir, topic, partition):
+        for _, _, head in _segment_walk(seg):
+            base_offset, batch_length = struct.unpack_from(">qi", head, 0)
+            magic = head[16]
+            attributes, last_delta = struct.unpack_from(">hi", head, 21)
+            count = struct.unpack_from(">i", head, 57)[0]
+            out.append(BatchHeader(base_offset, batch_length, magic, attributes, last_delta, count))
     return out
+
+
+def segment_data(data_dir: Path, topic: str, partition: int, end_offset: int) -> tuple[bytes, int]:
+    """The bytes of every batch in `<data_dir>/<topic>-<partition>/*.log` (segments in offset
+    order) whose last offset is below `end_offset`, concatenated as they lie on disk, and the
+    offset after the last of them."""
+    out = bytearray()
+    next_offset = None
+    for seg in _segments(data_dir, topic, partition):
+        for f, pos, head in _segment_walk(seg):
+            base_offset, batch_length = struct.unpack_from(">qi", head, 0)
+            last = base_offset + struct.unpack_from(">i", head, 23)[0]
+            if last < end_offset:
+                assert next_offset is None or base_offset == next_offset, \
+                    f"{seg}: batch at offset {base_offset} follows one that ended before {next_offset}"
+                f.seek(pos)
+                out += f.read(12 + batch_length)
+                next_offset = last + 1
+    return bytes(out), (next_offset if next_offset is not None else 0)
 
 
 # ------------------------------------------------------------------ consumer groups (librdkafka)

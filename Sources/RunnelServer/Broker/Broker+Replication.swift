@@ -38,10 +38,15 @@ extension Broker {
 
     /// A follower fetched one of our partitions from `position`.
     func replicaFetched(_ replica: BrokerID, partition: Partition, position: Offset) {
-        if let change = partition.followerFetched(replica, position: position, now: Clock.now().rawValue,
-                                                  lagTimeMs: replicaLagTimeMs) {
-            proposeISR(change, for: partition)
-        }
+        guard let change = partition.followerFetched(replica, position: position, now: Clock.now().rawValue,
+                                                     lagTimeMs: replicaLagTimeMs) else { return }
+        // As Kafka (KIP-841): add a follower to the ISR only while the metadata shows it unfenced
+        // and not shutting down. The controller refuses anything else (INELIGIBLE_REPLICA), and a
+        // restarted follower catching up fetched back to back, so each fetch proposed it again
+        // (about a hundred refused AlterPartitions a second until its registration was unfenced).
+        let current = partition.leaderState?.isr ?? []
+        guard change.allSatisfy({ current.contains($0) || image.isUsable($0) }) else { return }
+        proposeISR(change, for: partition)
     }
 
     /// The periodic ISR check of every partition this broker leads (followers that stopped
