@@ -258,13 +258,21 @@ final class Partition {
         let moved = state.followerFetched(id, position: position, now: now)
         leaderState = state
         if moved { highWatermarkMoved() }
-        return state.isrChange(now: now, lagTimeMs: lagTimeMs)
+        return isrChange(now: now, lagTimeMs: lagTimeMs)
     }
 
-    /// The ISR change to propose now (the periodic shrink check), if any.
+    /// The ISR change to propose now (the periodic shrink check), if any; none for
+    /// `isrRetryBackoffMs` after a change was refused or not delivered.
     func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
-        leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
+        guard now >= isrRetryAfterMs else { return nil }
+        return leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
     }
+
+    /// How long a leader waits before proposing again after a refused or undelivered ISR change
+    /// (Kafka's AlterPartition manager backs off too; a follower fetching back to back would
+    /// otherwise propose at every fetch).
+    static let isrRetryBackoffMs: Int64 = 500
+    private var isrRetryAfterMs: Int64 = 0
 
     func isrChangeProposed(_ isr: [BrokerID]) { leaderState?.proposed(isr) }
 
@@ -280,6 +288,7 @@ final class Partition {
         } else {
             state.proposalFailed()
             leaderState = state
+            isrRetryAfterMs = now + Self.isrRetryBackoffMs
         }
     }
 
