@@ -415,6 +415,42 @@ def test_acks_all_is_refused_with_two_of_three_brokers_down(cluster):
     check_replicas_identical(cluster, topic, 1, hw)
 
 
+@pytest.mark.deadline(90)
+def test_acks_all_is_refused_with_not_enough_replicas_while_the_isr_is_short(cluster):
+    """min.insync.replicas=3 and one follower down (the quorum keeps its majority): once the
+    controller has shrunk the ISR to two, acks=all is refused with NOT_ENOUGH_REPLICAS before
+    anything is appended, acks=1 still succeeds, and with the follower back acks=all works again."""
+    topic = unique_topic("repl-minisr")
+    leader_id = create_topic(cluster, topic, 1, {"min.insync.replicas": "3"})[0]
+    follower = next(n for n in cluster.nodes if node_id(n) != leader_id)
+    assert follower.kill9() == -signal.SIGKILL
+    wait_until(lambda: (st := partition_states(cluster.nodes[leader_id - 1].bootstrap, topic)) and len(st[0][2]) == 2,
+               20, "the ISR to shrink to two")
+    strict = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "linger.ms": 0, "retries": 0,
+                       "message.timeout.ms": 8000, "request.timeout.ms": 4000})
+    end_before = high_watermarks(cluster.bootstrap, topic, [0])[0]
+    refused = produce_values(strict, topic, [f"short-{i}".encode() for i in range(5)], 20)
+    errors = Counter(err for err, _ in refused.values())
+    assert set(errors) == {"NOT_ENOUGH_REPLICAS"}, errors
+    relaxed = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "1", "linger.ms": 0,
+                        "message.timeout.ms": 8000})
+    one = produce_values(relaxed, topic, [b"acks-one"], 20)
+    assert one[b"acks-one"][0] is None, one
+    # Refused before the append: nothing of the refused records is in the log; the acks=1 one is
+    # (readable once the two in-sync replicas hold it).
+    wait_until(lambda: high_watermarks(cluster.bootstrap, topic, [0])[0] == end_before + 1, 15,
+               "the acks=1 record to be committed")
+    hw, log = read_log(cluster.bootstrap, topic, 1)
+    assert not [v for v in log.values() if v.startswith(b"short-")]
+    assert log[(0, end_before)] == b"acks-one"
+
+    follower.launch()
+    follower._wait_ready()
+    wait_full_isr(cluster, [topic])
+    again = produce_values(strict, topic, [b"full-isr"], 20)
+    assert again[b"full-isr"][0] is None, again
+
+
 # ------------------------------------------------------------ 3: the group coordinator dies
 
 def port_open(node) -> bool:
