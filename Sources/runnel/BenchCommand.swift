@@ -106,6 +106,15 @@ enum Bench {
             } catch KafkaClientError.kafka(code: .topicAlreadyExists, _, _) {
                 // Created concurrently (another producer of this run, or auto-creation).
             }
+            // In a cluster the broker asked may learn of the new topic a moment after the
+            // controller created it: ask again for up to 10 s.
+            for _ in 0..<100 {
+                do {
+                    return try await client.topicMetadata(topic, refresh: true)
+                } catch KafkaClientError.unknownTopicOrPartition {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
             return try await client.topicMetadata(topic, refresh: true)
         }
     }
