@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Replication figures on a 3-node cluster on loopback (one machine), in one run.
 #
-#   Benchmarks/cluster.sh            # ~10 min: 5 interleaved rounds, 3 catch-ups of 1 GiB
+#   Benchmarks/cluster.sh            # ~5–7 min: 5 interleaved rounds, 3 catch-ups of 1 GiB (× 2)
 #   Benchmarks/cluster.sh --quick    # ~3 min: 3 short rounds, 1 catch-up of 256 MiB (indicative only)
 #   options: --runs N  --catchups N  --keep (keep the work directory)  --no-report
 #   env:     RUNNEL_BIN=path  use this runnel binary instead of building .build/release/runnel
@@ -320,10 +320,13 @@ catchup() {
         [ $(( $(now_ms) - t0 )) -lt 60000 ] || { log "  node $victim still in the ISR 60 s after its shutdown"; break; }
         sleep 0.1
     done
-    local out
+    # acks=1: the bench's check that the log grew by every record reads the high watermark, which
+    # waits for the other follower's fsyncs; give it up to 2 minutes, not the default 10 s.
+    local out error=""
     out=$(timeout "$RUN_TIMEOUT" "$RUNNEL" bench produce -b "$BOOT" --topic "$topic" --records "$N_CATCHUP" \
-        --record-size 16384 --acks 1 --linger-ms 5 --batch-bytes 1000000 --json --progress-ms 0 2>> "$WORK/tools.log" | tail -1) || status=$?
-    [ "$status" = 0 ] || log "  catch-up produce failed: $(tail -1 "$WORK/tools.log")"
+        --record-size 16384 --acks 1 --linger-ms 5 --batch-bytes 1000000 --idle-timeout-ms 120000 --json \
+        --progress-ms 0 2>> "$WORK/tools.log" | tail -1) || status=$?
+    if [ "$status" != 0 ]; then error=$(tail -1 "$WORK/tools.log"); log "  catch-up produce failed: $error"; fi
     # Let the other follower finish, so that the restarted one is the only one replicating.
     wait_isr "$topic" 2 || true
     local leader_bytes lag_start values_bytes
@@ -354,7 +357,8 @@ catchup() {
         if echo ",$(partition_field "$topic" isr)," | grep -q ",$victim,"; then
             isr=$(( $(now_ms) - t_start )); break
         fi
-        [ $(( $(now_ms) - t_start)) -lt $((ISR_TIMEOUT * 1000)) ] || { status=1; log "  node $victim not back in the ISR after $ISR_TIMEOUT s"; break; }
+        [ $(( $(now_ms) - t_start)) -lt $((ISR_TIMEOUT * 1000)) ] || {
+            status=1; error="node $victim not back in the ISR after $ISR_TIMEOUT s"; log "  $error"; break; }
         sleep 0.05
     done
     local cpu=$(( $(cpu_ticks) - before ))
@@ -368,8 +372,9 @@ print(json.dumps({"follower": int(sys.argv[10]), "leader": int(sys.argv[11]), "v
     "mb_per_s": round(mb / (isr / 1000), 1) if isr > 0 else None,
     "transfer_mb_per_s": round(mb / ((copied - first) / 1000), 1) if copied > first >= 0 else None,
     "broker_cpu_s": round(cpu / tck, 2),
-    "produce": json.loads(sys.argv[12]) if sys.argv[12] else None}))' \
-        "$values_bytes" "$leader_bytes" "$lag_start" "$ready" "$first" "$copied" "$isr" "$cpu" "$CLK_TCK" "$victim" "$leader" "${out:-null}")"
+    "produce": json.loads(sys.argv[12]) if sys.argv[12] else None, "error": sys.argv[13] or None}))' \
+        "$values_bytes" "$leader_bytes" "$lag_start" "$ready" "$first" "$copied" "$isr" "$cpu" "$CLK_TCK" "$victim" "$leader" \
+        "${out:-null}" "$error")"
     log "  catch-up $r: $(tail -1 "$RESULTS" | cut -c1-400)"
     wait_unfenced 3
     delete_topic "$topic"
