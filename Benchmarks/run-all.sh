@@ -3,7 +3,7 @@
 #
 #   Benchmarks/run-all.sh            # ~12–15 min: 5 interleaved rounds, then the footprint
 #   Benchmarks/run-all.sh --quick    # ~3 min: 3 short rounds (indicative only)
-#   Benchmarks/run-all.sh --cluster  # then also Benchmarks/cluster.sh (3-node replication, ~10 min)
+#   Benchmarks/run-all.sh --cluster  # then also Benchmarks/cluster.sh (3-node replication, ~5–7 min)
 #   options: --runs N  --out FILE  --keep (keep the work directory)  --port P
 #   env:     RUNNEL_BIN=path  use this runnel binary instead of building .build/release/runnel
 #
