@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Turns the raw results of Benchmarks/run-all.sh into BENCHMARKS.md.
 
-    report.py RESULTS.jsonl MACHINE.json NOTES.md > BENCHMARKS.md
+    report.py RESULTS.jsonl MACHINE.json NOTES.md [--cluster C-RESULTS.jsonl C-MACHINE.json C-NOTES.md] > BENCHMARKS.md
 
 RESULTS.jsonl has one line per measurement: {"case", "round", "tool", "status", "result"}.
 Figures are medians over the rounds; failed runs (status != 0) are left out of the medians and
 counted. Ratios are ratios of medians. NOTES.md (hand-written) is appended as it is.
+
+With --cluster, the results of Benchmarks/cluster.sh (same line format, its own run) become a
+section of their own before "Every run", followed by C-NOTES.md (hand-written).
 """
 import json
 import statistics
@@ -77,7 +80,177 @@ def verdict(value, target, higher_is_better=True):
     return "✅ met" if ok else "❌ not met"
 
 
+def round_rows(w, R, rounds, series):
+    """One table row per (label, case, tool, path, digits): each round's figure ("a / b" when a
+    round ran it twice, "failed" for a failed run)."""
+    for label, case, tool, path, digits in series:
+        cells = []
+        for i in rounds:
+            texts = []
+            for run in [r for r in R.runs(case, tool) if r["round"] == i]:
+                if run["status"] != 0 or run["result"] is None:
+                    texts.append("failed")
+                else:
+                    texts.append(n(get(run["result"], path), digits))
+            cells.append(" / ".join(texts))
+        w(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def failed_runs(w, rows):
+    errors = [r for r in rows if r["status"] != 0 or r["result"] is None]
+    if errors:
+        w("Failed runs (the error each tool reported):")
+        w("")
+        for r in errors:
+            reason = get(r["result"], "error") if r["result"] else "no output"
+            w(f"- {r['case']} round {r['round']} ({r['tool']}): {reason}")
+        w("")
+
+
+def cluster_section(rows, machine, notes):
+    """The replication section: Benchmarks/cluster.sh's results, from its own run."""
+    R = Results(rows)
+    out = []
+    w = out.append
+    s = machine["sizes"]
+
+    def m(case, path, tool="runnel"):
+        return R.median(case, tool, path)
+
+    rf1 = m("produce_100_all_rf1", "records_per_s")
+    rf3 = m("produce_100_all_rf3", "records_per_s")
+    ratios = []
+    for i in sorted({r["round"] for r in rows}):
+        a = [get(r["result"], "records_per_s") for r in R.runs("produce_100_all_rf1") if r["round"] == i and r["status"] == 0]
+        b = [get(r["result"], "records_per_s") for r in R.runs("produce_100_all_rf3") if r["round"] == i and r["status"] == 0]
+        if a and b and a[0]:
+            ratios.append(b[0] / a[0])
+    e50, e99, e999 = (m("e2e_10k_all_rf3", f"latency_ms.{p}") for p in ("p50", "p99", "p99_9"))
+    tcp = R.median("loopback_tcp", "iperf3", "mb_per_s")
+    catch = m("catchup", "mb_per_s")
+    transfer = m("catchup", "transfer_mb_per_s")
+
+    w("## Replication: a 3-node cluster on one machine")
+    w("")
+    w("Generated from `Benchmarks/cluster.sh`" + (" --quick" if machine.get("quick") else "")
+      + f" on {machine['started']} ({machine['rounds']} interleaved rounds, {machine['catchups']} catch-ups; "
+      + "medians over the rounds), a run of its own: its figures are comparable with each other, not with "
+      + "the tables above. Three `runnel broker` processes (each also a controller) on loopback, the load "
+      + f"generator beside them, all on the same {machine['cpus']} shared cores; load average "
+      + f"{machine['load_before']} before, {machine['load_after']} after; Runnel at `{machine['commit']}`. "
+      + "One partition per topic, default broker settings (`runnel.acks.all.fsync=true`: every ISR member "
+      + "fsyncs before the high watermark passes a batch). `runnel bench`, linger 5 ms, batches up to "
+      + "1,000,000 bytes. CPU is the three brokers' utime + stime over the run (`/proc/<pid>/stat`), "
+      + "not the load generator's.")
+    w("")
+    w("| figure | goal | measured (median) | |")
+    w("|---|---|---|---|")
+    x = ratio(rf3, rf1)
+    w(f"| produce 100 B acks=all, RF=3 ÷ RF=1 (same leader node) | ≥ 0.4 (Kafka: ~0.5) | {n(x, 2)} ({n(rf3)} ÷ {n(rf1)} records/s; "
+      f"per-round ratios {', '.join(n(v, 2) for v in ratios)}) | {verdict(x, 0.4)} |")
+    w(f"| end-to-end p50 / p99 / p99.9 at {n(s['e2e_rate'])} records/s, acks=all, RF=3 | p99 ≤ 10 ms | "
+      f"{n(e50, 2)} / {n(e99, 2)} / {n(e999, 2)} ms | {verdict(e99, 10, False)} |")
+    x = ratio(catch, tcp)
+    w(f"| follower catch-up after a restart ÷ loopback TCP | — | {n(x and x * 100, 1)} % ({n(catch, 1)} ÷ {n(tcp, 1)} MB/s; "
+      f"process start → back in the ISR; the transfer alone: {n(ratio(transfer, tcp) and ratio(transfer, tcp) * 100, 1)} %, {n(transfer, 1)} MB/s) | |")
+    w("")
+    w("| workload | records/s (MB/s) | latency p50 / p99 / p99.9 ms | broker CPU µs per record |")
+    w("|---|---|---|---|")
+    for case, label in [
+        ("produce_100_all_rf1", f"produce {n(s['n100'])} × 100 B, acks=all, RF=1"),
+        ("produce_100_all_rf3", f"produce {n(s['n100'])} × 100 B, acks=all, RF=3"),
+        ("e2e_10k_all_rf1", f"end-to-end {n(s['ne2e'])} × 100 B at {n(s['e2e_rate'])}/s, acks=all, RF=1"),
+        ("e2e_10k_all_rf3", f"end-to-end {n(s['ne2e'])} × 100 B at {n(s['e2e_rate'])}/s, acks=all, RF=3"),
+        ("e2e_10k_all_rf3_nofsync", "… the same, RF=3 with `runnel.acks.all.fsync=false` (diagnostic: what the fsyncs cost)"),
+    ]:
+        cell = f"{n(m(case, 'records_per_s'))} ({n(m(case, 'mb_per_s'), 1)})"
+        failed = len(R.failures(case, "runnel"))
+        if failed:
+            cell += f" — {failed} of {len(R.runs(case, 'runnel'))} runs failed"
+        lat = " / ".join(n(m(case, f"latency_ms.{p}"), 2) for p in ("p50", "p99", "p99_9"))
+        w(f"| {label} | {cell} | {lat} | {n(m(case, 'broker_cpu_us_per_record'), 2)} |")
+    w("")
+    w("| follower catch-up | median | range | with `runnel.acks.all.fsync=false` (diagnostic) | range |")
+    w("|---|---|---|---|---|")
+    mb = m("catchup", "copied_mb")
+    w(f"| log copied to the restarted follower ({n(s['n_catchup'])} × 16 KiB records produced while it was down) | {n(mb, 1)} MB | | {n(m('catchup_nofsync', 'copied_mb'), 1)} MB | |")
+    for path, label, unit, d in [
+        ("ready_ms", "process start → port accepts", "ms", 0),
+        ("first_byte_ms", "process start → first replicated bytes on its disk (du every 20 ms)", "ms", 0),
+        ("copied_ms", "process start → its segments within 1 MiB of the leader's", "ms", 0),
+        ("isr_ms", "process start → back in the ISR (`runnel topic describe`, polled every 50 ms)", "ms", 0),
+        ("mb_per_s", "catch-up rate: MB copied ÷ (start → ISR)", "MB/s", 1),
+        ("transfer_mb_per_s", "transfer rate: MB copied ÷ (first bytes → copied)", "MB/s", 1),
+        ("broker_cpu_s", "brokers' CPU from start to ISR", "s", 2),
+    ]:
+        w(f"| {label} | {n(m('catchup', path), d)} {unit} | {spread(R.values('catchup', 'runnel', path), d)} "
+          f"| {n(m('catchup_nofsync', path), d)} {unit} | {spread(R.values('catchup_nofsync', 'runnel', path), d)} |")
+    w(f"| loopback TCP (iperf3 `-t {s['iperf_s']} -l 64K`, one stream, every round) | {n(tcp, 1)} MB/s | {spread(R.values('loopback_tcp', 'iperf3', 'mb_per_s'), 1)} | | |")
+    dsync = R.median("dsync_write", "dd", "mb_per_s")
+    w(f"| fsynced 1 MiB writes (`dd bs=1M count={s.get('dsync_mb')} oflag=dsync`, every round) | {n(dsync, 1)} MB/s | {spread(R.values('dsync_write', 'dd', 'mb_per_s'), 1)} | | |")
+    x = ratio(transfer, tcp)
+    y = ratio(m("catchup_nofsync", "transfer_mb_per_s"), tcp)
+    w(f"| transfer rate ÷ loopback TCP | {n(x and x * 100, 1)} % | | {n(y and y * 100, 1)} % | |")
+    x = ratio(transfer, dsync)
+    w(f"| transfer rate ÷ fsynced 1 MiB writes | {n(x and x * 100, 0)} % | | | |")
+    w("")
+    rounds = sorted({r["round"] for r in rows})
+    w("Round by round (RF=1 and RF=3 alternate which goes first):")
+    w("")
+    w("| figure | " + " | ".join(f"round {i}" for i in rounds) + " |")
+    w("|---|" + "---|" * len(rounds))
+    series = [
+        ("loopback TCP MB/s", "loopback_tcp", "iperf3", "mb_per_s", 0),
+        ("produce RF=1 records/s", "produce_100_all_rf1", "runnel", "records_per_s", 0),
+        ("produce RF=3 records/s", "produce_100_all_rf3", "runnel", "records_per_s", 0),
+        ("produce RF=1 broker CPU µs/record", "produce_100_all_rf1", "runnel", "broker_cpu_us_per_record", 2),
+        ("produce RF=3 broker CPU µs/record", "produce_100_all_rf3", "runnel", "broker_cpu_us_per_record", 2),
+        ("produce RF=1 ack p99 ms", "produce_100_all_rf1", "runnel", "latency_ms.p99", 1),
+        ("produce RF=3 ack p99 ms", "produce_100_all_rf3", "runnel", "latency_ms.p99", 1),
+        ("e2e RF=1 p50 ms", "e2e_10k_all_rf1", "runnel", "latency_ms.p50", 2),
+        ("e2e RF=1 p99 ms", "e2e_10k_all_rf1", "runnel", "latency_ms.p99", 2),
+        ("e2e RF=1 p99.9 ms", "e2e_10k_all_rf1", "runnel", "latency_ms.p99_9", 2),
+        ("e2e RF=3 p50 ms", "e2e_10k_all_rf3", "runnel", "latency_ms.p50", 2),
+        ("e2e RF=3 p99 ms", "e2e_10k_all_rf3", "runnel", "latency_ms.p99", 2),
+        ("e2e RF=3 p99.9 ms", "e2e_10k_all_rf3", "runnel", "latency_ms.p99_9", 2),
+        ("e2e RF=3 no fsync p50 ms", "e2e_10k_all_rf3_nofsync", "runnel", "latency_ms.p50", 2),
+        ("e2e RF=3 no fsync p99 ms", "e2e_10k_all_rf3_nofsync", "runnel", "latency_ms.p99", 2),
+        ("e2e RF=3 no fsync p99.9 ms", "e2e_10k_all_rf3_nofsync", "runnel", "latency_ms.p99_9", 2),
+        ("e2e RF=1 broker CPU µs/record", "e2e_10k_all_rf1", "runnel", "broker_cpu_us_per_record", 1),
+        ("e2e RF=3 broker CPU µs/record", "e2e_10k_all_rf3", "runnel", "broker_cpu_us_per_record", 1),
+        ("fsynced 1 MiB writes MB/s", "dsync_write", "dd", "mb_per_s", 0),
+        ("catch-up: start → ISR ms", "catchup", "runnel", "isr_ms", 0),
+        ("catch-up MB/s (to ISR)", "catchup", "runnel", "mb_per_s", 1),
+        ("catch-up transfer MB/s", "catchup", "runnel", "transfer_mb_per_s", 1),
+        ("catch-up no fsync: start → ISR ms", "catchup_nofsync", "runnel", "isr_ms", 0),
+        ("catch-up no fsync transfer MB/s", "catchup_nofsync", "runnel", "transfer_mb_per_s", 1),
+    ]
+    round_rows(w, R, rounds, series)
+    w("")
+    failed_runs(w, rows)
+    if notes.strip():
+        w(notes.rstrip())
+        w("")
+    return out
+
+
 def main():
+    args = sys.argv[1:]
+    cluster = None
+    if "--cluster" in args:
+        at = args.index("--cluster")
+        c_rows, c_machine, c_notes = args[at + 1:at + 4]
+        del args[at:at + 4]
+        with open(c_machine) as f:
+            machine_c = json.load(f)
+        notes_c = ""
+        try:
+            with open(c_notes) as f:
+                notes_c = f.read()
+        except FileNotFoundError:
+            pass
+        cluster = cluster_section(load(c_rows), machine_c, notes_c)
+    sys.argv[1:] = args
     rows = load(sys.argv[1])
     with open(sys.argv[2]) as f:
         machine = json.load(f)
@@ -232,6 +405,9 @@ def main():
         w(f"| recovery runs that failed | {len(failed)} | |")
     w("")
 
+    if cluster:
+        out.extend(cluster)
+
     w("## Every run")
     w("")
     w("Round by round (A/B pairs alternate which tool goes first), so that the noise is visible.")
@@ -257,26 +433,9 @@ def main():
                 series.append((f"{case} {name} MB/s", case, tool, "mb_per_s", 0))
             else:
                 series.append((f"{case} {name} records/s", case, tool, "records_per_s", 0))
-    for label, case, tool, path, digits in series:
-        cells = []
-        for i in rounds:
-            texts = []
-            for run in [r for r in R.runs(case, tool) if r["round"] == i]:
-                if run["status"] != 0 or run["result"] is None:
-                    texts.append("failed")
-                else:
-                    texts.append(n(get(run["result"], path), digits))
-            cells.append(" / ".join(texts))
-        w(f"| {label} | " + " | ".join(cells) + " |")
+    round_rows(w, R, rounds, series)
     w("")
-    errors = [r for r in rows if r["status"] != 0 or r["result"] is None]
-    if errors:
-        w("Failed runs (the error each tool reported):")
-        w("")
-        for r in errors:
-            reason = get(r["result"], "error") if r["result"] else "no output"
-            w(f"- {r['case']} round {r['round']} ({r['tool']}): {reason}")
-        w("")
+    failed_runs(w, rows)
     w(notes.rstrip())
     w("")
     print("\n".join(out))

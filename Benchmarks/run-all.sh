@@ -3,6 +3,7 @@
 #
 #   Benchmarks/run-all.sh            # ~12–15 min: 5 interleaved rounds, then the footprint
 #   Benchmarks/run-all.sh --quick    # ~3 min: 3 short rounds (indicative only)
+#   Benchmarks/run-all.sh --cluster  # then also Benchmarks/cluster.sh (3-node replication, ~5–7 min)
 #   options: --runs N  --out FILE  --keep (keep the work directory)  --port P
 #   env:     RUNNEL_BIN=path  use this runnel binary instead of building .build/release/runnel
 #
@@ -22,10 +23,13 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# log, now_ms, emit, port_accepts, measure_iperf
+source "$ROOT/Benchmarks/lib.sh"
 QUICK=0
 RUNS=""
 OUT="$ROOT/BENCHMARKS.md"
 KEEP=0
+CLUSTER=0
 PORT=29092
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=$2; shift ;;
         --out) OUT=$2; shift ;;
         --keep) KEEP=1 ;;
+        --cluster) CLUSTER=1 ;;
         --port) PORT=$2; shift ;;
         -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "run-all.sh: unknown argument $1" >&2; exit 2 ;;
@@ -62,8 +67,6 @@ BROKER_PID=""
 REDIS_PID=""
 IPERF_PID=""
 SAMPLER_PID=""
-
-log() { echo "[$(date +%T)] $*" >&2; }
 
 cleanup() {
     for pid in $SAMPLER_PID $IPERF_PID $REDIS_PID $BROKER_PID; do
@@ -107,17 +110,6 @@ build() {
 }
 
 # ---------- helpers ----------
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# emit CASE ROUND TOOL STATUS JSON: one line of results.jsonl.
-emit() {
-    local json=$5
-    [ -n "$json" ] || json=null
-    printf '{"case":"%s","round":%s,"tool":"%s","status":%s,"result":%s}\n' "$1" "$2" "$3" "$4" "$json" >> "$RESULTS"
-}
-
-port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_broker DATA_DIR: starts the broker, waits until its port accepts; sets READY_MS.
 start_broker() {
@@ -189,14 +181,6 @@ measure_dd() {
     bytes=$(echo "$line" | awk '{ print $1 }')
     seconds=$(echo "$line" | awk '{ print $(NF-3) }')
     emit "$1" "$2" dd 0 "{\"bytes\":$bytes,\"seconds\":$seconds,\"mb_per_s\":$(python3 -c "print(round($bytes / $seconds / 1e6, 1))")}"
-}
-
-measure_iperf() {
-    local json status=0
-    json=$(iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$IPERF_S" -l 64K -J 2>/dev/null) || status=$?
-    local bps
-    bps=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' 2>/dev/null || echo 0)
-    emit loopback_tcp "$1" iperf3 "$status" "{\"bits_per_s\":$bps,\"mb_per_s\":$(python3 -c "print(round($bps / 8e6, 1))")}"
 }
 
 measure_redis() {
@@ -400,5 +384,18 @@ cat > "$WORK/machine.json" <<EOF
 EOF
 cp "$RESULTS" "$ROOT/Benchmarks/last-run.jsonl"
 cp "$WORK/machine.json" "$ROOT/Benchmarks/last-run-machine.json"
-python3 "$ROOT/Benchmarks/report.py" "$RESULTS" "$WORK/machine.json" "$ROOT/Benchmarks/BENCHMARKS-notes.md" > "$OUT"
+if [ "$CLUSTER" = 1 ]; then
+    log "replication figures: Benchmarks/cluster.sh"
+    cluster_args=(--no-report)
+    [ "$QUICK" = 1 ] && cluster_args+=(--quick)
+    RUNNEL_BIN=$RUNNEL "$ROOT/Benchmarks/cluster.sh" "${cluster_args[@]}"
+fi
+# The section of the last cluster.sh run (its own run, kept across runs of this script).
+CLUSTER_REPORT=()
+if [ -f "$ROOT/Benchmarks/last-cluster-run.jsonl" ] && [ -f "$ROOT/Benchmarks/last-cluster-run-machine.json" ]; then
+    CLUSTER_REPORT=(--cluster "$ROOT/Benchmarks/last-cluster-run.jsonl" "$ROOT/Benchmarks/last-cluster-run-machine.json"
+                    "$ROOT/Benchmarks/BENCHMARKS-cluster-notes.md")
+fi
+python3 "$ROOT/Benchmarks/report.py" "$RESULTS" "$WORK/machine.json" "$ROOT/Benchmarks/BENCHMARKS-notes.md" \
+    "${CLUSTER_REPORT[@]}" > "$OUT"
 log "wrote $OUT"

@@ -54,6 +54,9 @@ struct BenchProducerOptions: ParsableArguments {
     var bufferBytes: Int = 16 * 1024 * 1024
     @Option(name: .customLong("partitions"), help: "Partitions when the topic is created (default: the broker's).")
     var partitions: Int32?
+    @Option(name: .customLong("replication-factor"),
+            help: "Replication factor when the topic is created (default: the broker's).")
+    var replicationFactor: Int16?
 
     func validate() throws {
         guard Acks(name: acks) != nil else { throw ValidationError("--acks must be all, 1 or 0 (got '\(acks)')") }
@@ -64,6 +67,9 @@ struct BenchProducerOptions: ParsableArguments {
         if let lingerMs, lingerMs < 0 { throw ValidationError("--linger-ms must not be negative") }
         guard bufferBytes > 0 else { throw ValidationError("--buffer-bytes must be positive") }
         if let partitions, partitions <= 0 { throw ValidationError("--partitions must be positive") }
+        if let replicationFactor, replicationFactor <= 0 {
+            throw ValidationError("--replication-factor must be positive")
+        }
     }
 
     func config(defaultLingerMs: Int64) -> ProducerConfig {
@@ -87,16 +93,27 @@ struct BenchProducerOptions: ParsableArguments {
 }
 
 enum Bench {
-    /// The topic's metadata; creates it (with `partitions`, else the broker's default) when it
-    /// does not exist.
-    static func ensureTopic(_ client: KafkaClient, _ topic: String, partitions: Int32?) async throws -> TopicMetadata {
+    /// The topic's metadata; creates it (with `partitions` and `replicationFactor`, else the
+    /// broker's defaults) when it does not exist. An existing topic is used as it is.
+    static func ensureTopic(_ client: KafkaClient, _ topic: String, partitions: Int32?,
+                            replicationFactor: Int16?) async throws -> TopicMetadata {
         do {
             return try await client.topicMetadata(topic)
         } catch KafkaClientError.unknownTopicOrPartition {
             do {
-                try await client.createTopic(topic, partitions: partitions ?? -1)
+                try await client.createTopic(topic, partitions: partitions ?? -1,
+                                             replicationFactor: replicationFactor ?? -1)
             } catch KafkaClientError.kafka(code: .topicAlreadyExists, _, _) {
                 // Created concurrently (another producer of this run, or auto-creation).
+            }
+            // In a cluster the broker asked may learn of the new topic a moment after the
+            // controller created it: ask again for up to 10 s.
+            for _ in 0..<100 {
+                do {
+                    return try await client.topicMetadata(topic, refresh: true)
+                } catch KafkaClientError.unknownTopicOrPartition {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
             return try await client.topicMetadata(topic, refresh: true)
         }

@@ -42,7 +42,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
         consumerConfig.offsetReset = .latest
         let rate = self.rate, recordSize = self.recordSize
         let summary: BenchSummary = try await client.withClient { producerClient in
-            let metadata = try await Bench.ensureTopic(producerClient, topic, partitions: producer.partitions)
+            let metadata = try await Bench.ensureTopic(producerClient, topic, partitions: producer.partitions,
+                                                      replicationFactor: producer.replicationFactor)
             let consumerClient = KafkaClient(config: producerClient.config)
             let consumer = KafkaConsumer(client: consumerClient, config: consumerConfig)
             do {

@@ -36,7 +36,8 @@ struct BenchProduceCommand: AsyncParsableCommand {
         let config = producer.config(defaultLingerMs: 5)
         let value = Bench.payload(size: recordSize)
         let summary: BenchSummary = try await client.withClient { admin in
-            let metadata = try await Bench.ensureTopic(admin, topic, partitions: producer.partitions)
+            let metadata = try await Bench.ensureTopic(admin, topic, partitions: producer.partitions,
+                                                      replicationFactor: producer.replicationFactor)
             let partitionCount = metadata.partitionCount
             let before = try await Bench.endOffsetSum(admin, topic)
 
