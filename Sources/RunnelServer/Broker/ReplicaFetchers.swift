@@ -13,8 +13,10 @@ import RunnelCore
 ///
 /// One fetch round: send → append each partition's batches byte for byte (or truncate where the
 /// leader reports a diverging epoch) → with `runnel.acks.all.fsync` fsync every partition that
-/// got data (group commit, on the thread pool) → next round. The next fetch's offsets are the
-/// positions the leader counts toward its high watermark, so they only ever name fsynced data.
+/// got data reaching the leader's high watermark (group commit, on the thread pool) → next
+/// round. The next fetch's offsets are the positions the leader counts toward its high
+/// watermark, so any that can count names fsynced data; a follower far behind (its log end
+/// still below the high watermark) fsyncs only once it reaches it.
 /// A failed round (connection, timeout) waits `replica.fetch.backoff.ms` and reconnects.
 final class ReplicaFetchers {
     struct Settings {
@@ -199,7 +201,14 @@ final class ReplicaFetcher {
                                 try replica.appendReplicated(bytes, now: now)
                             }
                             owner.appended?(key)
-                            if replica.acksAllFsync { toSync.append(replica) }
+                            // The position the next fetch reports must be durable only if it can
+                            // count: reach the leader's high watermark (raise it, or let this
+                            // replica rejoin the ISR). Below it, it can do neither — the high
+                            // watermark never moves back — so a follower far behind defers the
+                            // fsync to the round that reaches it (D63).
+                            if replica.acksAllFsync && replica.logEndOffset >= Offset(data.highWatermark) {
+                                toSync.append(replica)
+                            }
                         }
                         replica.followerHighWatermark(Offset(data.highWatermark))
                     case .offsetOutOfRange:
