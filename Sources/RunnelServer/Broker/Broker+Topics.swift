@@ -43,7 +43,7 @@ extension Broker {
     /// The partition when this broker leads it (clients produce to, fetch from and list offsets of
     /// leaders only).
     func leaderPartition(_ key: TopicPartition) -> Partition? {
-        guard let partition = replicas.partitions[key], partition.isLeader else { return nil }
+        guard metadataCaughtUp, let partition = replicas.partitions[key], partition.isLeader else { return nil }
         return partition
     }
 

@@ -47,6 +47,10 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     /// Starts at the reserved end, so ids reserved by an earlier run are never reused.
     lazy var producerIDsNext: Int64 = image.nextProducerID
 
+    /// Whether the metadata replayed at start-up has caught up (`finishStartup` ran). Until then
+    /// the image may be history — a broker-only node serves its client listener while it replays —
+    /// so no partition is led here (NOT_LEADER_OR_FOLLOWER; clients retry).
+    private(set) var metadataCaughtUp = false
     /// A creation of __consumer_offsets is under way.
     var creatingOffsetsTopic = false
     /// Requests received but not yet answered (graceful shutdown waits for them).
@@ -95,6 +99,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     func finishStartup(latest: MetadataImage?) {
         loop.preconditionInEventLoop()
         image = latest ?? image
+        metadataCaughtUp = true
         let delta = replicas.apply(image, deleteStrays: true)
         followRoleChanges(delta.roles, removed: delta.removed)
         groups.start()
