@@ -63,6 +63,22 @@ import Testing
         #expect(isr == [1, 2, 3].map { BrokerID($0) })
     }
 
+    /// Every metadata batch reaches every replica; one that does not change the partition (a
+    /// heartbeat's record, another topic) must not settle an ISR change in flight: an expansion's
+    /// newcomer keeps counting for the high watermark until the controller's answer or the
+    /// metadata says how it ended.
+    @Test func aPendingExpansionSurvivesUnrelatedMetadata() throws {
+        let directory = try TemporaryDirectory(prefix: "partition-pending")
+        let (pending, maximal) = try withPartition(directory: directory) { p -> ([BrokerID]?, [BrokerID]) in
+            _ = p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0)
+            p.isrChangeProposed([1, 2, 3].map { BrokerID($0) })
+            #expect(p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0) == nil)
+            return (p.leaderState?.pendingISR, p.leaderState?.maximalISR ?? [])
+        }
+        #expect(pending == [1, 2, 3].map { BrokerID($0) })
+        #expect(maximal == [1, 2, 3].map { BrokerID($0) })
+    }
+
     @Test func metadataOlderThanTheLogGivesNoRole() throws {
         let directory = try TemporaryDirectory(prefix: "partition-stale")
         try withPartition(directory: directory) { p in

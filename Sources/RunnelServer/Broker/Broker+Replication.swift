@@ -59,24 +59,35 @@ extension Broker {
     }
 
     /// Sends one ISR change to the controller (AlterPartition v1, topics by name) with the
-    /// partition's current leader and partition epochs; the answer settles it.
+    /// partition's current leader and partition epochs. A success or a definitive refusal settles
+    /// it; an answer that does not (not delivered, NOT_CONTROLLER, REQUEST_TIMED_OUT, a stale
+    /// partition epoch) leaves it pending — the controller may have committed it, and taking the
+    /// newcomer of an expansion out of the high-watermark count before the metadata says so could
+    /// let the high watermark pass a replica the controller counts in — and it is sent again
+    /// after a pause until the metadata or an answer settles it (as Kafka's AlterPartition
+    /// manager retries).
     func proposeISR(_ isr: [BrokerID], for partition: Partition) {
-        guard let state = partition.leaderState, let brokerEpoch = controlPlane.lifecycle?.epoch, brokerEpoch >= 0 else { return }
-        logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(state.leaderEpoch)")
-        partition.isrChangeProposed(isr)
+        guard let state = partition.leaderState else { return }
+        let epoch = state.leaderEpoch
+        if state.pendingISR != isr {
+            logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(epoch)")
+            partition.isrChangeProposed(isr)
+        }
+        guard let brokerEpoch = controlPlane.lifecycle?.epoch, brokerEpoch >= 0 else {
+            return resendISR(isr, for: partition, epoch: epoch)
+        }
         var request = AlterPartitionRequest()
         request.brokerId = nodeID.rawValue
         request.brokerEpoch = brokerEpoch
         var data = AlterPartitionRequest.PartitionData()
         data.partitionIndex = partition.index.rawValue
-        data.leaderEpoch = state.leaderEpoch.rawValue
+        data.leaderEpoch = epoch.rawValue
         data.newIsr = isr.map(\.rawValue)
         data.partitionEpoch = partition.partitionEpoch
         var topic = AlterPartitionRequest.TopicData()
         topic.topicName = partition.topic.rawValue
         topic.partitions = [data]
         request.topics = [topic]
-        let epoch = state.leaderEpoch
         controlPlane.controllerChannel.send(request, version: 1, timeoutMs: 30_000).whenComplete { [self] result in
             let now = Clock.now().rawValue
             switch result {
@@ -85,16 +96,32 @@ extension Broker {
                 if response.errorCode == 0, let answer, answer.errorCode == 0 {
                     partition.isrChangeAnswered(isr: answer.isr.map { BrokerID($0) }, leaderEpoch: LeaderEpoch(answer.leaderEpoch),
                                                 partitionEpoch: answer.partitionEpoch, now: now)
-                } else {
-                    let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : answer?.errorCode ?? -1)
-                    logger.info("\(partition.key): ISR change to \(isr) refused: \(code)")
+                    return
+                }
+                let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : answer?.errorCode ?? -1)
+                switch code {
+                case .notController, .requestTimedOut, .invalidUpdateVersion:
+                    logger.info("\(partition.key): ISR change to \(isr) not settled (\(code)); sending it again")
                     if code == .notController { controlPlane.controllerChannel.rotate() }
+                    resendISR(isr, for: partition, epoch: epoch)
+                default:
+                    logger.info("\(partition.key): ISR change to \(isr) refused: \(code)")
                     partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
                 }
             case .failure(let error):
-                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)")
-                partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
+                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error); sending it again")
+                resendISR(isr, for: partition, epoch: epoch)
             }
+        }
+    }
+
+    /// Sends a pending ISR change again after `Partition.isrRetryBackoffMs`, unless it was
+    /// settled meanwhile (the metadata committed a new partition state, leadership moved).
+    private func resendISR(_ isr: [BrokerID], for partition: Partition, epoch: LeaderEpoch) {
+        loop.scheduleTask(in: .milliseconds(Partition.isrRetryBackoffMs)) { [weak self, weak partition] in
+            guard let self, !self.shuttingDown, let partition, let state = partition.leaderState,
+                  state.leaderEpoch == epoch, state.pendingISR == isr, self.partitions[partition.key] === partition else { return }
+            self.proposeISR(isr, for: partition)
         }
     }
 }

@@ -126,12 +126,13 @@ final class Partition {
         }
         if newLeader == nodeID {
             if var current = leaderState, current.leaderEpoch == state.leaderEpoch {
-                if current.committed(replicas: state.replicas, isr: state.isr, now: now) {
-                    leaderState = current
-                    highWatermarkMoved()
-                } else {
-                    leaderState = current
-                }
+                // Only a new partition epoch is news: every metadata batch reaches every replica,
+                // and settling a pending ISR change on an unrelated one would drop the newcomer
+                // an expansion in flight counts.
+                guard state.partitionEpoch > partitionEpoch else { return nil }
+                let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
+                leaderState = current
+                if moved { highWatermarkMoved() }
                 return nil
             }
             becomeLeader(state, now: now)
@@ -276,8 +277,10 @@ final class Partition {
 
     func isrChangeProposed(_ isr: [BrokerID]) { leaderState?.proposed(isr) }
 
-    /// The controller answered an ISR change: `isr` (and `partitionEpoch`) on success, nil if it
-    /// was refused or not delivered.
+    /// The controller answered an ISR change: `isr` (and `partitionEpoch`) on success, nil when
+    /// it refused it for good. (An answer that does not settle it — not delivered, NOT_CONTROLLER,
+    /// a timeout, a stale partition epoch — leaves the change pending: the controller may have
+    /// committed it, and the metadata or a resend settles it.)
     func isrChangeAnswered(isr: [BrokerID]?, leaderEpoch epoch: LeaderEpoch, partitionEpoch newEpoch: Int32, now: Int64) {
         guard var state = leaderState, state.leaderEpoch == epoch else { return }
         if let isr, newEpoch >= partitionEpoch {
