@@ -91,7 +91,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
                                   partitions: logs.logs.count, logger: logger)
         replicas = ReplicaManager(nodeID: config.nodeID, logs: logs, config: config, loop: loop, threadPool: threadPool,
                                   logger: logger)
-        replicas.onHighWatermarkChanged = { [weak self] key in self?.fetchWaiters.notify(key) }
+        replicas.onHighWatermarkChanged = { [weak self] key in self?.fetchWaiters.notify(key, .highWatermark) }
     }
 
     /// After the metadata is replayed: local replicas opened (strays deleted), groups loaded,
@@ -106,7 +106,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
         schedulePeriodicWork()
     }
 
-    func partitionAppended(_ key: TopicPartition) { fetchWaiters.notify(key) }
+    func partitionAppended(_ key: TopicPartition) { fetchWaiters.notify(key, .appended) }
 
     /// A batch of committed metadata was applied by the quorum (called on this loop).
     func metadataApplied(_ next: MetadataImage, _ records: [MetadataRecord]) {

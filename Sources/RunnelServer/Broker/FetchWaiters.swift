@@ -8,18 +8,24 @@ import NIOPosix
 import RunnelCore
 
 /// Fetch requests parked until enough bytes arrive (`min.bytes`) or `max.wait.ms` passes
-/// (DESIGN.md §1). Woken by appends to the partitions they read — never by polling timers; the
-/// only timer is each request's own deadline.
+/// (DESIGN.md §1). Never woken by polling timers (the only timer is each request's own
+/// deadline): a follower's fetch by appends to the partitions it reads (it reads to the log
+/// end), a consumer's by their high watermark moving (it reads below it).
 ///
 /// Owner-loop only.
 struct FetchWaiters {
     final class Waiter {
         /// Re-runs the fetch; answers and returns true when it has `min.bytes` (or `force`).
         let attempt: (_ force: Bool) -> Bool
+        /// A follower's fetch (woken by appends) rather than a consumer's (woken by the high watermark).
+        let isReplica: Bool
         var deadline: Scheduled<Void>?
         var answered = false
         var partitions: [TopicPartition] = []
-        init(attempt: @escaping (_ force: Bool) -> Bool) { self.attempt = attempt }
+        init(isReplica: Bool = false, attempt: @escaping (_ force: Bool) -> Bool) {
+            self.isReplica = isReplica
+            self.attempt = attempt
+        }
 
         func run(force: Bool) {
             guard !answered else { return }
@@ -44,10 +50,19 @@ struct FetchWaiters {
         waiter.deadline = loop.scheduleTask(in: maxWait) { onExpire(waiter) }
     }
 
-    /// Called after an append to `key`: every waiter reading it tries again.
-    mutating func notify(_ key: TopicPartition) {
+    /// What moved on a partition.
+    enum Change {
+        /// Records were appended (followers can read them).
+        case appended
+        /// The high watermark moved (consumers can read more).
+        case highWatermark
+    }
+
+    /// Called after `change` on `key`: every waiter that can read more tries again.
+    mutating func notify(_ key: TopicPartition, _ change: Change) {
         guard let waiters = byPartition[key] else { return }
-        for waiter in waiters { waiter.run(force: false) }
+        let replicas = change == .appended
+        for waiter in waiters where waiter.isReplica == replicas { waiter.run(force: false) }
         prune(key)
     }
 

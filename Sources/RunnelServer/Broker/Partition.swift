@@ -221,12 +221,9 @@ final class Partition {
                              batch: .init(firstSequence: header.baseSequence, lastSequence: header.baseSequence &+ header.lastOffsetDelta,
                                           baseOffset: appended.baseOffset, logAppendTimeMs: appended.logAppendTime.rawValue))
         }
-        if var state = leaderState {
-            state.leaderAppended(logEnd: log.logEndOffset)
-            let moved = acksAllFsync ? false : state.leaderPositionChanged(log.logEndOffset)
-            leaderState = state
-            if moved { highWatermarkMoved() }
-        }
+        // Mutated in place (`leaderState?.…`): a copy would copy its followers on every append.
+        leaderState?.leaderAppended(logEnd: log.logEndOffset)
+        if !acksAllFsync, leaderState?.leaderPositionChanged(log.logEndOffset) == true { highWatermarkMoved() }
         if appended.flushDue || (acksAllFsync && leaderState != nil) { flushInBackground() }
         return appended
     }
@@ -255,10 +252,8 @@ final class Partition {
     /// A follower fetched from `position` (everything below it is on that replica — fsynced,
     /// with `runnel.acks.all.fsync`). Returns the ISR change to propose now, if any.
     func followerFetched(_ id: BrokerID, position: Offset, now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
-        guard var state = leaderState else { return nil }
-        let moved = state.followerFetched(id, position: position, now: now)
-        leaderState = state
-        if moved { highWatermarkMoved() }
+        guard leaderState != nil else { return nil }
+        if leaderState?.followerFetched(id, position: position, now: now) == true { highWatermarkMoved() }
         return isrChange(now: now, lagTimeMs: lagTimeMs)
     }
 
@@ -296,10 +291,8 @@ final class Partition {
     }
 
     private func durableAdvanced(_ end: Offset) {
-        guard acksAllFsync, var state = leaderState else { return }
-        let moved = state.leaderPositionChanged(end)
-        leaderState = state
-        if moved { highWatermarkMoved() }
+        guard acksAllFsync else { return }
+        if leaderState?.leaderPositionChanged(end) == true { highWatermarkMoved() }
     }
 
     private func highWatermarkMoved() {

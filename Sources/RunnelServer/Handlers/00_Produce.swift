@@ -61,7 +61,7 @@ extension Broker {
                     if outcome.errorCode == KafkaErrorCode.none.rawValue, let end = outcome.durableEnd, request.acks == -1 {
                         ackWaits.append((partition, end, minISR, LogConfigs.acksAllFsync(overrides, broker: config)))
                     }
-                    if outcome.appended { fetchWaiters.notify(key) }
+                    if outcome.appended { fetchWaiters.notify(key, .appended) }
                 } else {
                     result.errorCode = missingPartitionError(key)
                     result.baseOffset = -1

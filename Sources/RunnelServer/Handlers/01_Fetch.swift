@@ -15,9 +15,9 @@ import RunnelCore
 // fetch offset, never past the high watermark. Limits: max_bytes for the whole response (v3+)
 // and partition_max_bytes per partition, except that the first partition with data returns at
 // least one whole batch so a consumer always progresses (Kafka's rule).
-// Long poll: when fewer than min_bytes are available the request parks until appends bring
-// enough or max_wait_ms passes (capped at Limits.fetchMaxWaitMsMax); appends wake it, no timer
-// polls. Errors per partition: OFFSET_OUT_OF_RANGE below the log start or past the log end,
+// Long poll: when fewer than min_bytes are available the request parks until appends (a
+// follower's) or high-watermark moves (a consumer's) bring enough or max_wait_ms passes (capped
+// at Limits.fetchMaxWaitMsMax); no timer polls. Errors per partition: OFFSET_OUT_OF_RANGE below the log start or past the log end,
 // UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH (v9+), KAFKA_STORAGE_ERROR for an
 // offline log, CORRUPT_MESSAGE where the stored bytes cannot be walked (damaged at rest).
 // Fetch sessions (KIP-227) are declined: the response's session id is 0, which tells the client
@@ -47,7 +47,7 @@ extension Broker {
             respond.send(first.response, reservingCapacity: first.encodedSizeEstimate)
             return
         }
-        let waiter = FetchWaiters.Waiter { [unowned self] force in
+        let waiter = FetchWaiters.Waiter(isReplica: replica != nil) { [unowned self] force in
             let attempt = readFetch(request, version: context.version, replica: replica, firstPass: false)
             guard force || attempt.bytes >= minBytes || attempt.hasError else { return false }
             respond.send(attempt.response, reservingCapacity: attempt.encodedSizeEstimate)
