@@ -27,10 +27,16 @@ extension Cluster {
                 nodes[i].brokerEpoch = epoch
                 nodes[i].lastHeartbeatSent = 0
             }
-        case .heartbeatReply(let code):
+        case .heartbeatReply(let code, let fenced):
             if code == .staleBrokerEpoch || code == .brokerIDNotRegistered { nodes[i].brokerEpoch = nil }
-        case .alterPartitionReply(let key, let asked, let state):
-            isrAnswered(at: message.to, key, asked: asked, state: state)
+            // BrokerRuntime: a combined node binds its client listener (produce and fetch, the
+            // replicas' included) once the controller unfenced it, never before in a life.
+            if code == .none && !fenced && !nodes[i].serving {
+                nodes[i].serving = true
+                record("serving \(message.to) (unfenced)")
+            }
+        case .alterPartitionReply(let change, let answer):
+            isrAnswered(at: message.to, change, answer)
         case .fetch(let request):
             serveFetch(request, from: message.from, at: message.to)
         case .fetchReply(let reply):
@@ -50,6 +56,23 @@ extension Cluster {
 
     mutating func brokerTick(_ address: Address) {
         let i = index(address)
+        // BrokerRuntime: the replicas open and take their roles once the metadata replayed at
+        // start-up caught up (`waitForMetadata`: a quorum leader known, everything committed
+        // applied; then `finishStartup`), not batch by batch through history. A broker-only
+        // node's client listener is bound from the start (the metadata log reaches it there), so
+        // it serves from then (`Broker.metadataCaughtUp`); a combined node once unfenced.
+        if !nodes[i].caughtUp, let raft = nodes[i].raft, raft.status.leader != .none, nodes[i].applied >= raft.status.commit {
+            nodes[i].caughtUp = true
+            record("caught up \(address) at \(nodes[i].applied)")
+            adoptImage(address)
+            if !nodes[i].isVoter {
+                nodes[i].serving = true
+                record("serving \(address) (metadata caught up)")
+            }
+        }
+        // A combined node registers once it caught up (`ServerNode.finishStartup`); a broker-only
+        // node registers first (the controller adds it to the quorum).
+        guard nodes[i].caughtUp || !nodes[i].isVoter else { return }
         if nodes[i].brokerEpoch == nil {
             if nodes[i].lastRegisterSent.map({ $0 + Self.registerRetryTicks <= now }) ?? true {
                 nodes[i].lastRegisterSent = now
@@ -74,46 +97,61 @@ extension Cluster {
         }
     }
 
-    /// The leader's periodic ISR check (every replica.lag.time.max.ms / 2) and the timeout of an
-    /// AlterPartition that got no answer.
+    /// The leader's periodic ISR check (every replica.lag.time.max.ms / 2, `Broker.checkISRs`),
+    /// the timeout of an AlterPartition that got no answer and the resend of a pending change an
+    /// answer did not settle (`Broker.resendISR`).
     private mutating func leaderTick(_ address: Address, _ key: TopicPartition) {
         let i = index(address)
-        if let sent = nodes[i].replicas[key]!.isrProposedAt, sent + Self.requestTimeoutTicks <= now {
+        if let sent = nodes[i].replicas[key]!.isrProposedAt, sent + Self.requestTimeoutTicks <= now,
+           let epoch = nodes[i].replicas[key]!.leaderState?.leaderEpoch {
             nodes[i].replicas[key]!.isrProposedAt = nil
-            nodes[i].replicas[key]!.leaderState!.proposalFailed()
             record("isr-timeout \(address) \(key)")
+            settled(.notDelivered, proposedEpoch: epoch, at: address, key)
+        }
+        if let at = nodes[i].replicas[key]!.isrResendAt, at <= now {
+            nodes[i].replicas[key]!.isrResendAt = nil
+            if let pending = nodes[i].replicas[key]!.leaderState?.pendingISR { proposeISR(pending, at: address, key) }
         }
         guard now % Self.isrCheckTicks == 0,
-              let change = nodes[i].replicas[key]!.leaderState!.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs)
+              let change = nodes[i].replicas[key]!.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs)
         else { return }
         proposeISR(change, at: address, key)
     }
 
+    /// `Broker.proposeISR`: the change becomes pending (unless it is the pending one, sent
+    /// again) and goes to the controller with the replica's leader and partition epochs; without
+    /// a registration it waits for the resend.
     mutating func proposeISR(_ isr: [BrokerID], at address: Address, _ key: TopicPartition) {
         let i = index(address)
-        guard let brokerEpoch = nodes[i].brokerEpoch, let state = nodes[i].replicas[key]!.leaderState else { return }
-        nodes[i].replicas[key]!.leaderState!.proposed(isr)
+        guard let state = nodes[i].replicas[key]!.leaderState else { return }
+        if state.pendingISR != isr {
+            nodes[i].replicas[key]!.leaderState!.proposed(isr)
+            record("isr-propose \(address) \(key) \(state.isr) -> \(isr)")
+        }
+        guard let brokerEpoch = nodes[i].brokerEpoch else {
+            nodes[i].replicas[key]!.isrResendAt = now + Self.isrRetryTicks
+            return
+        }
         nodes[i].replicas[key]!.isrProposedAt = now
         let change = MetadataController.ISRChange(topic: key.topic, partition: key.partition, leaderEpoch: state.leaderEpoch,
                                                   partitionEpoch: nodes[i].replicas[key]!.partitionEpoch, newISR: isr)
-        record("isr-propose \(address) \(key) \(state.isr) -> \(isr)")
         send(Message(from: address, to: controllerAddress(address), body: .alterPartition(change, brokerEpoch: brokerEpoch)))
     }
 
-    /// The controller's answer to an ISR change (Partition.isrChangeAnswered).
-    private mutating func isrAnswered(at address: Address, _ key: TopicPartition, asked: LeaderEpoch, state: PartitionState?) {
+    /// The controller's answer to an ISR change (the callback in `Broker.proposeISR`).
+    private mutating func isrAnswered(at address: Address, _ change: MetadataController.ISRChange, _ answer: ReplicaRules.ISRAnswer) {
+        let key = TopicPartition(change.topic, change.partition)
+        guard nodes[index(address)].replicas[key] != nil else { return }
+        nodes[index(address)].replicas[key]!.isrProposedAt = nil
+        settled(answer, proposedEpoch: change.leaderEpoch, at: address, key)
+    }
+
+    private mutating func settled(_ answer: ReplicaRules.ISRAnswer, proposedEpoch: LeaderEpoch, at address: Address,
+                                  _ key: TopicPartition) {
         let i = index(address)
-        guard var leader = nodes[i].replicas[key]?.leaderState, leader.leaderEpoch == (state?.leaderEpoch ?? asked) else { return }
-        nodes[i].replicas[key]!.isrProposedAt = nil
-        if let state, state.partitionEpoch >= nodes[i].replicas[key]!.partitionEpoch {
-            nodes[i].replicas[key]!.partitionEpoch = state.partitionEpoch
-            let moved = leader.committed(replicas: nodes[i].replicas[key]!.replicas, isr: state.isr, now: nowMs)
-            nodes[i].replicas[key]!.leaderState = leader
-            if moved { nodes[i].replicas[key]!.highWatermarkMoved() }
-        } else {
-            leader.proposalFailed()
-            nodes[i].replicas[key]!.leaderState = leader
-        }
+        let settlement = nodes[i].replicas[key]!.isrChangeAnswered(answer, proposedEpoch: proposedEpoch, now: nowMs)
+        record("isr-answer \(address) \(key) \(settlement)")
+        if settlement == .resend { nodes[i].replicas[key]!.isrResendAt = now + Self.isrRetryTicks }
         sendAnswers(address, key)
     }
 
@@ -139,7 +177,7 @@ extension Cluster {
             Message(from: address, to: client, body: .produceReply(ProduceReply(id: request.id, partition: key, error: code,
                                                                               offset: offset)))
         }
-        guard let replica = nodes[i].replicas[key], let state = replica.leaderState else {
+        guard nodes[i].serving, let replica = nodes[i].replicas[key], let state = replica.leaderState else {
             return send(answer(.notLeaderOrFollower, Offset(-1)))
         }
         let minISR = Int(nodes[i].image.topic(key.topic)?.configs["min.insync.replicas"] ?? "1") ?? 1

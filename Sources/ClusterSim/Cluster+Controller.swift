@@ -1,5 +1,6 @@
 import ClusterMetadata
 import RaftCore
+import Replication
 import RunnelCore
 
 // The active controller (the simulator's `ControllerService`): a request is decided by the pure
@@ -56,13 +57,13 @@ extension Cluster {
             }
         case .heartbeat(let heartbeat):
             switch nodes[i].controller!.logic.heartbeat(heartbeat, in: nodes[i].controller!.latest, now: now) {
-            case .success(let (records, _)):
-                let reply = Message(from: address, to: message.from, body: .heartbeatReply(.none))
+            case .success(let (records, answer)):
+                let reply = Message(from: address, to: message.from, body: .heartbeatReply(.none, fenced: answer.isFenced))
                 if records.isEmpty { send(reply) } else {
                     propose(records, at: address, replies: [reply], why: "heartbeat \(heartbeat.id)")
                 }
             case .failure(let refusal):
-                send(Message(from: address, to: message.from, body: .heartbeatReply(refusal.code)))
+                send(Message(from: address, to: message.from, body: .heartbeatReply(refusal.code, fenced: true)))
             }
         case .alterPartition(let change, let brokerEpoch):
             alterPartition(change, brokerEpoch: brokerEpoch, message: message)
@@ -91,7 +92,9 @@ extension Cluster {
                                                      in: controller.latest)
         switch result {
         case .success(let (state, record)):
-            let reply = Message(from: address, to: message.from, body: .alterPartitionReply(key, asked: change.leaderEpoch, state))
+            let answer = ReplicaRules.ISRAnswer.accepted(isr: state.isr, leaderEpoch: state.leaderEpoch,
+                                                         partitionEpoch: state.partitionEpoch)
+            let reply = Message(from: address, to: message.from, body: .alterPartitionReply(change, answer))
             if let record {
                 propose([record], at: address, replies: [reply], why: "ISR of \(key) to \(state.isr)")
             } else {
@@ -99,7 +102,7 @@ extension Cluster {
             }
         case .failure(let refusal):
             record("controller \(address) refuses ISR \(change.newISR) of \(key): \(refusal.code)")
-            send(Message(from: address, to: message.from, body: .alterPartitionReply(key, asked: change.leaderEpoch, nil)))
+            send(Message(from: address, to: message.from, body: .alterPartitionReply(change, .refused(refusal.code))))
         }
     }
 
@@ -107,9 +110,9 @@ extension Cluster {
         let body: Body
         switch message.body {
         case .register(let request): body = .registered(request.incarnation, nil)
-        case .heartbeat: body = .heartbeatReply(.notController)
+        case .heartbeat: body = .heartbeatReply(.notController, fenced: true)
         case .alterPartition(let change, _):
-            body = .alterPartitionReply(TopicPartition(change.topic, change.partition), asked: change.leaderEpoch, nil)
+            body = .alterPartitionReply(change, .refused(.notController))
         case .createTopic(let name, _, _, _): body = .createTopicReply(name, .notController)
         default: preconditionFailure("not a controller request")
         }

@@ -1,5 +1,6 @@
 import ClusterMetadata
 import RaftCore
+import Replication
 import RunnelCore
 
 // One line per message for the trace and a violation's history.
@@ -15,11 +16,17 @@ extension Cluster {
         case .register(let request): return "register \(request.id)"
         case .registered(_, let epoch): return "registered epoch=\(epoch.map(String.init) ?? "refused")"
         case .heartbeat(let hb): return "heartbeat \(hb.id) epoch=\(hb.epoch) offset=\(hb.metadataOffset)"
-        case .heartbeatReply(let code): return "heartbeat-reply \(code)"
+        case .heartbeatReply(let code, let fenced): return "heartbeat-reply \(code)" + (fenced ? " fenced" : "")
         case .alterPartition(let change, _):
             return "alter-partition \(change.topic)-\(change.partition) epoch=\(change.leaderEpoch)/\(change.partitionEpoch) isr=\(change.newISR)"
-        case .alterPartitionReply(let key, _, let state):
-            return "alter-partition-reply \(key) " + (state.map { "isr=\($0.isr) epoch=\($0.partitionEpoch)" } ?? "refused")
+        case .alterPartitionReply(let change, let answer):
+            let said: String
+            switch answer {
+            case .accepted(let isr, let epoch, let partitionEpoch): said = "isr=\(isr) epoch=\(epoch)/\(partitionEpoch)"
+            case .refused(let code): said = "refused \(code)"
+            case .notDelivered: said = "not delivered"
+            }
+            return "alter-partition-reply \(change.topic)-\(change.partition) to isr=\(change.newISR) \(said)"
         case .createTopic(let name, let partitions, _, _): return "create-topic \(name) partitions=\(partitions)"
         case .createTopicReply(let name, let code): return "create-topic-reply \(name) \(code)"
         case .fetch(let f):

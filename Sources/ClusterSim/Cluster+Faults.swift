@@ -28,6 +28,8 @@ extension Cluster {
         nodes[i].image = MetadataImage()
         nodes[i].applied = .zero
         nodes[i].brokerEpoch = nil
+        nodes[i].serving = false
+        nodes[i].caughtUp = false
         nodes[i].imageEpochs = [:]
         var lost: [String] = []
         for key in nodes[i].replicas.keys.sorted() {

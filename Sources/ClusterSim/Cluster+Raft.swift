@@ -69,7 +69,7 @@ extension Cluster {
             return
         }
         checkImage(address)
-        adoptImage(address)
+        if nodes[i].caughtUp { adoptImage(address) }
     }
 
     /// Every partition placed on this broker adopts its state from the image (creating the

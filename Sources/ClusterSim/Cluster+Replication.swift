@@ -30,7 +30,7 @@ extension Cluster {
         var reply = FetchReply(partition: key, askedEpoch: request.currentLeaderEpoch, askedOffset: request.fetchOffset,
                                error: .none, diverging: nil, records: [], highWatermark: Offset(-1))
         defer { send(Message(from: address, to: follower, body: .fetchReply(reply))) }
-        guard let replica = nodes[i].replicas[key], replica.isLeader else { return reply.error = .notLeaderOrFollower }
+        guard nodes[i].serving, let replica = nodes[i].replicas[key], replica.isLeader else { return reply.error = .notLeaderOrFollower }
         reply.highWatermark = replica.highWatermark
         if request.currentLeaderEpoch < replica.leaderEpoch { return reply.error = .fencedLeaderEpoch }
         if request.currentLeaderEpoch > replica.leaderEpoch { return reply.error = KafkaErrorCode(75) }  // UNKNOWN_LEADER_EPOCH
@@ -42,7 +42,11 @@ extension Cluster {
             if moved { nodes[i].replicas[key]!.highWatermarkMoved() }
             reply.highWatermark = nodes[i].replicas[key]!.highWatermark
             sendAnswers(address, key)
-            if let change = state.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs) { proposeISR(change, at: address, key) }
+            // Broker.replicaFetched: an expansion only of replicas the metadata shows usable.
+            if let change = nodes[i].replicas[key]!.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs),
+               change.allSatisfy({ state.isr.contains($0) || nodes[i].image.isUsable($0) }) {
+                proposeISR(change, at: address, key)
+            }
         }
         guard request.fetchOffset <= replica.logEnd else { return reply.error = .offsetOutOfRange }
         let from = Int(request.fetchOffset.rawValue)
@@ -74,9 +78,11 @@ extension Cluster {
                 nodes[i].replicas[key]!.truncate(to: max(cut.offset, .zero))
             } else if !reply.records.isEmpty {
                 nodes[i].replicas[key]!.appendReplicated(reply.records)
-                // The next fetch waits for the fsync of these records, unless the canary reports
-                // the unsynced end.
+                // The next fetch waits for the fsync of these records if its position can count
+                // (reaches the leader's high watermark; a follower far behind defers the fsync,
+                // D63), unless the canary reports the unsynced end.
                 nodes[i].replicas[key]!.awaitingSync = canary != .unsyncedPosition
+                    && nodes[i].replicas[key]!.logEnd >= reply.highWatermark
             }
             nodes[i].replicas[key]!.followerHighWatermark(reply.highWatermark)
             // An empty answer stands for a long poll that expired: the next fetch waits for a tick.

@@ -1,5 +1,6 @@
 import ClusterMetadata
 import RaftCore
+import Replication
 import RunnelCore
 
 // The simulator's world: the nodes, the network, the clock, the workload and the checker's
@@ -16,6 +17,8 @@ struct Cluster {
     static let sessionTimeoutMs: Int64 = 2000
     static let replicaLagTimeMs: Int64 = 1000
     static let isrCheckTicks: UInt64 = 5
+    /// `ReplicaRules.isrRetryBackoffMs` in ticks.
+    static let isrRetryTicks = UInt64(ReplicaRules.isrRetryBackoffMs / tickMs)
     /// A fetch or an ISR change not answered within this many ticks is given up (the shell's
     /// request timeouts).
     static let requestTimeoutTicks: UInt64 = 6

@@ -1,5 +1,6 @@
 import ClusterMetadata
 import RaftCore
+import Replication
 import RunnelCore
 
 // The simulated network: every message between nodes (Raft, broker → controller RPCs, replica
@@ -17,10 +18,11 @@ enum Body {
     /// The registration epoch of that incarnation, or nil when refused.
     case registered(TopicID, Int64?)
     case heartbeat(MetadataController.Heartbeat)
-    case heartbeatReply(KafkaErrorCode)
+    /// The refusal, or NONE and whether the controller still fences the broker.
+    case heartbeatReply(KafkaErrorCode, fenced: Bool)
     case alterPartition(MetadataController.ISRChange, brokerEpoch: Int64)
-    /// The committed state, or nil when refused or not the controller.
-    case alterPartitionReply(TopicPartition, asked: LeaderEpoch, PartitionState?)
+    /// The change asked for (the shell's callback knows what it sent) and how it was answered.
+    case alterPartitionReply(MetadataController.ISRChange, ReplicaRules.ISRAnswer)
     case createTopic(name: String, partitions: Int32, replicationFactor: Int16, minISR: Int)
     case createTopicReply(String, KafkaErrorCode)
     case fetch(FetchRequest)

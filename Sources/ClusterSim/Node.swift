@@ -25,6 +25,10 @@ struct Node {
     var brokerEpoch: Int64?
     var lastRegisterSent: UInt64?
     var lastHeartbeatSent: UInt64 = 0
+    /// Whether this life serves produce and fetch requests yet (see `Cluster.brokerTick`).
+    var serving = false
+    /// Whether this life's metadata caught up at start-up (its replicas take roles from then on).
+    var caughtUp = false
     var replicas: [TopicPartition: Replica] = [:]
 
     /// Checker bookkeeping: the leader epoch of each partition in this life's image.

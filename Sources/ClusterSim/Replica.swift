@@ -54,8 +54,11 @@ struct Replica {
     var fetchOut: (epoch: LeaderEpoch, offset: Offset, sentAt: UInt64)?
     var awaitingSync = false
     var backoffUntil: UInt64 = 0
-    /// Leader: when the pending ISR change was sent (the shell's request timeout).
+    /// Leader: the pending ISR change in flight — when it was sent (the shell's request
+    /// timeout) — or, when an answer did not settle it, when it is sent again.
     var isrProposedAt: UInt64?
+    var isrResendAt: UInt64?
+    private(set) var isrRetryAfterMs: Int64 = 0
 
     /// Checker bookkeeping, not replica state: records below it were compared with the
     /// committed log (they change only by truncation, which lowers it).
@@ -89,41 +92,60 @@ struct Replica {
 
     // MARK: Role (Partition.adopt)
 
-    /// Takes the role, epochs, replicas and ISR the metadata gives this replica.
+    /// Takes the role, epochs, replicas and ISR the metadata gives this replica, by
+    /// `ReplicaRules.adopt` (as `Partition.adopt` does).
     mutating func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
         let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
-        // Metadata older than this replica's own log (a restarted broker replaying the metadata
-        // log): take no role until it reaches an epoch the log can follow.
-        if let latest = epochCache.latestEpoch, state.leaderEpoch < latest {
-            if leaderState != nil { resign() }
-            leaderEpoch = state.leaderEpoch
-            partitionEpoch = state.partitionEpoch
-            leaderID = nil
-            replicas = state.replicas
-            return .becameFollower(leader: nil)
-        }
+        let adoption = ReplicaRules.adopt(leader: newLeader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
+                                          by: rulesView)
+        if adoption == .unchanged { return nil }
         defer {
             leaderEpoch = state.leaderEpoch
             partitionEpoch = state.partitionEpoch
-            leaderID = newLeader
+            leaderID = adoption == .behindLog ? nil : newLeader
             replicas = state.replicas
         }
-        if newLeader == broker {
-            if var current = leaderState, current.leaderEpoch == state.leaderEpoch {
-                let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
-                leaderState = current
-                if moved { highWatermarkMoved() }
-                return nil
-            }
+        switch adoption {
+        case .unchanged:
+            return nil
+        case .behindLog:
+            if leaderState != nil { resign() }
+            return .becameFollower(leader: nil)
+        case .committedInEpoch:
+            guard var current = leaderState else { return nil }
+            let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
+            leaderState = current
+            if moved { highWatermarkMoved() }
+            return nil
+        case .becomeLeader:
             becomeLeader(state, now: now)
             return .becameLeader
+        case .follow(let roleChanged):
+            if leaderState != nil { resign() }
+            return roleChanged ? .becameFollower(leader: newLeader) : nil
         }
-        let wasLeader = leaderState != nil
-        if wasLeader { resign() }
-        if wasLeader || newLeader != leaderID || state.leaderEpoch != leaderEpoch || replicas.isEmpty {
-            return .becameFollower(leader: newLeader)
-        }
-        return nil
+    }
+
+    private var rulesView: ReplicaRules.Replica {
+        ReplicaRules.Replica(me: broker, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, leader: leaderID,
+                             applied: !replicas.isEmpty, leadingEpoch: leaderState?.leaderEpoch,
+                             latestLogEpoch: epochCache.latestEpoch)
+    }
+
+    /// The controller's answer to the ISR change proposed as leader in `epoch`
+    /// (`Partition.isrChangeAnswered`). Returns the settlement.
+    mutating func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, now: Int64) -> ReplicaRules.Settlement {
+        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, to: &leaderState, partitionEpoch: &partitionEpoch,
+                                                     replicas: replicas, now: now)
+        if settlement == .refused { isrRetryAfterMs = now + ReplicaRules.isrRetryBackoffMs }
+        if moved { highWatermarkMoved() }
+        return settlement
+    }
+
+    /// The ISR change to propose now, if any; none for `isrRetryBackoffMs` after a refusal.
+    func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
+        guard now >= isrRetryAfterMs else { return nil }
+        return leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
     }
 
     private mutating func becomeLeader(_ state: PartitionState, now: Int64) {
@@ -135,6 +157,7 @@ struct Replica {
         fetchOut = nil
         awaitingSync = false
         isrProposedAt = nil
+        isrResendAt = nil
         highWatermarkMoved()
     }
 
@@ -142,6 +165,7 @@ struct Replica {
     private mutating func resign() {
         leaderState = nil
         isrProposedAt = nil
+        isrResendAt = nil
         answered += ackWaiters.map { ($0, KafkaErrorCode.notLeaderOrFollower) }
         ackWaiters = []
     }
