@@ -251,7 +251,11 @@ struct Replica {
 
     /// Everything at and past `offset` goes (durably: the shell's truncation is fsynced).
     mutating func truncate(to offset: Offset) {
-        guard offset < logEnd else { return }
+        guard offset < logEnd else {
+            // An epoch taken at the log end and never written goes all the same (Partition.truncate).
+            if epochCache.truncateFromEnd(logEnd) { epochCheckpoint = epochCache }
+            return
+        }
         let end = Int(offset.rawValue)
         log.removeSubrange(end...)
         durable = min(durable, end)

@@ -353,7 +353,15 @@ final class Partition {
 
     /// A follower's divergent tail goes (KIP-101): everything at and past `offset`.
     func truncate(to offset: Offset) throws(StorageError) {
-        guard offset < log.logEndOffset else { return }
+        guard offset < log.logEndOffset else {
+            // Nothing to cut from the log, but the epoch cache may end with an epoch this replica
+            // took office in as leader and wrote nothing in (an entry at the log end). A leader
+            // that never had that epoch answers every fetch naming it with a divergence, so it
+            // goes (as Kafka's UnifiedLog.truncateTo does); kept, the follower fetched, "cut"
+            // nothing and fetched again, forever (found by cluster-sim, seed 9).
+            if epochCache.truncateFromEnd(log.logEndOffset) { saveEpochCache() }
+            return
+        }
         logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)")
         try log.truncate(to: offset)
         afterTruncation()
