@@ -86,7 +86,9 @@ extension Cluster {
             record("role \(address) \(key) epoch=\(state.leaderEpoch) \(change) isr=\(state.isr)")
             if case .becameFollower(let leader) = change {
                 nodes[i].replicas[key]!.fetchOut = nil
-                nodes[i].replicas[key]!.awaitingSync = false
+                // ReplicaFetcher.add: the first fetch from a new leader waits until the log end
+                // it names is durable.
+                nodes[i].replicas[key]!.awaitingSync = nodes[i].replicas[key]!.durable < nodes[i].replicas[key]!.log.count
                 if canary == .truncateToHW, leader != nil {
                     nodes[i].replicas[key]!.truncate(to: nodes[i].replicas[key]!.highWatermark)
                 }
