@@ -24,6 +24,7 @@ let package = Package(
     products: [
         .executable(name: "runnel", targets: ["runnel"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
+        .executable(name: "cluster-sim", targets: ["cluster-sim"]),
         .executable(name: "kafka-codegen", targets: ["kafka-codegen"]),
         .library(name: "RunnelCore", targets: ["RunnelCore"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
@@ -60,6 +61,9 @@ let package = Package(
         .target(name: "ClusterMetadata", dependencies: ["RunnelCore"], swiftSettings: strict),
         .target(name: "Replication", dependencies: ["RunnelCore"], swiftSettings: strict),
         .target(name: "GroupCoordinator", dependencies: ["RunnelCore", "CRE2"], swiftSettings: strict),
+        // The whole cluster in one deterministic process (pure too: simulated clock, network, disks).
+        .target(name: "ClusterSim", dependencies: ["RaftCore", "ClusterMetadata", "Replication", "RunnelCore"],
+                swiftSettings: strict),
 
         // Wire format and storage
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),
@@ -84,6 +88,7 @@ let package = Package(
                                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
                           swiftSettings: shell),
         .executableTarget(name: "raft-sim", dependencies: ["RaftCore"], swiftSettings: strict),
+        .executableTarget(name: "cluster-sim", dependencies: ["ClusterSim"], swiftSettings: strict),
         .target(name: "KafkaCodegen", swiftSettings: strict),
         .executableTarget(name: "kafka-codegen", dependencies: ["KafkaCodegen"], swiftSettings: strict),
 
@@ -98,6 +103,7 @@ let package = Package(
                     resources: [.copy("testdata")]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim"]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelClient", "RunnelTesting", "KafkaMessages", "KafkaWire", "RunnelCore", "LogStorage", "ClusterMetadata", "RaftCore", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio"), logging],

@@ -34,6 +34,7 @@ extension MetadataController {
     /// replica at all; else no leader.
     func electLeader(_ state: PartitionState, image: MetadataImage, unclean: Bool, excluding: Set<BrokerID> = []) -> BrokerID {
         let usable = { (id: BrokerID) in image.isUsable(id) && !excluding.contains(id) }
+        if canaries.contains(.electOutsideISR), let any = state.replicas.first(where: usable) { return any }
         if let clean = state.replicas.first(where: { state.isr.contains($0) && usable($0) }) { return clean }
         if unclean, let any = state.replicas.first(where: usable) { return any }
         return .noLeader

@@ -40,6 +40,9 @@ public struct MetadataController: Sendable {
     /// Brokers that registered or heartbeated to this controller since it became active (the
     /// others hold only the session `becameActive` granted them).
     public internal(set) var heardFrom: Set<BrokerID> = []
+    /// Deliberately broken rules for `cluster-sim`'s canaries; empty (and unreachable from any
+    /// configuration) everywhere else.
+    package var canaries: Set<ControllerCanary> = []
 
     public init(config: Config = Config(), staticBrokers: [BrokerID] = []) {
         self.config = config
@@ -155,4 +158,11 @@ public struct MetadataController: Sendable {
         if let value = topic?.configs["unclean.leader.election.enable"] { return value == "true" }
         return config.uncleanLeaderElection
     }
+}
+
+/// Deliberately broken controller rules, one per canary of `cluster-sim` (which must catch each).
+/// Package access: no configuration of the broker can switch one on.
+package enum ControllerCanary: String, CaseIterable, Sendable {
+    /// An election takes the first usable replica, in the ISR or not.
+    case electOutsideISR = "elect-outside-isr"
 }

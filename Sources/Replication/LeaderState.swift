@@ -45,6 +45,9 @@ public struct LeaderState: Sendable, Equatable {
     public private(set) var leaderPosition: Offset
     public private(set) var leaderLogEnd: Offset
     public private(set) var followers: [BrokerID: Follower]
+    /// Deliberately broken rules for `cluster-sim`'s canaries; empty (and unreachable from any
+    /// configuration) everywhere else.
+    package var canaries: Set<ReplicationCanary> = []
 
     /// A leader taking office at `logEnd` with the controller's `replicas` and `isr`;
     /// `highWatermark` is the one this replica had (as a follower or from its checkpoint).
@@ -167,7 +170,8 @@ public struct LeaderState: Sendable, Equatable {
     /// reported position holds it where it is.
     private mutating func advanceHighWatermark() -> Bool {
         var candidate = leaderPosition
-        for id in maximalISR where id != leader {
+        let members = canaries.contains(.hwOutsideISR) ? mostAdvancedReplicas(maximalISR.count) : maximalISR
+        for id in members where id != leader {
             guard let position = followers[id]?.position else { return false }
             candidate = min(candidate, position)
         }
@@ -176,6 +180,21 @@ public struct LeaderState: Sendable, Equatable {
         highWatermark = candidate
         return true
     }
+
+    /// The canary's wrong set: the leader and the followers with the highest positions, as many
+    /// as the ISR has members, whether they are in the ISR or not.
+    private func mostAdvancedReplicas(_ count: Int) -> [BrokerID] {
+        let ranked = followers.filter { $0.value.position != nil }
+            .sorted { ($0.value.position!, $1.key) > ($1.value.position!, $0.key) }.map(\.key)
+        return [leader] + ranked.prefix(max(0, count - 1))
+    }
+}
+
+/// Deliberately broken replication rules, one per canary of `cluster-sim` (which must catch each).
+/// Package access: no configuration of the broker can switch one on.
+package enum ReplicationCanary: String, CaseIterable, Sendable {
+    /// The high watermark counts the most advanced replicas, in the ISR or not.
+    case hwOutsideISR = "hw-outside-isr"
 }
 
 /// What a follower does when the leader says its log diverges (KIP-101/279/320): the leader

@@ -55,7 +55,8 @@ import Testing
         let isr = try withPartition(directory: directory) { p -> [BrokerID] in
             #expect(p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0) == .becameLeader)
             p.isrChangeProposed([1, 2, 3].map { BrokerID($0) })
-            p.isrChangeAnswered(isr: [1, 2, 3].map { BrokerID($0) }, leaderEpoch: LeaderEpoch(0), partitionEpoch: 1, now: 0)
+            p.isrChangeAnswered(.accepted(isr: [1, 2, 3].map { BrokerID($0) }, leaderEpoch: LeaderEpoch(0), partitionEpoch: 1),
+                                proposedEpoch: LeaderEpoch(0), now: 0)
             // The metadata batch applied next still shows partition epoch 0.
             #expect(p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0) == nil)
             return p.leaderState?.isr ?? []
@@ -119,6 +120,30 @@ import Testing
             // Reopened: the checkpoint on disk is the cut cache, the log ends where it was cut.
             #expect(p.epochCache.entries.map(\.description) == ["0@0", "1@3"])
             #expect(p.logEndOffset == Offset(5))
+        }
+    }
+
+    /// A replica that took office in epoch 3 and wrote nothing, then follows a leader that never
+    /// had epoch 3: the leader answers "epoch 1 ends at 3" (where the follower's log ends), and
+    /// the cut, a no-op on the log, must still drop epoch 3, or every later fetch names it and
+    /// gets the same answer (cluster-sim seed 9: a follower that never replicated again).
+    @Test func aCutAtTheLogEndDropsAnEpochNeverWritten() throws {
+        let directory = try TemporaryDirectory(prefix: "partition-empty-epoch")
+        try withPartition(directory: directory) { p in
+            _ = p.adopt(state(leader: 2, epoch: 1, partitionEpoch: 0, isr: [1, 2, 3]), now: 0)
+            let bytes = batch(base: 0, count: 3, epoch: 1)
+            _ = try bytes.withUnsafeReadableBytes { try p.appendReplicated($0, now: TimestampMs(0)) }
+            #expect(p.adopt(state(leader: 1, epoch: 3, partitionEpoch: 1, isr: [1, 3]), now: 0) == .becameLeader)
+            #expect(p.adopt(state(leader: 2, epoch: 4, partitionEpoch: 2, isr: [2, 3]), now: 0) == .becameFollower(leader: BrokerID(2)))
+            #expect(p.epochCache.entries.map(\.description) == ["1@0", "3@3"])
+            let cut = FollowerTruncation.offset(leader: (LeaderEpoch(1), Offset(3)), local: p.epochCache, localLogEnd: p.logEndOffset)
+            #expect(cut.offset == Offset(3) && cut.complete)
+            try p.truncate(to: cut.offset)
+            #expect(p.logEndOffset == Offset(3))
+            #expect(p.epochCache.latestEpoch == LeaderEpoch(1))
+        }
+        try withPartition(directory: directory) { p in
+            #expect(p.epochCache.entries.map(\.description) == ["1@0"])
         }
     }
 }

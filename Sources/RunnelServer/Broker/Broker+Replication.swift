@@ -89,36 +89,38 @@ extension Broker {
         topic.partitions = [data]
         request.topics = [topic]
         controlPlane.controllerChannel.send(request, version: 1, timeoutMs: 30_000).whenComplete { [self] result in
-            let now = Clock.now().rawValue
+            let answer: ReplicaRules.ISRAnswer
             switch result {
             case .success(let response):
-                let answer = response.topics.first?.partitions.first
-                if response.errorCode == 0, let answer, answer.errorCode == 0 {
-                    partition.isrChangeAnswered(isr: answer.isr.map { BrokerID($0) }, leaderEpoch: LeaderEpoch(answer.leaderEpoch),
-                                                partitionEpoch: answer.partitionEpoch, now: now)
-                    return
-                }
-                let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : answer?.errorCode ?? -1)
-                switch code {
-                case .notController, .requestTimedOut, .invalidUpdateVersion:
-                    logger.info("\(partition.key): ISR change to \(isr) not settled (\(code)); sending it again")
+                let data = response.topics.first?.partitions.first
+                if response.errorCode == 0, let data, data.errorCode == 0 {
+                    answer = .accepted(isr: data.isr.map { BrokerID($0) }, leaderEpoch: LeaderEpoch(data.leaderEpoch),
+                                       partitionEpoch: data.partitionEpoch)
+                } else {
+                    let code = KafkaErrorCode(response.errorCode != 0 ? response.errorCode : data?.errorCode ?? -1)
                     if code == .notController { controlPlane.controllerChannel.rotate() }
-                    resendISR(isr, for: partition, epoch: epoch)
-                default:
-                    logger.info("\(partition.key): ISR change to \(isr) refused: \(code)")
-                    partition.isrChangeAnswered(isr: nil, leaderEpoch: epoch, partitionEpoch: -1, now: now)
+                    answer = .refused(code)
                 }
             case .failure(let error):
-                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error); sending it again")
+                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)")
+                answer = .notDelivered
+            }
+            switch partition.isrChangeAnswered(answer, proposedEpoch: epoch, now: Clock.now().rawValue) {
+            case .resend:
+                logger.info("\(partition.key): ISR change to \(isr) not settled (\(answer)); sending it again")
                 resendISR(isr, for: partition, epoch: epoch)
+            case .refused:
+                logger.info("\(partition.key): ISR change to \(isr) refused (\(answer))")
+            case .committed, .ignored:
+                break
             }
         }
     }
 
-    /// Sends a pending ISR change again after `Partition.isrRetryBackoffMs`, unless it was
+    /// Sends a pending ISR change again after `ReplicaRules.isrRetryBackoffMs`, unless it was
     /// settled meanwhile (the metadata committed a new partition state, leadership moved).
     private func resendISR(_ isr: [BrokerID], for partition: Partition, epoch: LeaderEpoch) {
-        loop.scheduleTask(in: .milliseconds(Partition.isrRetryBackoffMs)) { [weak self, weak partition] in
+        loop.scheduleTask(in: .milliseconds(ReplicaRules.isrRetryBackoffMs)) { [weak self, weak partition] in
             guard let self, !self.shuttingDown, let partition, let state = partition.leaderState,
                   state.leaderEpoch == epoch, state.pendingISR == isr, self.partitions[partition.key] === partition else { return }
             self.proposeISR(isr, for: partition)

@@ -96,54 +96,46 @@ final class Partition {
 
     // MARK: Role
 
-    /// Takes the role, epochs, replicas and ISR the metadata gives this replica. Returns the
-    /// role change the replica fetcher must follow, if any.
+    /// Takes the role, epochs, replicas and ISR the metadata gives this replica, by
+    /// `ReplicaRules.adopt`. Returns the role change the replica fetcher must follow, if any.
     @discardableResult
     func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
         let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
-        // Metadata older than this replica's own log (a restarted broker replaying the metadata
-        // log applies its history): take no role until it reaches an epoch the log can follow.
-        if let latest = epochCache.latestEpoch, state.leaderEpoch < latest {
-            if leaderState != nil { resignLeadership() }
-            leaderEpoch = state.leaderEpoch
-            partitionEpoch = state.partitionEpoch
-            leaderID = nil
-            replicas = state.replicas
-            return .becameFollower(leader: nil)
-        }
-        // A leader that took the controller's answer to its ISR change before the metadata
-        // carrying it arrived: an image still showing the earlier state is behind, not news
-        // (taking its ISR would count a replica out that the controller already counts in).
-        if newLeader == nodeID, let current = leaderState, current.leaderEpoch == state.leaderEpoch,
-           state.partitionEpoch < partitionEpoch {
-            return nil
-        }
+        let adoption = ReplicaRules.adopt(leader: newLeader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
+                                          by: rulesView)
+        if adoption == .unchanged { return nil }
         defer {
             leaderEpoch = state.leaderEpoch
             partitionEpoch = state.partitionEpoch
-            leaderID = newLeader
+            leaderID = adoption == .behindLog ? nil : newLeader
             replicas = state.replicas
         }
-        if newLeader == nodeID {
-            if var current = leaderState, current.leaderEpoch == state.leaderEpoch {
-                // Only a new partition epoch is news: every metadata batch reaches every replica,
-                // and settling a pending ISR change on an unrelated one would drop the newcomer
-                // an expansion in flight counts.
-                guard state.partitionEpoch > partitionEpoch else { return nil }
-                let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
-                leaderState = current
-                if moved { highWatermarkMoved() }
-                return nil
-            }
+        switch adoption {
+        case .unchanged:
+            return nil
+        case .behindLog:
+            if leaderState != nil { resignLeadership() }
+            return .becameFollower(leader: nil)
+        case .committedInEpoch:
+            guard var current = leaderState else { return nil }
+            let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
+            leaderState = current
+            if moved { highWatermarkMoved() }
+            return nil
+        case .becomeLeader:
             becomeLeader(state, now: now)
             return .becameLeader
+        case .follow(let roleChanged):
+            if leaderState != nil { resignLeadership() }
+            return roleChanged ? .becameFollower(leader: newLeader) : nil
         }
-        let wasLeader = leaderState != nil
-        if wasLeader { resignLeadership() }
-        if wasLeader || newLeader != leaderID || state.leaderEpoch != leaderEpoch || replicas.isEmpty {
-            return .becameFollower(leader: newLeader)
-        }
-        return nil
+    }
+
+    /// What `ReplicaRules` needs to know of this replica.
+    private var rulesView: ReplicaRules.Replica {
+        ReplicaRules.Replica(me: nodeID, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, leader: leaderID,
+                             applied: !replicas.isEmpty, leadingEpoch: leaderState?.leaderEpoch,
+                             latestLogEpoch: epochCache.latestEpoch)
     }
 
     private func becomeLeader(_ state: PartitionState, now: Int64) {
@@ -258,36 +250,27 @@ final class Partition {
     }
 
     /// The ISR change to propose now (the periodic shrink check), if any; none for
-    /// `isrRetryBackoffMs` after a change was refused or not delivered.
+    /// `ReplicaRules.isrRetryBackoffMs` after a change was refused.
     func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
         guard now >= isrRetryAfterMs else { return nil }
         return leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
     }
 
-    /// How long a leader waits before proposing again after a refused or undelivered ISR change
-    /// (Kafka's AlterPartition manager backs off too; a follower fetching back to back would
-    /// otherwise propose at every fetch).
-    static let isrRetryBackoffMs: Int64 = 500
     private var isrRetryAfterMs: Int64 = 0
 
     func isrChangeProposed(_ isr: [BrokerID]) { leaderState?.proposed(isr) }
 
-    /// The controller answered an ISR change: `isr` (and `partitionEpoch`) on success, nil when
-    /// it refused it for good. (An answer that does not settle it — not delivered, NOT_CONTROLLER,
-    /// a timeout, a stale partition epoch — leaves the change pending: the controller may have
-    /// committed it, and the metadata or a resend settles it.)
-    func isrChangeAnswered(isr: [BrokerID]?, leaderEpoch epoch: LeaderEpoch, partitionEpoch newEpoch: Int32, now: Int64) {
-        guard var state = leaderState, state.leaderEpoch == epoch else { return }
-        if let isr, newEpoch >= partitionEpoch {
-            partitionEpoch = newEpoch
-            let moved = state.committed(replicas: replicas, isr: isr, now: now)
-            leaderState = state
-            if moved { highWatermarkMoved() }
-        } else {
-            state.proposalFailed()
-            leaderState = state
-            isrRetryAfterMs = now + Self.isrRetryBackoffMs
-        }
+    /// The controller's answer to the ISR change this replica proposed as leader in `epoch`,
+    /// settled by `ReplicaRules.settle`: a commit takes the answer's ISR and partition epoch, a
+    /// definitive refusal drops the change and pauses proposals for `isrRetryBackoffMs`. Returns
+    /// the settlement (the caller sends a `.resend` again).
+    @discardableResult
+    func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, now: Int64) -> ReplicaRules.Settlement {
+        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, to: &leaderState, partitionEpoch: &partitionEpoch,
+                                                     replicas: replicas, now: now)
+        if settlement == .refused { isrRetryAfterMs = now + ReplicaRules.isrRetryBackoffMs }
+        if moved { highWatermarkMoved() }
+        return settlement
     }
 
     private func durableAdvanced(_ end: Offset) {
@@ -363,7 +346,15 @@ final class Partition {
 
     /// A follower's divergent tail goes (KIP-101): everything at and past `offset`.
     func truncate(to offset: Offset) throws(StorageError) {
-        guard offset < log.logEndOffset else { return }
+        guard offset < log.logEndOffset else {
+            // Nothing to cut from the log, but the epoch cache may end with an epoch this replica
+            // took office in as leader and wrote nothing in (an entry at the log end). A leader
+            // that never had that epoch answers every fetch naming it with a divergence, so it
+            // goes (as Kafka's UnifiedLog.truncateTo does); kept, the follower fetched, "cut"
+            // nothing and fetched again, forever (found by cluster-sim, seed 9).
+            if epochCache.truncateFromEnd(log.logEndOffset) { saveEpochCache() }
+            return
+        }
         logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)")
         try log.truncate(to: offset)
         afterTruncation()

@@ -82,6 +82,8 @@ final class ReplicaFetcher {
     private weak var ownerReference: ReplicaFetchers?
     private var owner: ReplicaFetchers { ownerReference! }
     private var partitions: Set<TopicPartition> = []
+    /// Partitions whose first fetch here waits for their log to be durable (see `add`).
+    private var syncing: Set<TopicPartition> = []
     private var connection: EventLoopFuture<BrokerConnection>?
     private var running = false
     private var stopped = false
@@ -100,6 +102,25 @@ final class ReplicaFetcher {
 
     func add(_ key: TopicPartition) {
         partitions.insert(key)
+        // The first fetch from this leader names the log end as the replica's position, and a
+        // new leader counts it at once (its high watermark may be below it, or the replica may
+        // join its ISR there). With `runnel.acks.all.fsync` that end must be durable first: the
+        // previous leader's round may still be waiting for its fsync, or have deferred it (D63).
+        // (Found by cluster-sim, seed 51: an ISR member's unsynced records below the new
+        // leader's high watermark.)
+        if let replica = owner.partition(key), replica.acksAllFsync, !replica.isLeader,
+           replica.groupCommit.durableEnd < replica.logEndOffset {
+            syncing.insert(key)
+            replica.groupCommit.waitDurable(end: replica.logEndOffset) { [self] _ in
+                // A failed fsync takes the log offline; rounds skip it.
+                syncing.remove(key)
+                start()
+            }
+        }
+        start()
+    }
+
+    private func start() {
         if !running && !stopped {
             running = true
             loop.execute { self.round() }
@@ -127,7 +148,7 @@ final class ReplicaFetcher {
         request.sessionEpoch = -1
         var sent: Sent = [:]
         var byTopic: [TopicName: [FetchRequest.FetchPartition]] = [:]
-        for key in partitions.sorted() {
+        for key in partitions.sorted() where !syncing.contains(key) {
             guard let replica = owner.partition(key), !replica.isLeader, !replica.isOffline else { continue }
             var wanted = FetchRequest.FetchPartition()
             wanted.partition = key.partition.rawValue
@@ -139,7 +160,11 @@ final class ReplicaFetcher {
             byTopic[key.topic, default: []].append(wanted)
             sent[key] = (replica.leaderEpoch, replica.logEndOffset)
         }
-        guard !sent.isEmpty else { return retry(after: settings.backoffMs) }
+        guard !sent.isEmpty else {
+            // Only partitions waiting for their fsync: its completion starts the next round.
+            if partitions.isSubset(of: syncing) { running = false; return }
+            return retry(after: settings.backoffMs)
+        }
         request.topics = byTopic.keys.sorted().map { FetchRequest.FetchTopic(topic: $0.rawValue, partitions: byTopic[$0]!) }
         guard let connection = connect() else { return retry(after: settings.backoffMs) }
         let timeoutMs = Int64(settings.waitMaxMs) + 30_000

@@ -1,10 +1,3 @@
-import ClusterMetadata
-import KafkaMessages
-import KafkaWire
-import LogStorage
-import Logging
-import NIOCore
-import NIOPosix
 import RunnelCore
 
 /// Idempotent-producer bookkeeping for one partition (KIP-98): for each producer id, its epoch
@@ -21,21 +14,31 @@ import RunnelCore
 ///   otherwise OUT_OF_ORDER_SEQUENCE_NUMBER (45);
 /// - a producer this partition has no state for may start at any sequence (its earlier batches
 ///   may have been removed by retention).
-struct ProducerStateTable {
-    struct BatchMetadata: Equatable {
-        var firstSequence: Int32
-        var lastSequence: Int32
-        var baseOffset: Offset
-        var logAppendTimeMs: Int64
+///
+/// Pure (the broker's `Partition` and `cluster-sim` both run it): the shell records every batch
+/// a replica appends, as leader or as follower, and rebuilds the table from the log after a
+/// restart or a truncation.
+public struct ProducerStateTable: Sendable {
+    public struct BatchMetadata: Equatable, Sendable {
+        public var firstSequence: Int32
+        public var lastSequence: Int32
+        public var baseOffset: Offset
+        public var logAppendTimeMs: Int64
+        public init(firstSequence: Int32, lastSequence: Int32, baseOffset: Offset, logAppendTimeMs: Int64) {
+            self.firstSequence = firstSequence
+            self.lastSequence = lastSequence
+            self.baseOffset = baseOffset
+            self.logAppendTimeMs = logAppendTimeMs
+        }
     }
 
-    struct Entry {
-        var epoch: Int16
+    public struct Entry: Sendable {
+        public var epoch: Int16
         /// Oldest first, at most `Limits.producerBatchesRemembered`.
-        var batches: [BatchMetadata] = []
+        public var batches: [BatchMetadata] = []
     }
 
-    enum Check: Equatable {
+    public enum Check: Equatable, Sendable {
         /// Append it.
         case append
         /// Already appended: answer with these offsets and do not append.
@@ -44,13 +47,15 @@ struct ProducerStateTable {
         case refuse(code: Int16, message: String)
     }
 
-    private(set) var entries: [Int64: Entry] = [:]
+    public private(set) var entries: [Int64: Entry] = [:]
 
-    static let outOfOrderSequence: Int16 = 45
-    static let invalidProducerEpoch: Int16 = 47
+    public init() {}
+
+    public static let outOfOrderSequence: Int16 = 45
+    public static let invalidProducerEpoch: Int16 = 47
 
     /// Decides what to do with a batch from an idempotent producer (producerId >= 0).
-    func check(producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Check {
+    public func check(producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Check {
         guard let entry = entries[producerId] else { return .append }
         if epoch < entry.epoch {
             return .refuse(code: Self.invalidProducerEpoch,
@@ -76,7 +81,7 @@ struct ProducerStateTable {
     }
 
     /// Records an appended batch.
-    mutating func record(producerId: Int64, epoch: Int16, batch: BatchMetadata) {
+    public mutating func record(producerId: Int64, epoch: Int16, batch: BatchMetadata) {
         var entry = entries[producerId] ?? Entry(epoch: epoch)
         if epoch != entry.epoch {
             entry = Entry(epoch: epoch)
@@ -89,7 +94,7 @@ struct ProducerStateTable {
     }
 
     /// Forgets batches at or after `offset` (the log was truncated).
-    mutating func truncate(from offset: Offset) {
+    public mutating func truncate(from offset: Offset) {
         for (id, var entry) in entries {
             entry.batches.removeAll { $0.baseOffset >= offset }
             entries[id] = entry.batches.isEmpty ? nil : entry

@@ -1,6 +1,6 @@
 import RunnelCore
 import Testing
-@testable import RunnelServer
+import Replication
 
 @Suite struct ProducerStateTests {
     func batch(_ first: Int32, _ last: Int32, at offset: Int64) -> ProducerStateTable.BatchMetadata {
