@@ -106,7 +106,9 @@ extension Cluster {
            let epoch = nodes[i].replicas[key]!.leaderState?.leaderEpoch {
             nodes[i].replicas[key]!.isrProposedAt = nil
             record("isr-timeout \(address) \(key)")
-            settled(.notDelivered, proposedEpoch: epoch, at: address, key)
+            // The request that timed out is the one for the change still pending, if any.
+            let pending = nodes[i].replicas[key]!.leaderState?.pendingISR ?? []
+            settled(.notDelivered, proposedEpoch: epoch, proposedISR: pending, at: address, key)
         }
         if let at = nodes[i].replicas[key]!.isrResendAt, at <= now {
             nodes[i].replicas[key]!.isrResendAt = nil
@@ -143,13 +145,13 @@ extension Cluster {
         let key = TopicPartition(change.topic, change.partition)
         guard nodes[index(address)].replicas[key] != nil else { return }
         nodes[index(address)].replicas[key]!.isrProposedAt = nil
-        settled(answer, proposedEpoch: change.leaderEpoch, at: address, key)
+        settled(answer, proposedEpoch: change.leaderEpoch, proposedISR: change.newISR, at: address, key)
     }
 
-    private mutating func settled(_ answer: ReplicaRules.ISRAnswer, proposedEpoch: LeaderEpoch, at address: Address,
+    private mutating func settled(_ answer: ReplicaRules.ISRAnswer, proposedEpoch: LeaderEpoch, proposedISR: [BrokerID], at address: Address,
                                   _ key: TopicPartition) {
         let i = index(address)
-        let settlement = nodes[i].replicas[key]!.isrChangeAnswered(answer, proposedEpoch: proposedEpoch, now: nowMs)
+        let settlement = nodes[i].replicas[key]!.isrChangeAnswered(answer, proposedEpoch: proposedEpoch, proposedISR: proposedISR, now: nowMs)
         record("isr-answer \(address) \(key) \(settlement)")
         if settlement == .resend { nodes[i].replicas[key]!.isrResendAt = now + Self.isrRetryTicks }
         sendAnswers(address, key)

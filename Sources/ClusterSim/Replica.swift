@@ -134,8 +134,8 @@ struct Replica {
 
     /// The controller's answer to the ISR change proposed as leader in `epoch`
     /// (`Partition.isrChangeAnswered`). Returns the settlement.
-    mutating func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, now: Int64) -> ReplicaRules.Settlement {
-        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, to: &leaderState, partitionEpoch: &partitionEpoch,
+    mutating func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, proposedISR: [BrokerID], now: Int64) -> ReplicaRules.Settlement {
+        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, proposedISR: proposedISR, to: &leaderState, partitionEpoch: &partitionEpoch,
                                                      replicas: replicas, now: now)
         if settlement == .refused { isrRetryAfterMs = now + ReplicaRules.isrRetryBackoffMs }
         if moved { highWatermarkMoved() }

@@ -106,10 +106,14 @@ public enum ReplicaRules {
     /// new one after a refusal (Kafka's AlterPartition manager backs off too).
     public static let isrRetryBackoffMs: Int64 = 500
 
-    /// The settlement of `answer` to a change proposed in `proposedEpoch`, for a replica that now
-    /// leads in `leadingEpoch` (nil: it does not lead) at `partitionEpoch`.
-    public static func settle(_ answer: ISRAnswer, proposedEpoch: LeaderEpoch, leadingEpoch: LeaderEpoch?,
-                              partitionEpoch: Int32) -> Settlement {
+    /// The settlement of `answer` to the change to `proposedISR` proposed in `proposedEpoch`, for a
+    /// replica that now leads in `leadingEpoch` (nil: it does not lead) at `partitionEpoch` with
+    /// `pendingISR` in flight. Only an answer to the change still pending settles anything: a late
+    /// answer to an earlier proposal (settled meanwhile by the metadata) is ignored, as Kafka
+    /// ignores answers that are not for its current pending state.
+    public static func settle(_ answer: ISRAnswer, proposedEpoch: LeaderEpoch, proposedISR: [BrokerID],
+                              leadingEpoch: LeaderEpoch?, pendingISR: [BrokerID]?, partitionEpoch: Int32) -> Settlement {
+        guard pendingISR == proposedISR else { return .ignored }
         switch answer {
         case .accepted(_, let epoch, let newPartitionEpoch):
             guard leadingEpoch == epoch else { return .ignored }
@@ -127,10 +131,10 @@ public enum ReplicaRules {
     /// `replicas`: a commit takes the answer's ISR (`LeaderState.committed`) and partition
     /// epoch, a refusal drops the change (`LeaderState.proposalFailed`). Returns the settlement
     /// and whether the high watermark moved.
-    public static func apply(_ answer: ISRAnswer, proposedEpoch: LeaderEpoch, to leader: inout LeaderState?,
+    public static func apply(_ answer: ISRAnswer, proposedEpoch: LeaderEpoch, proposedISR: [BrokerID], to leader: inout LeaderState?,
                              partitionEpoch: inout Int32, replicas: [BrokerID], now: Int64) -> (Settlement, highWatermarkMoved: Bool) {
-        let settlement = settle(answer, proposedEpoch: proposedEpoch, leadingEpoch: leader?.leaderEpoch,
-                                partitionEpoch: partitionEpoch)
+        let settlement = settle(answer, proposedEpoch: proposedEpoch, proposedISR: proposedISR, leadingEpoch: leader?.leaderEpoch,
+                                pendingISR: leader?.pendingISR, partitionEpoch: partitionEpoch)
         switch (settlement, answer) {
         case (.committed, .accepted(let isr, _, let newEpoch)):
             partitionEpoch = newEpoch

@@ -40,8 +40,10 @@ import Testing
 
     @Test func onlyAnAnswerOrARefusalSettlesAChange() {
         let epoch = LeaderEpoch(3)
-        func settle(_ answer: ReplicaRules.ISRAnswer, leading: LeaderEpoch? = LeaderEpoch(3)) -> ReplicaRules.Settlement {
-            ReplicaRules.settle(answer, proposedEpoch: epoch, leadingEpoch: leading, partitionEpoch: 5)
+        func settle(_ answer: ReplicaRules.ISRAnswer, leading: LeaderEpoch? = LeaderEpoch(3),
+                    pending: [BrokerID]? = [me]) -> ReplicaRules.Settlement {
+            ReplicaRules.settle(answer, proposedEpoch: epoch, proposedISR: [me], leadingEpoch: leading, pendingISR: pending,
+                                partitionEpoch: 5)
         }
         #expect(settle(.accepted(isr: [me], leaderEpoch: epoch, partitionEpoch: 6)) == .committed)
         #expect(settle(.accepted(isr: [me], leaderEpoch: LeaderEpoch(2), partitionEpoch: 6)) == .ignored)
@@ -53,5 +55,11 @@ import Testing
         #expect(settle(.refused(.ineligibleReplica)) == .refused)
         #expect(settle(.notDelivered, leading: nil) == .ignored)
         #expect(settle(.refused(.notController), leading: LeaderEpoch(4)) == .ignored)
+        // A late answer to an earlier proposal, after the metadata settled it and another change
+        // was proposed (or none is pending), settles nothing.
+        let other = [me, BrokerID(9)]
+        #expect(settle(.accepted(isr: [me], leaderEpoch: epoch, partitionEpoch: 6), pending: other) == .ignored)
+        #expect(settle(.refused(.ineligibleReplica), pending: other) == .ignored)
+        #expect(settle(.notDelivered, pending: nil) == .ignored)
     }
 }

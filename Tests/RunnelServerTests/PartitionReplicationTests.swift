@@ -56,7 +56,7 @@ import Testing
             #expect(p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0) == .becameLeader)
             p.isrChangeProposed([1, 2, 3].map { BrokerID($0) })
             p.isrChangeAnswered(.accepted(isr: [1, 2, 3].map { BrokerID($0) }, leaderEpoch: LeaderEpoch(0), partitionEpoch: 1),
-                                proposedEpoch: LeaderEpoch(0), now: 0)
+                                proposedEpoch: LeaderEpoch(0), proposedISR: [1, 2, 3].map { BrokerID($0) }, now: 0)
             // The metadata batch applied next still shows partition epoch 0.
             #expect(p.adopt(state(leader: 1, epoch: 0, partitionEpoch: 0, isr: [1, 2]), now: 0) == nil)
             return p.leaderState?.isr ?? []

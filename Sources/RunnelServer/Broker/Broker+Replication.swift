@@ -105,7 +105,7 @@ extension Broker {
                 logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)")
                 answer = .notDelivered
             }
-            switch partition.isrChangeAnswered(answer, proposedEpoch: epoch, now: Clock.now().rawValue) {
+            switch partition.isrChangeAnswered(answer, proposedEpoch: epoch, proposedISR: isr, now: Clock.now().rawValue) {
             case .resend:
                 logger.info("\(partition.key): ISR change to \(isr) not settled (\(answer)); sending it again")
                 resendISR(isr, for: partition, epoch: epoch)

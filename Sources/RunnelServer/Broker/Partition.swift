@@ -265,8 +265,8 @@ final class Partition {
     /// definitive refusal drops the change and pauses proposals for `isrRetryBackoffMs`. Returns
     /// the settlement (the caller sends a `.resend` again).
     @discardableResult
-    func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, now: Int64) -> ReplicaRules.Settlement {
-        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, to: &leaderState, partitionEpoch: &partitionEpoch,
+    func isrChangeAnswered(_ answer: ReplicaRules.ISRAnswer, proposedEpoch epoch: LeaderEpoch, proposedISR: [BrokerID], now: Int64) -> ReplicaRules.Settlement {
+        let (settlement, moved) = ReplicaRules.apply(answer, proposedEpoch: epoch, proposedISR: proposedISR, to: &leaderState, partitionEpoch: &partitionEpoch,
                                                      replicas: replicas, now: now)
         if settlement == .refused { isrRetryAfterMs = now + ReplicaRules.isrRetryBackoffMs }
         if moved { highWatermarkMoved() }

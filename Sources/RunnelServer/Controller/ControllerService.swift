@@ -10,8 +10,12 @@ import RunnelCore
 ///
 /// Decisions are made against `latest`: the committed image plus this controller's own
 /// proposals that are not committed yet, so two requests in a row see each other's effects
-/// (two CreateTopics of one name: the second is refused). A proposal that fails resets `latest`
-/// to the committed image; so does losing leadership.
+/// (two CreateTopics of one name: the second is refused). Losing leadership resets `latest` to
+/// the committed image, and so does a proposal refused for that reason. A proposal that only
+/// timed out is still in the log of a leader that kept its leadership and will commit: `latest`
+/// keeps it until the committed image has caught up, so no decision is made against a state that
+/// misses it (an ISR change refused on such a state while the timed-out one commits would leave
+/// its leader settling the wrong outcome).
 final class ControllerService {
     typealias Decision = (inout MetadataController, MetadataImage) -> Result<[MetadataRecord], MetadataController.Refusal>
 
@@ -49,7 +53,7 @@ final class ControllerService {
             return loop.makeSucceededFuture(.failure(.init(.notController, "This node is not the active controller" +
                 (leader.rawValue == 0 ? "; no controller is elected yet." : "; node \(leader) is."))))
         }
-        if inFlight == 0 { latest = quorum.image }
+        if inFlight == 0 && quorum.image.recordCount >= latest.recordCount { latest = quorum.image }
         let records: [MetadataRecord]
         switch decide(&controller, latest) {
         case .failure(let refusal): return loop.makeSucceededFuture(.failure(refusal))
@@ -63,8 +67,8 @@ final class ControllerService {
         }
         inFlight += 1
         return quorum.propose(records).map { .success(()) }.flatMapErrorThrowing { [self] error in
-            latest = quorum.image
             let proposal = error as? MetadataQuorum.ProposalError
+            if case .timedOut = proposal {} else { latest = quorum.image }
             switch proposal {
             case .notLeader, .superseded, .shuttingDown: return .failure(.init(.notController, "\(error)"))
             case .timedOut: return .failure(.init(.requestTimedOut, "\(error)"))
