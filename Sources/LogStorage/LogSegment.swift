@@ -364,11 +364,19 @@ public final class LogSegment {
             maxTimestampSoFar = .none
             offsetOfMaxTimestampSoFar = baseOffset
         }
-        let start = offsetIndex.entryCount > 0 ? offsetIndex.entry(offsetIndex.entryCount - 1).position : 0
+        let lastEntry = offsetIndex.entryCount > 0 ? offsetIndex.entry(offsetIndex.entryCount - 1) : nil
+        let start = lastEntry?.position ?? 0
         var position = start
         nextOffset = baseOffset
         while position < sizeBytes {
             guard let header = header(at: position) else { return "no whole batch at position \(position) of \(sizeBytes)" }
+            // An entry is (last offset, position) of one batch. One that names a later offset than
+            // its batch holds would let the next append's entry go backwards (a trap in
+            // `OffsetIndex.append`), so the index is not trusted (found by FuzzStorageFiles).
+            if position == start, let lastEntry, lastEntry.offset.rawValue != header.lastOffset {
+                return "the last offset-index entry says offset \(lastEntry.offset) at position \(start), " +
+                    "but the batch there ends at offset \(header.lastOffset)"
+            }
             guard header.baseOffset >= nextOffset.rawValue else {
                 return "batch at position \(position) has base offset \(header.baseOffset) below \(nextOffset)"
             }

@@ -140,4 +140,31 @@ import Testing
         #expect(clean.allBatches().count == 150)
         try clean.close()
     }
+
+    /// Found by FuzzStorageFiles (Fuzz/corpus/FuzzStorageFiles/regression-index-entry-past-its-batch):
+    /// after a clean stop, the last offset-index entry names a later offset (10485771) than the
+    /// batch at its position holds (9...11). Every index check passed (entries increase, positions
+    /// inside the file), so the log opened trusting it, and the next append's index entry went
+    /// backwards: a trap in `OffsetIndex.append` that stopped the broker. Now that entry is
+    /// checked against its batch, and the segment is recovered (indexes rebuilt) instead.
+    @Test func lastOffsetIndexEntryBeyondItsBatchIsNotTrusted() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let config = smallConfig(segmentBytes: 64 * 1024)  // an index entry per batch after the first
+        let log = try openLog(dir.path, config: config)
+        for _ in 0..<4 { try log.append(TestBatch.make(records: 3)) }
+        try log.close()
+        let index = dir.path + "/" + LogSegment.fileName(baseOffset: .zero, suffix: ".index")
+        #expect(fileSize(index) == 3 * OffsetIndex.entryBytes)
+        overwrite(index, at: 2 * OffsetIndex.entryBytes, with: [0x00, 0xA0, 0x00, 0x0B])  // relative offset 10485771
+
+        let capture = LogCapture()
+        let reopened = try openLog(dir.path, config: config, logger: capture.logger)
+        #expect(capture.warnings.contains { $0.contains("the last offset-index entry says offset 10485771") },
+                "\(capture.warnings)")
+        #expect(reopened.logEndOffset == Offset(12))
+        #expect(try reopened.append(TestBatch.make(records: 3)).baseOffset == Offset(12))
+        #expect(reopened.allBatches().count == 5)
+        try reopened.close()
+    }
 }
