@@ -2,7 +2,8 @@
 """Writes the golden-byte seeds of Fuzz/corpus/ (docs/decisions.md D80).
 
 FuzzFrames: every request and response frame of Tests/KafkaMessagesTests/Golden*Frames.swift
-(frames real clients sent, and kafka-python's responses), in FuzzFrames' input format.
+(frames real clients sent, and kafka-python's responses), in FuzzFrames' input format: each
+alone (decoded directly) and a few streams through the frame decoder.
 FuzzRecordBatch: the kafka-python reference batches of Tests/KafkaWireTests/RecordBatchBuilderTests.swift.
 FuzzStorageFiles and FuzzMetadata seeds are built by the targets themselves with the production
 encoders (RUNNEL_FUZZ_WRITE_SEEDS, see scripts/fuzz.sh --write-seeds).
@@ -52,11 +53,15 @@ def main():
     sized = lambda frame: struct.pack(">i", len(frame)) + frame
     requests = list(golden_frames("GoldenRequestFrames.swift"))
     for key, version, scenario, frame in requests:
-        write("FuzzFrames", f"req-{key}-v{version}-{scenario}", bytes([0, 0]) + sized(frame))
-    # Two frames in one stream, written to the decoder 7 bytes at a time.
+        write("FuzzFrames", f"req-{key}-v{version}-{scenario}", bytes([2, 0]) + frame)
+    # Frames in one stream through the frame decoder: all at once, and 7 bytes at a time.
+    write("FuzzFrames", "req-stream", bytes([0, 0]) + b"".join(sized(f) for k, v, s, f in requests[::8]))
     write("FuzzFrames", "req-stream-chunked", bytes([0, 7]) + sized(requests[0][3]) + sized(requests[-1][3]))
     for key, version, scenario, frame in golden_frames("GoldenResponseFrames.swift"):
-        write("FuzzFrames", f"resp-{key}-v{version}-{scenario}", bytes([1, 0]) + struct.pack(">hh", key, version) + sized(frame))
+        write("FuzzFrames", f"resp-{key}-v{version}-{scenario}", bytes([3, 0]) + struct.pack(">hh", key, version) + frame)
+    # The frame decoder's path: every response frame of one key in one stream.
+    write("FuzzFrames", "resp-stream-3", bytes([1, 0]) + struct.pack(">hh", 3, 12)
+          + b"".join(sized(f) for k, v, s, f in golden_frames("GoldenResponseFrames.swift") if (k, v) == (3, 12)))
     batches = dict(reference_batches())
     for name, batch in batches.items():
         write("FuzzRecordBatch", name, bytes([0]) + batch)

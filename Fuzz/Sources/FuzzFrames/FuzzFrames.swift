@@ -10,11 +10,12 @@ import NIOEmbedded
 /// (responses) does it, for every API key and every version the generated code knows, not only
 /// the ones the broker advertises.
 ///
-/// Input: `mode` byte, then
-/// - mode even: `chunk` byte, then a request byte stream (4-byte size + frame, repeated). The
-///   stream is written to the decoder `chunk` bytes at a time (0: all at once).
-/// - mode odd: `chunk` byte, `apiKey` int16, `apiVersion` int16, then a response byte stream;
-///   every frame is read as a response of that key and version.
+/// Input: `mode` byte, `chunk` byte, then
+/// - mode bit 0 clear: a request byte stream (4-byte size + frame, repeated), written to the
+///   decoder `chunk` bytes at a time (0: all at once);
+/// - mode bit 0 set: `apiKey` int16, `apiVersion` int16, then a response byte stream; every frame
+///   is read as a response of that key and version;
+/// - mode bit 1 set: the stream is instead a single frame's bytes (no size), decoded directly.
 ///
 /// A header or body that decodes must encode, decode and encode to the same bytes (`roundTrip`).
 @main
@@ -24,15 +25,18 @@ enum FuzzFrames {
             var input = FuzzInput(bytes)
             let mode = input.byte()
             let chunk = Int(input.byte())
-            if mode & 1 == 0 {
-                for frame in frames(input.rest(), .requests, chunk: chunk) { decodeRequest(frame) }
-            } else {
-                let key = Int16(bitPattern: input.uint16())
-                let version = Int16(bitPattern: input.uint16())
-                guard let apiKey = ApiKey(rawValue: key) else { return }
-                for frame in frames(input.rest(), .responses, chunk: chunk) {
-                    decodeResponse(frame, apiKey: apiKey, version: version)
-                }
+            let direction: KafkaFrameDecoder.Direction = mode & 1 == 0 ? .requests : .responses
+            var apiKey: ApiKey?, version: Int16 = 0
+            if direction == .responses {
+                apiKey = ApiKey(rawValue: Int16(bitPattern: input.uint16()))
+                version = Int16(bitPattern: input.uint16())
+                if apiKey == nil { return }
+            }
+            // Bit 1: the rest is one frame body, without the frame decoder (an EmbeddedChannel
+            // per input costs more than decoding the body; bit 1 clear keeps that path fuzzed).
+            let frames = mode & 2 != 0 ? [ByteBuffer(bytes: input.rest())] : frames(input.rest(), direction, chunk: chunk)
+            for frame in frames {
+                if let apiKey { decodeResponse(frame, apiKey: apiKey, version: version) } else { decodeRequest(frame) }
             }
         }
     }
