@@ -115,7 +115,8 @@ public final class LogSegment {
     }
 
     /// The batch header at `position`, the end of the data, or why the bytes there are no batch.
-    /// Checks what a walk relies on (length within the data, magic 2); no CRC.
+    /// Checks what a walk relies on (length within the data, magic 2, a last offset not below
+    /// the base offset); no CRC.
     public func batch(at position: Int) -> BatchAt {
         guard position >= 0, position < sizeBytes, let mapping = logMapping else { return .end }
         guard position + RecordBatchHeader.size <= sizeBytes,
@@ -128,6 +129,11 @@ public final class LogSegment {
                 + "which does not fit the \(sizeBytes - position) bytes left")
         }
         guard header.magic == 2 else { return .unreadable(reason: "batch at position \(position) has magic \(header.magic), not 2") }
+        // A negative lastOffsetDelta would make a read's next offset go backwards (found by
+        // FuzzStorageFiles in a segment below the recovery point, which is not re-validated).
+        guard header.lastOffsetDelta >= 0 else {
+            return .unreadable(reason: "batch at position \(position) has lastOffsetDelta \(header.lastOffsetDelta)")
+        }
         return .batch(header)
     }
 

@@ -167,4 +167,35 @@ import Testing
         #expect(reopened.allBatches().count == 5)
         try reopened.close()
     }
+
+    /// Found by FuzzStorageFiles (Fuzz/corpus/FuzzStorageFiles/regression-negative-last-offset-delta):
+    /// a batch of a segment that is not re-validated at start (sealed, after a clean stop or
+    /// below the recovery point) with a negative lastOffsetDelta and a CRC that matches. Reads
+    /// walked it, so a fetch at 0 answered with a next offset before the fetch offset (a loop
+    /// reading on from there, like the group coordinator's load, went backwards). Now such a
+    /// header is damage like any other: reads serve the batches before it and answer unreadable
+    /// (CORRUPT_MESSAGE) at it.
+    @Test func batchWithNegativeLastOffsetDeltaIsUnreadable() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let bases = try cleanLog(dir)
+        #expect(bases.count > 1)
+        let path = segmentPath(dir, bases[0])
+        let at = try position(ofBatch: 40, in: path)
+        overwrite(path, at: at + 23, with: [0xFF, 0xFF, 0xFF, 0xF0])  // lastOffsetDelta -16
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = Int(data[at + 8..<at + 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        let crc = CRC32C.checksum(Array(data[(at + 21)..<(at + 12 + length)]))
+        overwrite(path, at: at + 17, with: withUnsafeBytes(of: crc.bigEndian) { Array($0) })
+
+        let capture = LogCapture()
+        let log = try openLog(dir.path, config: Self.config, logger: capture.logger)
+        #expect(log.readBatches(from: 0)?.last?.1 == 39, "the batches before the damaged one, ending at 39")
+        guard case .unreadable = log.read(from: Offset(40), maxBytes: 1 << 20) else {
+            Issue.record("a read at the damaged batch is not answered as unreadable")
+            return
+        }
+        #expect(capture.warnings.contains { $0.contains("lastOffsetDelta -16") }, "\(capture.warnings)")
+        try log.close()
+    }
 }
