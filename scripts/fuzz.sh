@@ -41,11 +41,12 @@ SCRATCH=.build-fuzz
 export SWIFT_BACKTRACE=enable=no
 FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address)
 build_start=$SECONDS
-if [[ ${#selected[@]} -eq 1 ]]; then
-    swift build --package-path Fuzz --scratch-path "$SCRATCH" --product "${selected[0]}" "${FLAGS[@]}"
-else
-    swift build --package-path Fuzz --scratch-path "$SCRATCH" "${FLAGS[@]}"
-fi
+product=()
+[[ ${#selected[@]} -eq 1 ]] && product=(--product "${selected[0]}")
+# ld.gold warns once per ASan runtime symbol ("Cannot export local symbol"), a few hundred
+# harmless lines per link; they are dropped. A failed build still fails the script (pipefail).
+swift build --package-path Fuzz --scratch-path "$SCRATCH" "${product[@]}" "${FLAGS[@]}" 2>&1 \
+    | { grep -v 'Cannot export local symbol' || true; }
 echo "fuzz build: $((SECONDS - build_start)) s"
 BIN="$SCRATCH/debug"
 

@@ -2,7 +2,8 @@
 # The project's one test command (README: `bash scripts/test-all.sh`; CI: `bash .ci/run`).
 # Phases: (1) install missing build dependencies (scripts/install-deps.sh) and test tools,
 # (2) swift build, (3) swift test, (4) the interop suite,
-# which drives real `runnel broker` processes with kcat, confluent-kafka, kafka-python and aiokafka.
+# which drives real `runnel broker` processes with kcat, confluent-kafka, kafka-python and aiokafka,
+# (5) a short run of every libFuzzer target (scripts/fuzz.sh, 10 s each; docs/decisions.md D80).
 # Exits non-zero if any phase fails. Extra arguments are passed to pytest (e.g. `-k kcat`).
 set -euo pipefail
 
@@ -39,7 +40,7 @@ summary_and_exit() {
 }
 
 # ---------------------------------------------------------------- 1. tools
-phase "1/4 build dependencies and test tools"
+phase "1/5 build dependencies and test tools"
 status=0
 # The build's Debian packages, and kcat with them (one apt-get update on a fresh machine).
 bash scripts/install-deps.sh kcat || status=$?
@@ -80,14 +81,14 @@ phase_done "build dependencies and test tools" "$status"
 [[ $status -eq 0 ]] || summary_and_exit
 
 # ---------------------------------------------------------------- 2. build
-phase "2/4 swift build (debug)"
+phase "2/5 swift build (debug)"
 status=0
 swift build || status=$?
 phase_done "swift build" "$status"
 [[ $status -eq 0 ]] || summary_and_exit
 
 # ---------------------------------------------------------------- 3. unit tests
-phase "3/4 swift test"
+phase "3/5 swift test"
 status=0
 # The Kafka schemas the generator reads: next to the checkout (../shared), or the workplace's
 # shared folder when CI runs from a clone elsewhere. Without them the staleness test skips.
@@ -111,11 +112,17 @@ rm -f "$test_log"
 phase_done "swift test" "$status"
 
 # ---------------------------------------------------------------- 4. interop
-phase "4/4 interop suite (Tests/interop)"
+phase "4/5 interop suite (Tests/interop)"
 status=0
 export RUNNEL_BIN="$REPO/.build/debug/runnel"
 export PYTHONDONTWRITEBYTECODE=1
 python3 -m pytest -q Tests/interop "$@" || status=$?
 phase_done "interop suite" "$status"
+
+# ---------------------------------------------------------------- 5. fuzz
+phase "5/5 fuzz targets, 10 s each (scripts/fuzz.sh)"
+status=0
+bash scripts/fuzz.sh --seconds "${RUNNEL_FUZZ_SECONDS:-10}" || status=$?
+phase_done "fuzz" "$status"
 
 summary_and_exit
