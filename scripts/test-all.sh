@@ -4,7 +4,8 @@
 # (2) swift build, (3) swift test, (4) the interop suite,
 # which drives real `runnel broker` processes with kcat, confluent-kafka, kafka-python and aiokafka,
 # (5) the fault suite's short pass (scripts/fault-suite.sh: brokers in network namespaces, kill -9,
-# SIGSTOP, partitions; needs root and fails, never skips, without it).
+# SIGSTOP, partitions; needs root and fails, never skips, without it),
+# (6) a short run of every libFuzzer target (scripts/fuzz.sh, 10 s each; docs/decisions.md D80).
 # Exits non-zero if any phase fails. Extra arguments are passed to pytest (e.g. `-k kcat`).
 set -euo pipefail
 
@@ -41,7 +42,7 @@ summary_and_exit() {
 }
 
 # ---------------------------------------------------------------- 1. tools
-phase "1/5 build dependencies and test tools"
+phase "1/6 build dependencies and test tools"
 status=0
 # The build's Debian packages, and kcat with them (one apt-get update on a fresh machine).
 bash scripts/install-deps.sh kcat nftables iproute2 || status=$?
@@ -82,14 +83,14 @@ phase_done "build dependencies and test tools" "$status"
 [[ $status -eq 0 ]] || summary_and_exit
 
 # ---------------------------------------------------------------- 2. build
-phase "2/5 swift build (debug)"
+phase "2/6 swift build (debug)"
 status=0
 swift build || status=$?
 phase_done "swift build" "$status"
 [[ $status -eq 0 ]] || summary_and_exit
 
 # ---------------------------------------------------------------- 3. unit tests
-phase "3/5 swift test"
+phase "3/6 swift test"
 status=0
 # The Kafka schemas the generator reads: next to the checkout (../shared), or the workplace's
 # shared folder when CI runs from a clone elsewhere. Without them the staleness test skips.
@@ -113,7 +114,7 @@ rm -f "$test_log"
 phase_done "swift test" "$status"
 
 # ---------------------------------------------------------------- 4. interop
-phase "4/5 interop suite (Tests/interop)"
+phase "4/6 interop suite (Tests/interop)"
 status=0
 export RUNNEL_BIN="$REPO/.build/debug/runnel"
 export PYTHONDONTWRITEBYTECODE=1
@@ -121,9 +122,15 @@ python3 -m pytest -q Tests/interop "$@" || status=$?
 phase_done "interop suite" "$status"
 
 # ---------------------------------------------------------------- 5. faults
-phase "5/5 fault suite, short pass (Tests/faults)"
+phase "5/6 fault suite, short pass (Tests/faults)"
 status=0
 bash scripts/fault-suite.sh || status=$?
 phase_done "fault suite" "$status"
+
+# ---------------------------------------------------------------- 6. fuzz
+phase "6/6 fuzz targets, 10 s each (scripts/fuzz.sh)"
+status=0
+bash scripts/fuzz.sh --seconds "${RUNNEL_FUZZ_SECONDS:-10}" || status=$?
+phase_done "fuzz" "$status"
 
 summary_and_exit

@@ -60,6 +60,8 @@ public struct MetadataImage: Equatable, Sendable {
                 throw MetadataDecodeError(reason: "partition record for unknown topic id \(state.topicID)")
             }
             let index = Int(state.partition.rawValue)
+            // A negative index would trap below (found by FuzzMetadata).
+            guard index >= 0 else { throw MetadataDecodeError(reason: "partition record with partition \(index) of \(name)") }
             if index < topic.partitions.count {
                 topic.partitions[index] = state
             } else if index == topic.partitions.count {

@@ -115,7 +115,8 @@ public final class LogSegment {
     }
 
     /// The batch header at `position`, the end of the data, or why the bytes there are no batch.
-    /// Checks what a walk relies on (length within the data, magic 2); no CRC.
+    /// Checks what a walk relies on (length within the data, magic 2, a last offset not below
+    /// the base offset); no CRC.
     public func batch(at position: Int) -> BatchAt {
         guard position >= 0, position < sizeBytes, let mapping = logMapping else { return .end }
         guard position + RecordBatchHeader.size <= sizeBytes,
@@ -128,6 +129,11 @@ public final class LogSegment {
                 + "which does not fit the \(sizeBytes - position) bytes left")
         }
         guard header.magic == 2 else { return .unreadable(reason: "batch at position \(position) has magic \(header.magic), not 2") }
+        // A negative lastOffsetDelta would make a read's next offset go backwards (found by
+        // FuzzStorageFiles in a segment below the recovery point, which is not re-validated).
+        guard header.lastOffsetDelta >= 0 else {
+            return .unreadable(reason: "batch at position \(position) has lastOffsetDelta \(header.lastOffsetDelta)")
+        }
         return .batch(header)
     }
 
@@ -364,11 +370,19 @@ public final class LogSegment {
             maxTimestampSoFar = .none
             offsetOfMaxTimestampSoFar = baseOffset
         }
-        let start = offsetIndex.entryCount > 0 ? offsetIndex.entry(offsetIndex.entryCount - 1).position : 0
+        let lastEntry = offsetIndex.entryCount > 0 ? offsetIndex.entry(offsetIndex.entryCount - 1) : nil
+        let start = lastEntry?.position ?? 0
         var position = start
         nextOffset = baseOffset
         while position < sizeBytes {
             guard let header = header(at: position) else { return "no whole batch at position \(position) of \(sizeBytes)" }
+            // An entry is (last offset, position) of one batch. One that names a later offset than
+            // its batch holds would let the next append's entry go backwards (a trap in
+            // `OffsetIndex.append`), so the index is not trusted (found by FuzzStorageFiles).
+            if position == start, let lastEntry, lastEntry.offset.rawValue != header.lastOffset {
+                return "the last offset-index entry says offset \(lastEntry.offset) at position \(start), " +
+                    "but the batch there ends at offset \(header.lastOffset)"
+            }
             guard header.baseOffset >= nextOffset.rawValue else {
                 return "batch at position \(position) has base offset \(header.baseOffset) below \(nextOffset)"
             }

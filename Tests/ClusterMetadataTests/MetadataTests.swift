@@ -99,6 +99,22 @@ import RunnelCore
         }
         #expect(throws: MetadataDecodeError.self) { try MetadataRecord.decode([99, 0]) }
     }
+
+    /// Found by FuzzMetadata (Fuzz/corpus/FuzzMetadata/regression-negative-partition): a partition
+    /// record with partition -1, in a metadata log batch or a snapshot, trapped with an index out
+    /// of range while the image was rebuilt at start. It is an error now, like every other
+    /// inconsistent record.
+    @Test func partitionRecordWithNegativePartitionIsAnError() throws {
+        let id = TopicID(high: 1, low: 2)
+        let partition = PartitionState(topicID: id, partition: PartitionID(-1), replicas: [BrokerID(1)], isr: [BrokerID(1)],
+                                       leader: BrokerID(1), leaderEpoch: LeaderEpoch(0))
+        let batch = MetadataRecord.encodeBatch([.topic(name: TopicName("t"), id: id), .partition(partition)])
+        let records = try MetadataRecord.decodeBatch(batch)
+        #expect(throws: MetadataDecodeError.self) { try MetadataImage().applying(records) }
+        var snapshot: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 9]  // taken at metadata offset 9
+        snapshot += batch
+        #expect(throws: MetadataDecodeError.self) { try MetadataImage.decodeSnapshot(snapshot) }
+    }
 }
 
 extension Result where Failure == MetadataController.Refusal {

@@ -140,4 +140,62 @@ import Testing
         #expect(clean.allBatches().count == 150)
         try clean.close()
     }
+
+    /// Found by FuzzStorageFiles (Fuzz/corpus/FuzzStorageFiles/regression-index-entry-past-its-batch):
+    /// after a clean stop, the last offset-index entry names a later offset (10485771) than the
+    /// batch at its position holds (9...11). Every index check passed (entries increase, positions
+    /// inside the file), so the log opened trusting it, and the next append's index entry went
+    /// backwards: a trap in `OffsetIndex.append` that stopped the broker. Now that entry is
+    /// checked against its batch, and the segment is recovered (indexes rebuilt) instead.
+    @Test func lastOffsetIndexEntryBeyondItsBatchIsNotTrusted() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let config = smallConfig(segmentBytes: 64 * 1024)  // an index entry per batch after the first
+        let log = try openLog(dir.path, config: config)
+        for _ in 0..<4 { try log.append(TestBatch.make(records: 3)) }
+        try log.close()
+        let index = dir.path + "/" + LogSegment.fileName(baseOffset: .zero, suffix: ".index")
+        #expect(fileSize(index) == 3 * OffsetIndex.entryBytes)
+        overwrite(index, at: 2 * OffsetIndex.entryBytes, with: [0x00, 0xA0, 0x00, 0x0B])  // relative offset 10485771
+
+        let capture = LogCapture()
+        let reopened = try openLog(dir.path, config: config, logger: capture.logger)
+        #expect(capture.warnings.contains { $0.contains("the last offset-index entry says offset 10485771") },
+                "\(capture.warnings)")
+        #expect(reopened.logEndOffset == Offset(12))
+        #expect(try reopened.append(TestBatch.make(records: 3)).baseOffset == Offset(12))
+        #expect(reopened.allBatches().count == 5)
+        try reopened.close()
+    }
+
+    /// Found by FuzzStorageFiles (Fuzz/corpus/FuzzStorageFiles/regression-negative-last-offset-delta):
+    /// a batch of a segment that is not re-validated at start (sealed, after a clean stop or
+    /// below the recovery point) with a negative lastOffsetDelta and a CRC that matches. Reads
+    /// walked it, so a fetch at 0 answered with a next offset before the fetch offset (a loop
+    /// reading on from there, like the group coordinator's load, went backwards). Now such a
+    /// header is damage like any other: reads serve the batches before it and answer unreadable
+    /// (CORRUPT_MESSAGE) at it.
+    @Test func batchWithNegativeLastOffsetDeltaIsUnreadable() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let bases = try cleanLog(dir)
+        #expect(bases.count > 1)
+        let path = segmentPath(dir, bases[0])
+        let at = try position(ofBatch: 40, in: path)
+        overwrite(path, at: at + 23, with: [0xFF, 0xFF, 0xFF, 0xF0])  // lastOffsetDelta -16
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = Int(data[at + 8..<at + 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        let crc = CRC32C.checksum(Array(data[(at + 21)..<(at + 12 + length)]))
+        overwrite(path, at: at + 17, with: withUnsafeBytes(of: crc.bigEndian) { Array($0) })
+
+        let capture = LogCapture()
+        let log = try openLog(dir.path, config: Self.config, logger: capture.logger)
+        #expect(log.readBatches(from: 0)?.last?.1 == 39, "the batches before the damaged one, ending at 39")
+        guard case .unreadable = log.read(from: Offset(40), maxBytes: 1 << 20) else {
+            Issue.record("a read at the damaged batch is not answered as unreadable")
+            return
+        }
+        #expect(capture.warnings.contains { $0.contains("lastOffsetDelta -16") }, "\(capture.warnings)")
+        try log.close()
+    }
 }

@@ -1,0 +1,1 @@
+// Intentionally empty: the target only carries include/CLibFuzzer.h.
