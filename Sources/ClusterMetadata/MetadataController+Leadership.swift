@@ -91,7 +91,11 @@ extension MetadataController {
     }
 
     /// Checks one ISR change from broker `from` (registration `brokerEpoch`) and answers with the
-    /// partition's new state and its record (no record when the ISR is already that), or why not.
+    /// partition's new state and its record, or why not. A change to the ISR the partition
+    /// already has is committed too, with a new partition epoch (unlike Kafka, which answers it
+    /// unchanged): a leader sends it to retire a refused change whose other copies may still be
+    /// on the way — they name the old partition epoch, so none can be committed after this
+    /// (docs/decisions.md D86). The record is therefore never nil.
     public func alterPartition(_ change: ISRChange, from broker: BrokerID, brokerEpoch: Int64,
                                in image: MetadataImage) -> Result<(state: PartitionState, record: MetadataRecord?), Refusal> {
         guard let registration = image.broker(broker), registration.epoch == brokerEpoch, !registration.fenced else {
@@ -125,7 +129,8 @@ extension MetadataController {
         }
         var next = state
         next.isr = state.replicas.filter(isr.contains)   // replica order, whatever the request's
-        guard let changed = bumped(next, from: state) else { return .success((state, nil)) }
+        var changed = bumped(next, from: state) ?? state
+        if changed.partitionEpoch == state.partitionEpoch { changed.partitionEpoch += 1 }
         return .success((changed, .partition(changed)))
     }
 

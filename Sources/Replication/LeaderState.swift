@@ -40,6 +40,12 @@ public struct LeaderState: Sendable, Equatable {
     public private(set) var isr: [BrokerID]
     /// An ISR change sent to the controller and not yet answered.
     public private(set) var pendingISR: [BrokerID]?
+    /// Newcomers of a change the controller refused, at the partition epoch the leader still
+    /// has: another copy of that request (a resend, or one delayed on the way) may yet be
+    /// committed, so they keep bounding the high watermark until the partition epoch moves
+    /// (`committed`). While there are any, `isrChange` proposes at least the committed ISR again,
+    /// which the controller commits with a new partition epoch (docs/decisions.md D86).
+    public private(set) var withdrawnNewcomers: [BrokerID] = []
     public private(set) var highWatermark: Offset
     /// The leader's own position (its durable end with fsync on, else its log end).
     public private(set) var leaderPosition: Offset
@@ -72,8 +78,8 @@ public struct LeaderState: Sendable, Equatable {
     /// change is pending, its members too (an expansion counts the newcomer at once; a shrink
     /// does not take effect before it is committed).
     public var maximalISR: [BrokerID] {
-        guard let pendingISR else { return isr }
-        return replicas.filter { isr.contains($0) || pendingISR.contains($0) }
+        guard pendingISR != nil || !withdrawnNewcomers.isEmpty else { return isr }
+        return replicas.filter { isr.contains($0) || pendingISR?.contains($0) == true || withdrawnNewcomers.contains($0) }
     }
 
     // MARK: Events
@@ -106,7 +112,9 @@ public struct LeaderState: Sendable, Equatable {
     }
 
     /// The controller committed a new state for the partition in this leader epoch: its ISR
-    /// replaces ours and a pending change is settled. Returns whether the HW moved.
+    /// replaces ours and a pending change is settled. Every request sent before named an older
+    /// partition epoch and can no longer be committed, so withdrawn newcomers stop counting.
+    /// Returns whether the HW moved.
     public mutating func committed(replicas: [BrokerID], isr: [BrokerID], now: Int64) -> Bool {
         for id in replicas where id != leader && followers[id] == nil {
             followers[id] = Follower(position: nil, lastCaughtUpMs: 0)
@@ -115,14 +123,21 @@ public struct LeaderState: Sendable, Equatable {
         self.replicas = replicas
         self.isr = isr
         pendingISR = nil
+        withdrawnNewcomers = []
         return advanceHighWatermark()
     }
 
     /// An ISR change was sent to the controller.
     public mutating func proposed(_ newISR: [BrokerID]) { pendingISR = newISR }
 
-    /// The controller refused the change or could not be reached: propose again later.
-    public mutating func proposalFailed() { pendingISR = nil }
+    /// The controller refused the change: it is no longer proposed, but its newcomers keep
+    /// bounding the high watermark (`withdrawnNewcomers`) until the partition epoch moves — the
+    /// refusal answers one copy of the request, and another may still be committed.
+    public mutating func proposalFailed() {
+        let pending = pendingISR ?? []
+        withdrawnNewcomers = replicas.filter { !isr.contains($0) && (withdrawnNewcomers.contains($0) || pending.contains($0)) }
+        pendingISR = nil
+    }
 
     // MARK: Decisions
 
@@ -138,6 +153,11 @@ public struct LeaderState: Sendable, Equatable {
     /// one); here positions can be stale, so the recent-fetch test stands for that: a follower
     /// that stopped fetching is not proposed again because its old position still equals a
     /// stuck high watermark.
+    ///
+    /// With neither, but newcomers of a refused change still counted (`withdrawnNewcomers`),
+    /// the committed ISR itself is proposed: its commit moves the partition epoch, after which no
+    /// copy of the refused request can be committed and the newcomers stop holding the high
+    /// watermark back.
     public func isrChange(now: Int64, lagTimeMs: Int64) -> [BrokerID]? {
         guard pendingISR == nil else { return nil }
         let lagging = isr.filter { id in
@@ -152,7 +172,7 @@ public struct LeaderState: Sendable, Equatable {
             return position >= highWatermark && position >= epochStartOffset
         }
         if !joining.isEmpty { return replicas.filter { isr.contains($0) || joining.contains($0) } }
-        return nil
+        return withdrawnNewcomers.isEmpty ? nil : isr
     }
 
     /// Whether an acks=all produce may be appended now: the ISR has `minISR` members.

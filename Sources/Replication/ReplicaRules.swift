@@ -86,8 +86,10 @@ public enum ReplicaRules {
         /// The controller committed the change: `LeaderState.committed` with the answer's ISR,
         /// and the answer's partition epoch becomes the replica's.
         case committed
-        /// Refused for good: the change is dropped (`LeaderState.proposalFailed`) and the leader
-        /// waits `isrRetryBackoffMs` before proposing again.
+        /// Refused: the change is no longer proposed (`LeaderState.proposalFailed`) and the leader
+        /// waits `isrRetryBackoffMs` before proposing again. Its newcomers keep bounding the high
+        /// watermark until the partition epoch moves: the refusal answers one copy of the
+        /// request, and another copy (a resend, or one delayed on the way) may yet be committed.
         case refused
         /// Not settled (not delivered, NOT_CONTROLLER, REQUEST_TIMED_OUT, a stale partition
         /// epoch): the controller may have committed it, so it stays pending and is sent again
@@ -116,8 +118,10 @@ public enum ReplicaRules {
         guard pendingISR == proposedISR else { return .ignored }
         switch answer {
         case .accepted(_, let epoch, let newPartitionEpoch):
-            guard leadingEpoch == epoch else { return .ignored }
-            return newPartitionEpoch >= partitionEpoch ? .committed : .refused
+            // An acceptance older than the partition epoch the replica has answers a copy of an
+            // earlier proposal of the same ISR, settled since by the metadata.
+            guard leadingEpoch == epoch, newPartitionEpoch >= partitionEpoch else { return .ignored }
+            return .committed
         case .refused(let code):
             guard leadingEpoch == proposedEpoch else { return .ignored }
             return unsettlingErrors.contains(code) ? .resend : .refused
@@ -129,8 +133,8 @@ public enum ReplicaRules {
 
     /// Settles `answer` on a replica whose leader state is `leader` at `partitionEpoch` with
     /// `replicas`: a commit takes the answer's ISR (`LeaderState.committed`) and partition
-    /// epoch, a refusal drops the change (`LeaderState.proposalFailed`). Returns the settlement
-    /// and whether the high watermark moved.
+    /// epoch, a refusal withdraws the change (`LeaderState.proposalFailed`). Returns the
+    /// settlement and whether the high watermark moved.
     public static func apply(_ answer: ISRAnswer, proposedEpoch: LeaderEpoch, proposedISR: [BrokerID], to leader: inout LeaderState?,
                              partitionEpoch: inout Int32, replicas: [BrokerID], now: Int64) -> (Settlement, highWatermarkMoved: Bool) {
         let settlement = settle(answer, proposedEpoch: proposedEpoch, proposedISR: proposedISR, leadingEpoch: leader?.leaderEpoch,

@@ -18,6 +18,15 @@
 //                                 follower truncates (FollowerTruncation)
 //   isr-check                     the leader's ISR proposal now, if any, is sent
 //   commit | refuse               the controller commits / refuses the pending ISR change
+//                                 (`refuse` drops it without asking `ReplicaRules`)
+//   controller-commit             the controller commits the pending change; the leader
+//                                 learns nothing yet (its answer is lost or still on the way)
+//   answer accepted | lost | refused=NAME
+//                                 the leader settles an answer to its pending change by
+//                                 `ReplicaRules.apply` (NAME: a KafkaErrorCode, as
+//                                 STALE_BROKER_EPOCH); `accepted` carries the controller's state
+//   metadata                      the leader applies the controller's committed state (a new
+//                                 partition epoch settles what is pending)
 //   elect ID [isr=..]             ID leads the next epoch (it takes office at its log end)
 //   retain OFFSET                 retention moves the leader's log start to OFFSET
 //   lose ID to=N                  follower ID crashed with only N records on disk
@@ -32,7 +41,8 @@
 //
 // After an event, acks=all produces waiting on the high watermark print when they finish.
 // After every command, each replica's epoch cache is checked against its log and against its
-// checkpoint text; a violation prints as an "invariant" line.
+// checkpoint text, and every member of the controller's ISR must hold the log below the
+// leader's high watermark; a violation prints as an "invariant" line.
 import Foundation
 import Replication
 import RunnelCore
@@ -122,6 +132,10 @@ struct ReplicationScenario {
     var waiting: [(number: Int, end: Offset)] = []
     var produced = 0
     var scratch = LeaderEpochCache()
+    /// The controller's committed ISR and partition epoch, and the partition epoch the leader knows.
+    var controllerISR: [BrokerID] = []
+    var controllerPartitionEpoch: Int32 = 0
+    var partitionEpoch: Int32 = 0
 
     mutating func run(_ line: String) throws -> String {
         if line.hasPrefix("load-checkpoint") {
@@ -145,6 +159,9 @@ struct ReplicationScenario {
         case "isr-check": lines = isrCheck()
         case "commit": lines = commit()
         case "refuse": lines = refuse()
+        case "controller-commit": lines = controllerCommit()
+        case "answer": lines = answer(c.word(1) ?? "", refusal: c.arguments["refused"])
+        case "metadata": lines = metadata()
         case "elect": lines = elect(id(c.word(1)!), isr: c.list("isr")?.map(id))
         case "retain": lines = retain(Int64(c.word(1)!)!)
         case "lose": lines = lose(id(c.word(1)!), to: c.int64("to")!)
@@ -197,6 +214,9 @@ struct ReplicationScenario {
         r.highWatermark = state!.highWatermark.rawValue
         replicas[newLeader] = r
         leader = newLeader
+        controllerISR = isr
+        controllerPartitionEpoch += 1
+        partitionEpoch = controllerPartitionEpoch
         lines.append("leader \(newLeader) epoch \(epoch) takes office at \(r.logEnd) hw=\(r.highWatermark) isr=\(list(isr))")
         return lines
     }
@@ -289,8 +309,53 @@ struct ReplicationScenario {
         let before = state.highWatermark
         _ = state.committed(replicas: state.replicas, isr: pending, now: now)
         self.state = state
+        controllerISR = pending
+        controllerPartitionEpoch += 1
+        partitionEpoch = controllerPartitionEpoch
         return ["committed isr=\(list(pending))"] + hwMoved(from: before)
     }
+
+    mutating func controllerCommit() -> [String] {
+        guard let pending = state?.pendingISR else { return ["nothing pending"] }
+        controllerISR = pending
+        controllerPartitionEpoch += 1
+        return ["controller commits isr=\(list(pending)) at partition epoch \(controllerPartitionEpoch)"]
+    }
+
+    mutating func answer(_ kind: String, refusal: String?) -> [String] {
+        guard let current = state, let pending = current.pendingISR else { return ["nothing pending"] }
+        let answer: ReplicaRules.ISRAnswer
+        switch kind {
+        case "accepted":
+            answer = .accepted(isr: controllerISR, leaderEpoch: current.leaderEpoch, partitionEpoch: controllerPartitionEpoch)
+        case "lost":
+            answer = .notDelivered
+        default:
+            guard let refusal, let code = Self.errorCodes[refusal] else { return ["unknown answer"] }
+            answer = .refused(code)
+        }
+        let before = current.highWatermark
+        let (settlement, _) = ReplicaRules.apply(answer, proposedEpoch: current.leaderEpoch, proposedISR: pending, to: &state,
+                                                 partitionEpoch: &partitionEpoch, replicas: current.replicas, now: now)
+        return ["\(settlement): isr=\(list(state!.isr)) pending=\(state!.pendingISR.map(list) ?? "-")"] + hwMoved(from: before)
+    }
+
+    mutating func metadata() -> [String] {
+        guard var state else { return ["no leader"] }
+        guard controllerPartitionEpoch > partitionEpoch else { return ["nothing new"] }
+        let before = state.highWatermark
+        _ = state.committed(replicas: state.replicas, isr: controllerISR, now: now)
+        self.state = state
+        partitionEpoch = controllerPartitionEpoch
+        return ["leader takes isr=\(list(controllerISR)) at partition epoch \(partitionEpoch)"] + hwMoved(from: before)
+    }
+
+    static let errorCodes: [String: KafkaErrorCode] = [
+        "NOT_CONTROLLER": .notController, "REQUEST_TIMED_OUT": .requestTimedOut, "INVALID_UPDATE_VERSION": .invalidUpdateVersion,
+        "STALE_BROKER_EPOCH": .staleBrokerEpoch, "NOT_LEADER_OR_FOLLOWER": .notLeaderOrFollower,
+        "FENCED_LEADER_EPOCH": .fencedLeaderEpoch, "UNKNOWN_TOPIC_OR_PARTITION": .unknownTopicOrPartition,
+        "INVALID_REQUEST": .invalidRequest, "INELIGIBLE_REPLICA": .ineligibleReplica,
+    ]
 
     mutating func refuse() -> [String] {
         guard var state, state.pendingISR != nil else { return ["nothing pending"] }
@@ -324,7 +389,8 @@ struct ReplicationScenario {
         guard let state else { return ["no leader"] }
         var lines = ["leader \(state.leader) epoch \(state.leaderEpoch) epoch-start=\(state.epochStartOffset)"
             + " end=\(state.leaderLogEnd) position=\(state.leaderPosition) hw=\(state.highWatermark)",
-                     "isr=\(list(state.isr)) pending=\(state.pendingISR.map(list) ?? "-") maximal=\(list(state.maximalISR))"]
+                     "isr=\(list(state.isr)) pending=\(state.pendingISR.map(list) ?? "-") maximal=\(list(state.maximalISR))"
+                        + (state.withdrawnNewcomers.isEmpty ? "" : " withdrawn=\(list(state.withdrawnNewcomers))")]
         for id in order where id != state.leader {
             guard let f = state.followers[id] else { continue }
             lines.append("follower \(id) position=\(f.position.map(\.description) ?? "-") caught-up=\(f.lastCaughtUpMs)")
@@ -427,6 +493,10 @@ struct ReplicationScenario {
         if let leader, let state, let l = replicas[leader] {
             if l.cache.latestEpoch != state.leaderEpoch { lines.append("invariant: the leader's cache ends in another epoch") }
             if state.highWatermark.rawValue > l.logEnd { lines.append("invariant: hw past the leader's log end") }
+            // A member of the controller's ISR may be elected: it must hold what the HW says is committed.
+            for id in controllerISR where id != leader && replicas[id]!.logEnd < state.highWatermark.rawValue {
+                lines.append("invariant: \(id), in the controller's ISR \(list(controllerISR)), ends at \(replicas[id]!.logEnd), below hw \(state.highWatermark)")
+            }
         }
         return lines
     }
