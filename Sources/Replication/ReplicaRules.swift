@@ -36,8 +36,14 @@ public enum ReplicaRules {
     /// What a replica does with a partition state from the metadata.
     public enum Adoption: Sendable, Equatable {
         /// Metadata older than the replica's own log (a restarted broker replaying the metadata
-        /// log applies its history): resign if leading, take the state's epochs, replicas and no
-        /// leader, and follow nobody until the metadata reaches an epoch the log can follow.
+        /// log applies its history), or naming this replica leader of the epoch its log ends in
+        /// when it does not lead in this life: only that epoch's leader writes it, so an earlier
+        /// life of this replica led it and may have left an ISR change in flight that this life
+        /// cannot know of — leading again, its high watermark would pass a newcomer that change
+        /// puts in the ISR (cluster-sim seed 103). The controller moves leadership away from a
+        /// broker that registers again, so the metadata soon names a newer epoch. Resign if
+        /// leading, take the state's epochs, replicas and no leader, and follow nobody until the
+        /// metadata reaches an epoch the log can follow.
         case behindLog
         /// Nothing new for this leader: a state of its own leader epoch whose partition epoch is
         /// not above the one it has. Taken as is, it would settle an ISR change in flight on an
@@ -64,6 +70,7 @@ public enum ReplicaRules {
             if replica.leadingEpoch == leaderEpoch {
                 return partitionEpoch > replica.partitionEpoch ? .committedInEpoch : .unchanged
             }
+            if leaderEpoch == replica.latestLogEpoch { return .behindLog }
             return .becomeLeader
         }
         let changed = replica.leadingEpoch != nil || leader != replica.leader || leaderEpoch != replica.leaderEpoch

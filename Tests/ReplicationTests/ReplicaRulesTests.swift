@@ -31,6 +31,17 @@ import Testing
         #expect(adopt(leader: 2, epoch: 2, partitionEpoch: 9, by: replica(leading: false, logEpoch: 3)) == .behindLog)
     }
 
+    /// A restarted broker whose metadata still names it leader of the epoch its log ends in: an
+    /// earlier life led that epoch and may have had an ISR change in flight (cluster-sim seed 103).
+    @Test func anEpochAnEarlierLifeLedGivesNoRole() {
+        let restarted = replica(leader: nil, leading: false, logEpoch: 3)
+        #expect(adopt(leader: 1, epoch: 3, partitionEpoch: 6, by: restarted) == .behindLog)
+        #expect(adopt(leader: 1, epoch: 4, partitionEpoch: 7, by: restarted) == .becomeLeader)
+        // An empty log, or one that ends in an epoch another leader wrote, leads as before.
+        #expect(adopt(leader: 1, epoch: 3, partitionEpoch: 6, by: replica(leader: nil, leading: false, logEpoch: nil)) == .becomeLeader)
+        #expect(adopt(leader: 1, epoch: 3, partitionEpoch: 6, by: replica(leader: nil, leading: false, logEpoch: 2)) == .becomeLeader)
+    }
+
     @Test func aFollowerIsToldOnlyOfANewLeaderOrEpoch() {
         let follower = replica(leader: 2, leading: false)
         #expect(adopt(leader: 2, epoch: 3, partitionEpoch: 6, by: follower) == .follow(roleChanged: false))
