@@ -97,9 +97,10 @@ extension Cluster {
         }
     }
 
-    /// The leader's periodic ISR check (every replica.lag.time.max.ms / 2, `Broker.checkISRs`),
-    /// the timeout of an AlterPartition that got no answer and the resend of a pending change an
-    /// answer did not settle (`Broker.resendISR`).
+    /// The leader's periodic ISR check (every replica.lag.time.max.ms / 2, `Broker.checkISRs`;
+    /// the broker also checks at each follower fetch, with the same rule), the timeout of an
+    /// AlterPartition that got no answer and the resend of a pending change an answer did not
+    /// settle (`Broker.resendISR`).
     private mutating func leaderTick(_ address: Address, _ key: TopicPartition) {
         let i = index(address)
         if let sent = nodes[i].replicas[key]!.isrProposedAt, sent + Self.requestTimeoutTicks <= now,
@@ -115,7 +116,8 @@ extension Cluster {
             if let pending = nodes[i].replicas[key]!.leaderState?.pendingISR { proposeISR(pending, at: address, key) }
         }
         guard now % Self.isrCheckTicks == 0,
-              let change = nodes[i].replicas[key]!.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs)
+              let change = nodes[i].replicas[key]!.isrChange(now: nowMs, lagTimeMs: Self.replicaLagTimeMs),
+              ReplicaRules.mayPropose(change, isr: nodes[i].replicas[key]!.leaderState?.isr ?? [], usable: nodes[i].image.isUsable)
         else { return }
         proposeISR(change, at: address, key)
     }

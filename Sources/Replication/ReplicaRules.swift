@@ -78,6 +78,15 @@ public enum ReplicaRules {
         return .follow(roleChanged: changed)
     }
 
+    /// Whether a leader may propose `change` to a partition whose committed ISR is `isr`: as
+    /// Kafka (KIP-841), it adds only replicas the metadata shows `usable` (registered, unfenced,
+    /// not shutting down). The controller refuses anything else (INELIGIBLE_REPLICA), and each
+    /// refused expansion costs a commit to retire it (D86), so a follower that fetches while
+    /// fenced — restarted and catching up, or cut off from the controller — is not proposed.
+    public static func mayPropose(_ change: [BrokerID], isr: [BrokerID], usable: (BrokerID) -> Bool) -> Bool {
+        change.allSatisfy { isr.contains($0) || usable($0) }
+    }
+
     /// How the controller answered an AlterPartition.
     public enum ISRAnswer: Sendable, Equatable {
         /// Accepted: the partition's committed state (as far as the answer says it).

@@ -49,6 +49,16 @@ import Testing
         #expect(adopt(leader: nil, epoch: 4, partitionEpoch: 6, by: follower) == .follow(roleChanged: true))
     }
 
+    @Test func onlyUsableReplicasAreProposedToJoin() {
+        let usable: Set<BrokerID> = [me, BrokerID(2)]
+        let isr = [me, BrokerID(3)]
+        #expect(ReplicaRules.mayPropose([me, BrokerID(2), BrokerID(3)], isr: isr, usable: usable.contains))
+        #expect(!ReplicaRules.mayPropose([me, BrokerID(3), BrokerID(4)], isr: isr, usable: usable.contains))
+        // A shrink, or the committed ISR again, never needs the metadata's blessing.
+        #expect(ReplicaRules.mayPropose([me], isr: isr, usable: { _ in false }))
+        #expect(ReplicaRules.mayPropose(isr, isr: isr, usable: { _ in false }))
+    }
+
     @Test func onlyAnAnswerOrARefusalSettlesAChange() {
         let epoch = LeaderEpoch(3)
         func settle(_ answer: ReplicaRules.ISRAnswer, leading: LeaderEpoch? = LeaderEpoch(3),

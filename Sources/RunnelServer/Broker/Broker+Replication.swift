@@ -40,12 +40,10 @@ extension Broker {
     func replicaFetched(_ replica: BrokerID, partition: Partition, position: Offset) {
         guard let change = partition.followerFetched(replica, position: position, now: Clock.now().rawValue,
                                                      lagTimeMs: replicaLagTimeMs) else { return }
-        // As Kafka (KIP-841): add a follower to the ISR only while the metadata shows it unfenced
-        // and not shutting down. The controller refuses anything else (INELIGIBLE_REPLICA), and a
-        // restarted follower catching up fetched back to back, so each fetch proposed it again
-        // (about a hundred refused AlterPartitions a second until its registration was unfenced).
-        let current = partition.leaderState?.isr ?? []
-        guard change.allSatisfy({ current.contains($0) || image.isUsable($0) }) else { return }
+        // Only followers the metadata shows usable join (`ReplicaRules.mayPropose`): a restarted
+        // follower catching up fetched back to back, so each fetch proposed it again (about a
+        // hundred refused AlterPartitions a second until its registration was unfenced).
+        guard ReplicaRules.mayPropose(change, isr: partition.leaderState?.isr ?? [], usable: image.isUsable) else { return }
         proposeISR(change, for: partition)
     }
 
@@ -54,7 +52,9 @@ extension Broker {
     func checkISRs() {
         let now = Clock.now().rawValue
         for (_, partition) in partitions.sorted(by: { $0.key < $1.key }) where partition.isLeader {
-            if let change = partition.isrChange(now: now, lagTimeMs: replicaLagTimeMs) { proposeISR(change, for: partition) }
+            guard let change = partition.isrChange(now: now, lagTimeMs: replicaLagTimeMs),
+                  ReplicaRules.mayPropose(change, isr: partition.leaderState?.isr ?? [], usable: image.isUsable) else { continue }
+            proposeISR(change, for: partition)
         }
     }
 
