@@ -1,5 +1,6 @@
 import ClusterMetadata
 import RaftCore
+import Replication
 import RunnelCore
 
 // The metadata quorum on each node: a Ready handled in the order `Ready` documents (persist,

@@ -11,11 +11,8 @@ import RunnelCore
 /// checkpoint (replaced, fsynced, whenever the cache changes, as `saveEpochCache` does) and the
 /// high-watermark checkpoint (written when the log is fsynced). A crash keeps only those
 /// (`recovered()`); everything else is memory.
-struct Replica {
-    enum RoleChange: Equatable {
-        case becameLeader
-        case becameFollower(leader: BrokerID?)
-    }
+struct Replica: AdoptingReplica {
+    typealias RoleChange = ReplicaRules.RoleChange
 
     /// An acks=all produce waiting until the high watermark passes `end`.
     struct AckWaiter {
@@ -93,43 +90,29 @@ struct Replica {
     // MARK: Role (Partition.adopt)
 
     /// Takes the role, epochs, replicas and ISR the metadata gives this replica, by
-    /// `ReplicaRules.adopt` (as `Partition.adopt` does).
+    /// `ReplicaRules.adopt` — `AdoptingReplica.adopt`, the broker's `Partition.adopt` too.
     mutating func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
-        let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
-        let adoption = ReplicaRules.adopt(leader: newLeader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
-                                          by: rulesView)
-        if adoption == .unchanged { return nil }
-        defer {
-            leaderEpoch = state.leaderEpoch
-            partitionEpoch = state.partitionEpoch
-            leaderID = adoption == .behindLog ? nil : newLeader
-            replicas = state.replicas
-        }
-        switch adoption {
-        case .unchanged:
-            return nil
-        case .behindLog:
-            if leaderState != nil { resign() }
-            return .becameFollower(leader: nil)
-        case .committedInEpoch:
-            guard var current = leaderState else { return nil }
-            let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
-            leaderState = current
-            if moved { highWatermarkMoved() }
-            return nil
-        case .becomeLeader:
-            becomeLeader(state, now: now)
-            return .becameLeader
-        case .follow(let roleChanged):
-            if leaderState != nil { resign() }
-            return roleChanged ? .becameFollower(leader: newLeader) : nil
-        }
+        adopt(leader: state.hasLeader ? state.leader : nil, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
+              replicas: state.replicas, isr: state.isr, now: now)
     }
 
-    private var rulesView: ReplicaRules.Replica {
+    // MARK: AdoptingReplica (called by `adopt` only)
+
+    var adoptionView: ReplicaRules.Replica {
         ReplicaRules.Replica(me: broker, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, leader: leaderID,
                              applied: !replicas.isEmpty, leadingEpoch: leaderState?.leaderEpoch,
                              latestLogEpoch: epochCache.latestEpoch)
+    }
+
+    mutating func takeEpochs(leaderEpoch: LeaderEpoch, partitionEpoch: Int32, leader: BrokerID?, replicas: [BrokerID]) {
+        self.leaderEpoch = leaderEpoch
+        self.partitionEpoch = partitionEpoch
+        leaderID = leader
+        self.replicas = replicas
+    }
+
+    mutating func committedInOffice(replicas: [BrokerID], isr: [BrokerID], now: Int64) {
+        if leaderState?.committed(replicas: replicas, isr: isr, now: now) == true { highWatermarkMoved() }
     }
 
     /// The controller's answer to the ISR change proposed as leader in `epoch`
@@ -148,9 +131,9 @@ struct Replica {
         return leaderState?.isrChange(now: now, lagTimeMs: lagTimeMs)
     }
 
-    private mutating func becomeLeader(_ state: PartitionState, now: Int64) {
-        if epochCache.assign(epoch: state.leaderEpoch, startOffset: logEnd) { epochCheckpoint = epochCache }
-        var leader = LeaderState(leader: broker, leaderEpoch: state.leaderEpoch, replicas: state.replicas, isr: state.isr,
+    mutating func takeOffice(leaderEpoch: LeaderEpoch, replicas: [BrokerID], isr: [BrokerID], now: Int64) {
+        if epochCache.assign(epoch: leaderEpoch, startOffset: logEnd) { epochCheckpoint = epochCache }
+        var leader = LeaderState(leader: broker, leaderEpoch: leaderEpoch, replicas: replicas, isr: isr,
                                  highWatermark: highWatermark, logEnd: logEnd, position: durableEnd, now: now)
         leader.canaries = canaries
         leaderState = leader
@@ -162,7 +145,7 @@ struct Replica {
     }
 
     /// No longer the leader: acks=all waiters fail with NOT_LEADER_OR_FOLLOWER.
-    private mutating func resign() {
+    mutating func leaveOffice() {
         leaderState = nil
         isrProposedAt = nil
         isrResendAt = nil

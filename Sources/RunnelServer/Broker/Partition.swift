@@ -18,12 +18,8 @@ import RunnelCore
 /// As leader it keeps a `LeaderState` (followers' positions, ISR, high watermark) and the
 /// acks=all produces waiting for the high watermark; as follower it takes the leader's batches
 /// byte for byte and the leader's high watermark. Owner-loop only.
-final class Partition {
-    enum RoleChange: Equatable {
-        case becameLeader
-        /// Follows `leader` (nil: the partition has no leader now).
-        case becameFollower(leader: BrokerID?)
-    }
+final class Partition: AdoptingReplica {
+    typealias RoleChange = ReplicaRules.RoleChange
 
     private let log: PartitionLog
     /// The topic id the partition was created for (a topic deleted and created again under the
@@ -97,64 +93,51 @@ final class Partition {
     // MARK: Role
 
     /// Takes the role, epochs, replicas and ISR the metadata gives this replica, by
-    /// `ReplicaRules.adopt`. Returns the role change the replica fetcher must follow, if any.
+    /// `ReplicaRules.adopt` (`AdoptingReplica.adopt`, shared with cluster-sim). Returns the role
+    /// change the replica fetcher must follow, if any.
     @discardableResult
     func adopt(_ state: PartitionState, now: Int64) -> RoleChange? {
-        let newLeader: BrokerID? = state.hasLeader ? state.leader : nil
-        let adoption = ReplicaRules.adopt(leader: newLeader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch,
-                                          by: rulesView)
-        if adoption == .unchanged { return nil }
-        defer {
-            leaderEpoch = state.leaderEpoch
-            partitionEpoch = state.partitionEpoch
-            leaderID = adoption == .behindLog ? nil : newLeader
-            replicas = state.replicas
-        }
-        switch adoption {
-        case .unchanged:
-            return nil
-        case .behindLog:
-            if leaderState != nil { resignLeadership() }
-            return .becameFollower(leader: nil)
-        case .committedInEpoch:
-            guard var current = leaderState else { return nil }
-            let moved = current.committed(replicas: state.replicas, isr: state.isr, now: now)
-            leaderState = current
-            if moved { highWatermarkMoved() }
-            return nil
-        case .becomeLeader:
-            becomeLeader(state, now: now)
-            return .becameLeader
-        case .follow(let roleChanged):
-            if leaderState != nil { resignLeadership() }
-            return roleChanged ? .becameFollower(leader: newLeader) : nil
-        }
+        var replica = self  // the protocol's `adopt` is mutating; a class reference is the same object
+        return replica.adopt(leader: state.hasLeader ? state.leader : nil, leaderEpoch: state.leaderEpoch,
+                             partitionEpoch: state.partitionEpoch, replicas: state.replicas, isr: state.isr, now: now)
     }
 
-    /// What `ReplicaRules` needs to know of this replica.
-    private var rulesView: ReplicaRules.Replica {
+    // MARK: AdoptingReplica (called by `adopt` only)
+
+    var adoptionView: ReplicaRules.Replica {
         ReplicaRules.Replica(me: nodeID, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, leader: leaderID,
                              applied: !replicas.isEmpty, leadingEpoch: leaderState?.leaderEpoch,
                              latestLogEpoch: epochCache.latestEpoch)
     }
 
-    private func becomeLeader(_ state: PartitionState, now: Int64) {
+    func takeEpochs(leaderEpoch: LeaderEpoch, partitionEpoch: Int32, leader: BrokerID?, replicas: [BrokerID]) {
+        self.leaderEpoch = leaderEpoch
+        self.partitionEpoch = partitionEpoch
+        leaderID = leader
+        self.replicas = replicas
+    }
+
+    func committedInOffice(replicas: [BrokerID], isr: [BrokerID], now: Int64) {
+        if leaderState?.committed(replicas: replicas, isr: isr, now: now) == true { highWatermarkMoved() }
+    }
+
+    func takeOffice(leaderEpoch: LeaderEpoch, replicas: [BrokerID], isr: [BrokerID], now: Int64) {
         let end = log.logEndOffset
-        if epochCache.assign(epoch: state.leaderEpoch, startOffset: end) { saveEpochCache() }
+        if epochCache.assign(epoch: leaderEpoch, startOffset: end) { saveEpochCache() }
         let position = acksAllFsync ? groupCommit.durableEnd : end
-        leaderState = LeaderState(leader: nodeID, leaderEpoch: state.leaderEpoch, replicas: state.replicas, isr: state.isr,
+        leaderState = LeaderState(leader: nodeID, leaderEpoch: leaderEpoch, replicas: replicas, isr: isr,
                                   highWatermark: highWatermark, logEnd: end, position: position, now: now)
-        logger.info("\(log.topic)-\(log.partition): leader in epoch \(state.leaderEpoch) from offset \(end), ISR \(state.isr), high watermark \(leaderState!.highWatermark)")
+        logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)")
         highWatermarkMoved()
         if acksAllFsync && position < end { flushInBackground() }
     }
 
     /// The replica is being removed (its topic deleted or the replica moved away).
-    func stop() { resignLeadership() }
+    func stop() { leaveOffice() }
 
     /// No longer the leader: produces waiting for acknowledgement fail (the producer retries
     /// at the new leader; the batches may or may not survive there).
-    private func resignLeadership() {
+    func leaveOffice() {
         leaderState = nil
         let waiting = ackWaiters
         ackWaiters.removeAll()

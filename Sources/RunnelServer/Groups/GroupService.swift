@@ -4,6 +4,7 @@ import KafkaWire
 import Logging
 import LogStorage
 import NIOCore
+import Replication
 import RunnelCore
 
 /// What the group coordinator shell needs from the broker it runs in, and nothing more: the
