@@ -71,14 +71,15 @@ struct Replica: AdoptingReplica {
     var durableEnd: Offset { Offset(Int64(durable)) }
     var isLeader: Bool { leaderState != nil }
 
-    /// The replica a restart finds: the fsynced log, the epoch checkpoint cut to it, the
+    /// The replica a restart finds: the fsynced log, the epoch checkpoint cut to it (keeping its
+    /// newest epoch, `LeaderEpochCache.recover`, as `Partition.loadEpochCache`), the
     /// checkpointed high watermark as far as the log reaches, producers rebuilt from the log.
     func recovered() -> Replica {
         var next = Replica(partition: partition, broker: broker, canaries: canaries)
         next.log = Array(log.prefix(durable))
         next.durable = durable
         next.epochCache = epochCheckpoint
-        next.epochCache.truncateFromEnd(next.logEnd)
+        next.epochCache.recover(logEnd: next.logEnd)
         next.epochCheckpoint = epochCheckpoint
         next.hwCheckpoint = hwCheckpoint
         next.highWatermark = min(hwCheckpoint, next.logEnd)

@@ -73,6 +73,21 @@ public struct LeaderEpochCache: Equatable, Sendable {
         return entries.count != before
     }
 
+    /// The cache of a log a crash cut at `endOffset`, at start-up: as `truncateFromEnd`, except
+    /// that the newest epoch stays, as starting at `endOffset` if it started past it — it may
+    /// be an epoch this replica took office in, whose records did not reach the disk, and a
+    /// replica that forgot it could take office in it a second time and write other records at
+    /// the same offsets in the same epoch (`ReplicaRules.adopt`, D87). Returns whether the cache
+    /// changed.
+    @discardableResult
+    public mutating func recover(logEnd endOffset: Offset) -> Bool {
+        guard let newest = entries.last, newest.startOffset >= endOffset else { return false }
+        let before = entries
+        entries.removeAll { $0.startOffset >= endOffset }
+        entries.append(EpochEntry(epoch: newest.epoch, startOffset: endOffset))
+        return entries != before
+    }
+
     /// The log start moved to `startOffset` (retention, or a follower restarting its log there):
     /// epochs that ended before it are forgotten and the one holding it now starts there.
     /// Returns whether the cache changed.

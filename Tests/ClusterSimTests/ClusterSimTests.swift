@@ -30,6 +30,14 @@ func options(_ seed: UInt64, steps: Int, canary: String? = nil) -> ClusterSimula
     #expect(epochs > Int(ciSeeds) * 2)
 }
 
+/// Seeds that once broke an invariant past the CI budget, each fixed in the broker's rules
+/// (RELIABILITY.md, cluster-sim): they must stay clean. Seconds at most, on top of the CI seeds.
+@Test(arguments: [(UInt64(103), 1500), (105, 1500)])
+func seedThatOnceFailedStaysClean(_ seed: UInt64, _ steps: Int) {
+    let report = ClusterSimulation.run(options(seed, steps: steps))
+    #expect(report.violation == nil, "seed \(seed): \(report.violation.map(\.description) ?? "")")
+}
+
 /// Every canary must be caught, and soon. Bounds are the first catching seed with headroom
 /// (cluster-sim --seeds 30 --canary NAME --keep-going, 1500 steps: hw-outside-isr first at
 /// seed 1, 15/30; elect-outside-isr 9, 6/30; truncate-to-hw 1, 7/30; early-ack 1, 11/30;

@@ -85,6 +85,28 @@ private let b1 = BrokerID(1), b2 = BrokerID(2), b3 = BrokerID(3)
         #expect(!changed)
         #expect(c == cache((0, 0)))
     }
+
+    /// A crash cut the log; the newest epoch — perhaps one this replica took office in, whose
+    /// records did not reach the disk — survives at the log end (cluster-sim seed 789: forgotten,
+    /// the restarted replica led that epoch again and wrote other records at the same offsets).
+    @Test func recoveryKeepsTheNewestEpochAtTheLogEnd() {
+        var took = cache((0, 0), (5, 5))
+        let tookChanged = took.recover(logEnd: Offset(5))
+        #expect(!tookChanged)
+        #expect(took == cache((0, 0), (5, 5)))
+        var lost = cache((0, 0), (3, 4), (5, 7))
+        let lostChanged = lost.recover(logEnd: Offset(3))
+        #expect(lostChanged)
+        #expect(lost == cache((0, 0), (5, 3)))
+        var whole = cache((0, 0), (5, 7))
+        let wholeChanged = whole.recover(logEnd: Offset(9))
+        #expect(!wholeChanged)
+        #expect(whole == cache((0, 0), (5, 7)))
+        // What a cut by a follower's truncation does instead: the newest epoch goes.
+        var cut = cache((0, 0), (5, 7))
+        cut.truncateFromEnd(Offset(3))
+        #expect(cut == cache((0, 0)))
+    }
 }
 
 @Suite struct LeaderStateTests {

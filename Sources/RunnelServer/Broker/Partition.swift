@@ -406,13 +406,14 @@ final class Partition: AdoptingReplica {
 
     // MARK: The epoch cache and producer state on disk
 
-    /// The epoch cache from `leader-epoch-checkpoint`, cut to the log; rebuilt from the batch
-    /// headers when the file is missing or damaged (a data directory of an earlier release).
+    /// The epoch cache from `leader-epoch-checkpoint`, cut to the log (its newest epoch kept:
+    /// `LeaderEpochCache.recover`); rebuilt from the batch headers when the file is missing or
+    /// damaged (a data directory of an earlier release).
     private func loadEpochCache() -> LeaderEpochCache {
         do {
             if let text = try log.readLeaderEpochCheckpoint() {
                 var cache = try LeaderEpochCache(checkpointText: text)
-                cache.truncateFromEnd(log.logEndOffset)
+                cache.recover(logEnd: log.logEndOffset)
                 cache.truncateFromStart(log.logStartOffset)
                 return cache
             }
