@@ -54,8 +54,10 @@ extension Cluster {
     }
 
     /// The current leader (of the newest state in any image, once it took office) holds the whole
-    /// committed log and every acknowledged record; every member of that state's ISR holds,
-    /// durably, everything below the leader's high watermark.
+    /// committed log and every acknowledged record; every member of the newest committed ISR —
+    /// that state's, or a newer one of the same leader epoch the leader took from an accepted
+    /// AlterPartition answer (sent once the record is applied, so committed, though no running
+    /// image may show it yet) — holds, durably, everything below the leader's high watermark.
     private mutating func checkCurrentLeader(_ key: TopicPartition) {
         guard let state = newestState(key), state.hasLeader else { return }
         let leaderAddress = Address(state.leader.rawValue)
@@ -73,10 +75,11 @@ extension Cluster {
             }
         }
         let hw = leader.highWatermark
-        for member in state.isr where member != state.leader {
+        let isr = leader.partitionEpoch > state.partitionEpoch ? leader.leaderState!.isr : state.isr
+        for member in isr where member != state.leader {
             guard let replica = nodes[index(Address(member.rawValue))].replicas[key] else { continue }
             if replica.durableEnd < hw {
-                return fail("isr-holds-committed", "ISR member \(member) of \(key) holds \(replica.durableEnd) durable records, below leader \(state.leader)'s high watermark \(hw) (epoch \(state.leaderEpoch), ISR \(state.isr))")
+                return fail("isr-holds-committed", "ISR member \(member) of \(key) holds \(replica.durableEnd) durable records, below leader \(state.leader)'s high watermark \(hw) (epoch \(state.leaderEpoch), ISR \(isr))")
             }
             verifyPrefix(Address(member.rawValue), key, through: hw, why: "as ISR member")
         }
