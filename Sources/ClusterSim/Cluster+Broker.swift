@@ -35,8 +35,8 @@ extension Cluster {
                 nodes[i].serving = true
                 record("serving \(message.to) (unfenced)")
             }
-        case .alterPartitionReply(let change, let answer):
-            isrAnswered(at: message.to, change, answer)
+        case .alterPartitionReply(let change, let answer, let id):
+            isrAnswered(at: message.to, change, answer, id: id)
         case .fetch(let request):
             serveFetch(request, from: message.from, at: message.to)
         case .fetchReply(let reply):
@@ -98,18 +98,16 @@ extension Cluster {
     }
 
     /// The leader's periodic ISR check (every replica.lag.time.max.ms / 2, `Broker.checkISRs`;
-    /// the broker also checks at each follower fetch, with the same rule), the timeout of an
+    /// the broker also checks at each follower fetch, with the same rule), the timeout of each
     /// AlterPartition that got no answer and the resend of a pending change an answer did not
     /// settle (`Broker.resendISR`).
     private mutating func leaderTick(_ address: Address, _ key: TopicPartition) {
         let i = index(address)
-        if let sent = nodes[i].replicas[key]!.isrProposedAt, sent + Self.requestTimeoutTicks <= now,
-           let epoch = nodes[i].replicas[key]!.leaderState?.leaderEpoch {
-            nodes[i].replicas[key]!.isrProposedAt = nil
-            record("isr-timeout \(address) \(key)")
-            // The request that timed out is the one for the change still pending, if any.
-            let pending = nodes[i].replicas[key]!.leaderState?.pendingISR ?? []
-            settled(.notDelivered, proposedEpoch: epoch, proposedISR: pending, at: address, key)
+        let expired = nodes[i].replicas[key]!.isrRequests.filter { $0.value.sentAt + Self.requestTimeoutTicks <= now }
+        for (id, request) in expired.sorted(by: { $0.key < $1.key }) {
+            nodes[i].replicas[key]!.isrRequests[id] = nil
+            record("isr-timeout \(address) \(key) #\(id)")
+            settled(.notDelivered, proposedEpoch: request.leaderEpoch, proposedISR: request.isr, at: address, key)
         }
         if let at = nodes[i].replicas[key]!.isrResendAt, at <= now {
             nodes[i].replicas[key]!.isrResendAt = nil
@@ -136,17 +134,21 @@ extension Cluster {
             nodes[i].replicas[key]!.isrResendAt = now + Self.isrRetryTicks
             return
         }
-        nodes[i].replicas[key]!.isrProposedAt = now
+        nextRequestID += 1
+        nodes[i].replicas[key]!.isrRequests[nextRequestID] = .init(sentAt: now, isr: isr, leaderEpoch: state.leaderEpoch)
         let change = MetadataController.ISRChange(topic: key.topic, partition: key.partition, leaderEpoch: state.leaderEpoch,
                                                   partitionEpoch: nodes[i].replicas[key]!.partitionEpoch, newISR: isr)
-        send(Message(from: address, to: controllerAddress(address), body: .alterPartition(change, brokerEpoch: brokerEpoch)))
+        send(Message(from: address, to: controllerAddress(address),
+                     body: .alterPartition(change, brokerEpoch: brokerEpoch, id: nextRequestID)))
     }
 
-    /// The controller's answer to an ISR change (the callback in `Broker.proposeISR`).
-    private mutating func isrAnswered(at address: Address, _ change: MetadataController.ISRChange, _ answer: ReplicaRules.ISRAnswer) {
+    /// The controller's answer to an ISR change (the callback in `Broker.proposeISR`). An answer
+    /// to a request that already timed out (or whose leadership ended) is dropped, as the shell's
+    /// connection drops it: each request ends once.
+    private mutating func isrAnswered(at address: Address, _ change: MetadataController.ISRChange, _ answer: ReplicaRules.ISRAnswer,
+                                      id: UInt64) {
         let key = TopicPartition(change.topic, change.partition)
-        guard nodes[index(address)].replicas[key] != nil else { return }
-        nodes[index(address)].replicas[key]!.isrProposedAt = nil
+        guard nodes[index(address)].replicas[key]?.isrRequests.removeValue(forKey: id) != nil else { return }
         settled(answer, proposedEpoch: change.leaderEpoch, proposedISR: change.newISR, at: address, key)
     }
 

@@ -65,8 +65,8 @@ extension Cluster {
             case .failure(let refusal):
                 send(Message(from: address, to: message.from, body: .heartbeatReply(refusal.code, fenced: true)))
             }
-        case .alterPartition(let change, let brokerEpoch):
-            alterPartition(change, brokerEpoch: brokerEpoch, message: message)
+        case .alterPartition(let change, let brokerEpoch, let id):
+            alterPartition(change, brokerEpoch: brokerEpoch, id: id, message: message)
         case .createTopic(let name, let partitions, let replicationFactor, let minISR):
             let result = nodes[i].controller!.logic.createTopic(
                 name: name, partitions: partitions, replicationFactor: replicationFactor,
@@ -83,7 +83,7 @@ extension Cluster {
         }
     }
 
-    private mutating func alterPartition(_ change: MetadataController.ISRChange, brokerEpoch: Int64, message: Message) {
+    private mutating func alterPartition(_ change: MetadataController.ISRChange, brokerEpoch: Int64, id: UInt64, message: Message) {
         let address = message.to
         let i = index(address)
         let key = TopicPartition(change.topic, change.partition)
@@ -94,7 +94,7 @@ extension Cluster {
         case .success(let (state, record)):
             let answer = ReplicaRules.ISRAnswer.accepted(isr: state.isr, leaderEpoch: state.leaderEpoch,
                                                          partitionEpoch: state.partitionEpoch)
-            let reply = Message(from: address, to: message.from, body: .alterPartitionReply(change, answer))
+            let reply = Message(from: address, to: message.from, body: .alterPartitionReply(change, answer, id: id))
             if let record {
                 propose([record], at: address, replies: [reply], why: "ISR of \(key) to \(state.isr)")
             } else {
@@ -102,7 +102,7 @@ extension Cluster {
             }
         case .failure(let refusal):
             record("controller \(address) refuses ISR \(change.newISR) of \(key): \(refusal.code)")
-            send(Message(from: address, to: message.from, body: .alterPartitionReply(change, .refused(refusal.code))))
+            send(Message(from: address, to: message.from, body: .alterPartitionReply(change, .refused(refusal.code), id: id)))
         }
     }
 
@@ -111,8 +111,8 @@ extension Cluster {
         switch message.body {
         case .register(let request): body = .registered(request.incarnation, nil)
         case .heartbeat: body = .heartbeatReply(.notController, fenced: true)
-        case .alterPartition(let change, _):
-            body = .alterPartitionReply(change, .refused(.notController))
+        case .alterPartition(let change, _, let id):
+            body = .alterPartitionReply(change, .refused(.notController), id: id)
         case .createTopic(let name, _, _, _): body = .createTopicReply(name, .notController)
         default: preconditionFailure("not a controller request")
         }

@@ -17,16 +17,16 @@ extension Cluster {
         case .registered(_, let epoch): return "registered epoch=\(epoch.map(String.init) ?? "refused")"
         case .heartbeat(let hb): return "heartbeat \(hb.id) epoch=\(hb.epoch) offset=\(hb.metadataOffset)"
         case .heartbeatReply(let code, let fenced): return "heartbeat-reply \(code)" + (fenced ? " fenced" : "")
-        case .alterPartition(let change, _):
-            return "alter-partition \(change.topic)-\(change.partition) epoch=\(change.leaderEpoch)/\(change.partitionEpoch) isr=\(change.newISR)"
-        case .alterPartitionReply(let change, let answer):
+        case .alterPartition(let change, _, let id):
+            return "alter-partition #\(id) \(change.topic)-\(change.partition) epoch=\(change.leaderEpoch)/\(change.partitionEpoch) isr=\(change.newISR)"
+        case .alterPartitionReply(let change, let answer, let id):
             let said: String
             switch answer {
             case .accepted(let isr, let epoch, let partitionEpoch): said = "isr=\(isr) epoch=\(epoch)/\(partitionEpoch)"
             case .refused(let code): said = "refused \(code)"
             case .notDelivered: said = "not delivered"
             }
-            return "alter-partition-reply \(change.topic)-\(change.partition) to isr=\(change.newISR) \(said)"
+            return "alter-partition-reply #\(id) \(change.topic)-\(change.partition) to isr=\(change.newISR) \(said)"
         case .createTopic(let name, let partitions, _, _): return "create-topic \(name) partitions=\(partitions)"
         case .createTopicReply(let name, let code): return "create-topic-reply \(name) \(code)"
         case .fetch(let f):

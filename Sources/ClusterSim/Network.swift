@@ -20,9 +20,10 @@ enum Body {
     case heartbeat(MetadataController.Heartbeat)
     /// The refusal, or NONE and whether the controller still fences the broker.
     case heartbeatReply(KafkaErrorCode, fenced: Bool)
-    case alterPartition(MetadataController.ISRChange, brokerEpoch: Int64)
+    /// An ISR change, with the request id its answer carries back (the shell's correlation id).
+    case alterPartition(MetadataController.ISRChange, brokerEpoch: Int64, id: UInt64)
     /// The change asked for (the shell's callback knows what it sent) and how it was answered.
-    case alterPartitionReply(MetadataController.ISRChange, ReplicaRules.ISRAnswer)
+    case alterPartitionReply(MetadataController.ISRChange, ReplicaRules.ISRAnswer, id: UInt64)
     case createTopic(name: String, partitions: Int32, replicationFactor: Int16, minISR: Int)
     case createTopicReply(String, KafkaErrorCode)
     case fetch(FetchRequest)

@@ -14,6 +14,13 @@ import RunnelCore
 struct Replica: AdoptingReplica {
     typealias RoleChange = ReplicaRules.RoleChange
 
+    /// An AlterPartition sent: when, and the change it asked for in which leader epoch.
+    struct ISRRequest {
+        var sentAt: UInt64
+        var isr: [BrokerID]
+        var leaderEpoch: LeaderEpoch
+    }
+
     /// An acks=all produce waiting until the high watermark passes `end`.
     struct AckWaiter {
         var request: ProduceRequest
@@ -51,9 +58,10 @@ struct Replica: AdoptingReplica {
     var fetchOut: (epoch: LeaderEpoch, offset: Offset, sentAt: UInt64)?
     var awaitingSync = false
     var backoffUntil: UInt64 = 0
-    /// Leader: the pending ISR change in flight — when it was sent (the shell's request
-    /// timeout) — or, when an answer did not settle it, when it is sent again.
-    var isrProposedAt: UInt64?
+    /// Leader: the AlterPartition requests in flight, by request id — each ends once, by its
+    /// answer or by the shell's request timeout, as each `ControllerChannel.send` future does —
+    /// and, when an answer did not settle the pending change, when it is sent again.
+    var isrRequests: [UInt64: ISRRequest] = [:]
     var isrResendAt: UInt64?
     private(set) var isrRetryAfterMs: Int64 = 0
 
@@ -140,7 +148,7 @@ struct Replica: AdoptingReplica {
         leaderState = leader
         fetchOut = nil
         awaitingSync = false
-        isrProposedAt = nil
+        isrRequests = [:]
         isrResendAt = nil
         highWatermarkMoved()
     }
@@ -148,7 +156,7 @@ struct Replica: AdoptingReplica {
     /// No longer the leader: acks=all waiters fail with NOT_LEADER_OR_FOLLOWER.
     mutating func leaveOffice() {
         leaderState = nil
-        isrProposedAt = nil
+        isrRequests = [:]  // their answers would be ignored: not this replica's leadership any more
         isrResendAt = nil
         answered += ackWaiters.map { ($0, KafkaErrorCode.notLeaderOrFollower) }
         ackWaiters = []
