@@ -16,10 +16,11 @@ extension Cluster {
         guard !replica.isLeader, let leader = replica.leaderID, leader != replica.broker, !replica.awaitingSync,
               now >= replica.backoffUntil else { return }
         if let out = replica.fetchOut, out.sentAt + Self.requestTimeoutTicks > now { return }
+        nextRequestID += 1
         let request = FetchRequest(partition: key, replica: replica.broker, currentLeaderEpoch: replica.leaderEpoch,
                                    fetchOffset: replica.logEnd, lastFetchedEpoch: replica.epochCache.latestEpoch,
-                                   recordsMax: 1 + random.below(8))
-        nodes[i].replicas[key]!.fetchOut = (replica.leaderEpoch, replica.logEnd, now)
+                                   recordsMax: 1 + random.below(8), id: nextRequestID)
+        nodes[i].replicas[key]!.fetchOut = (replica.leaderEpoch, replica.logEnd, now, nextRequestID)
         send(Message(from: address, to: Address(leader.rawValue), body: .fetch(request)))
     }
 
@@ -28,7 +29,7 @@ extension Cluster {
         let i = index(address)
         let key = request.partition
         var reply = FetchReply(partition: key, askedEpoch: request.currentLeaderEpoch, askedOffset: request.fetchOffset,
-                               error: .none, diverging: nil, records: [], highWatermark: Offset(-1))
+                               error: .none, diverging: nil, records: [], highWatermark: Offset(-1), id: request.id)
         defer { send(Message(from: address, to: follower, body: .fetchReply(reply))) }
         guard nodes[i].serving, let replica = nodes[i].replicas[key], replica.isLeader else { return reply.error = .notLeaderOrFollower }
         reply.highWatermark = replica.highWatermark
@@ -62,13 +63,14 @@ extension Cluster {
         return end
     }
 
-    /// The follower applies an answer, if nothing changed since it asked (ReplicaFetcher.handle).
+    /// The follower applies the answer to the fetch it has out, if nothing changed since it asked
+    /// (ReplicaFetcher.handle).
     mutating func applyFetchReply(_ reply: FetchReply, at address: Address) {
         let i = index(address)
         let key = reply.partition
         guard let replica = nodes[i].replicas[key], let out = replica.fetchOut, !replica.isLeader,
               replica.leaderEpoch == reply.askedEpoch, replica.logEnd == reply.askedOffset,
-              out.epoch == reply.askedEpoch, out.offset == reply.askedOffset else { return }
+              out.epoch == reply.askedEpoch, out.offset == reply.askedOffset, out.id == reply.id else { return }
         nodes[i].replicas[key]!.fetchOut = nil
         switch reply.error {
         case .none:

@@ -36,7 +36,8 @@ struct Cluster {
     var now: UInt64 = 0
     var eventNumber = 0
     var workload = Workload()
-    /// The last AlterPartition request id (the shell's correlation ids), unique in the run.
+    /// The last request id of a fetch or an AlterPartition (the shell's correlation ids), unique
+    /// in the run.
     var nextRequestID: UInt64 = 0
 
     // The checker's global knowledge (Cluster+Checks).

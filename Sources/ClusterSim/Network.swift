@@ -46,6 +46,10 @@ struct FetchRequest {
     var fetchOffset: Offset
     var lastFetchedEpoch: LeaderEpoch?
     var recordsMax: Int
+    /// The request id its answer carries back: the shell's fetcher has one request out per
+    /// source and takes only its answer (a copy the network duplicated or delayed is answered
+    /// too, and that answer, to another request, must not be taken for the current one).
+    var id: UInt64
 }
 
 struct FetchReply {
@@ -57,6 +61,8 @@ struct FetchReply {
     var diverging: (epoch: LeaderEpoch, endOffset: Offset)?
     var records: [SimRecord]
     var highWatermark: Offset
+    /// The id of the request it answers.
+    var id: UInt64
 }
 
 /// One record, as one batch (the simulator's batches hold one record each).

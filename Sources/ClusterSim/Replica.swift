@@ -55,7 +55,7 @@ struct Replica: AdoptingReplica {
     /// acks=all answers decided by the last event, for the node to send.
     var answered: [(AckWaiter, KafkaErrorCode)] = []
     /// Follower: the fetch out (what it asked, and when), a fetch held until an fsync, a pause.
-    var fetchOut: (epoch: LeaderEpoch, offset: Offset, sentAt: UInt64)?
+    var fetchOut: (epoch: LeaderEpoch, offset: Offset, sentAt: UInt64, id: UInt64)?
     var awaitingSync = false
     var backoffUntil: UInt64 = 0
     /// Leader: the AlterPartition requests in flight, by request id — each ends once, by its
