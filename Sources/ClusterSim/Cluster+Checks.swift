@@ -85,17 +85,12 @@ extension Cluster {
         }
     }
 
-    /// The partition's state with the highest (leader epoch, partition epoch) in any running image.
-    func newestState(_ key: TopicPartition) -> PartitionState? {
-        var best: PartitionState?
-        for node in nodes where node.isUp {
-            guard let state = node.image.partition(key.topic, key.partition) else { continue }
-            if best.map({ ($0.leaderEpoch.rawValue, $0.partitionEpoch) < (state.leaderEpoch.rawValue, state.partitionEpoch) }) ?? true {
-                best = state
-            }
-        }
-        return best
-    }
+    /// The partition's newest committed state: the highest (leader epoch, partition epoch) any
+    /// node ever applied. Not only the running images': when every node that applied a newer
+    /// state is down, a running image's leader is a deposed one, not the current leader (seed
+    /// 1983 at 1500 steps: a lagging node took office in an epoch already succeeded, and the
+    /// check held it to the log its successor had committed).
+    func newestState(_ key: TopicPartition) -> PartitionState? { newestCommitted[key] }
 
     /// Compares `address`'s log of `key` with the committed log up to `end`, extending the
     /// committed log where it is shorter (the records below a high watermark are committed).
@@ -170,6 +165,9 @@ extension Cluster {
                 return fail("epoch-monotonic", "node \(address)'s image moved \(key) from leader epoch \(seen) to \(state.leaderEpoch)")
             }
             nodes[i].imageEpochs[key] = state.leaderEpoch
+            if newestCommitted[key].map({ ($0.leaderEpoch.rawValue, $0.partitionEpoch) < (state.leaderEpoch.rawValue, state.partitionEpoch) }) ?? true {
+                newestCommitted[key] = state
+            }
         }
     }
 }

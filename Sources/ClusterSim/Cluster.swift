@@ -48,6 +48,8 @@ struct Cluster {
     var unconfirmedAcks: [(partition: TopicPartition, offset: Offset, record: SimRecord)] = []
     var ackedOne = 0
     var leaderOfEpoch: [EpochKey: BrokerID] = [:]
+    /// Per partition, the newest state any node applied (`newestState`).
+    var newestCommitted: [TopicPartition: PartitionState] = [:]
 
     var violation: ClusterViolation?
     var history: [String] = []

@@ -32,7 +32,7 @@ func options(_ seed: UInt64, steps: Int, canary: String? = nil) -> ClusterSimula
 
 /// Seeds that once broke an invariant past the CI budget, each fixed in the broker's rules
 /// (RELIABILITY.md, cluster-sim): they must stay clean. Seconds at most, on top of the CI seeds.
-@Test(arguments: [(UInt64(103), 1500), (105, 1500), (342, 1500), (789, 1500), (1476, 1500)])
+@Test(arguments: [(UInt64(103), 1500), (105, 1500), (342, 1500), (789, 1500), (1476, 1500), (1983, 1500)])
 func seedThatOnceFailedStaysClean(_ seed: UInt64, _ steps: Int) {
     let report = ClusterSimulation.run(options(seed, steps: steps))
     #expect(report.violation == nil, "seed \(seed): \(report.violation.map(\.description) ?? "")")
