@@ -91,6 +91,8 @@ final class ReplicaFetcher {
     /// The partitions of the fetch now parked at the leader; nil while no request is out.
     private var asking: Set<TopicPartition>?
     private var restartPending = false
+    /// The pause before the next round after a partition error, doubled while errors repeat.
+    private var errorBackoffMs: Int64 = 0
     private var stopped = false
     private var failures = 0
     private let loop: any EventLoop
@@ -289,7 +291,17 @@ final class ReplicaFetcher {
                 }
             }
         }
-        let next = { [self] in backoff ? retry(after: min(settings.backoffMs, 200)) : round() }
+        // A partition error is mostly metadata in flight: this broker applied a change (a new
+        // topic, a new leader epoch) before the leader did, or the other way round. The leader is
+        // usually there within milliseconds, so the pause starts at 10 ms and doubles while
+        // errors repeat, up to 200 ms (replica.fetch.backoff.ms if lower).
+        if backoff {
+            let cap = min(settings.backoffMs, 200)
+            errorBackoffMs = errorBackoffMs == 0 ? min(10, cap) : min(errorBackoffMs * 2, cap)
+        } else {
+            errorBackoffMs = 0
+        }
+        let next = { [self] in backoff ? retry(after: errorBackoffMs) : round() }
         guard !toSync.isEmpty else { return next() }
         var pending = toSync.count
         for replica in toSync {
