@@ -223,19 +223,31 @@ public final class LogManager {
 /// freeing a gigabyte in one go makes ext4 (with online discard) hold every other fsync on the
 /// disk for hundreds of milliseconds, and acks=all answers wait for fsyncs.
 public final class LogRemoval: @unchecked Sendable {
-    /// The `…-delete` directory.
+    /// The `…-delete` directory, or the first of the files.
     public let path: String
     let fileSystem: any FileSystem
-    /// The detached log's segments, held until the first step lets them go on its thread
-    /// (unmapping a large segment is itself slow).
+    /// The detached segments, held until the first step lets them go on its thread (unmapping a
+    /// large segment is itself slow).
     private var segments: [LogSegment]
-    /// Files still to remove (nil until listed).
+    /// Files still to remove, the next last (nil until the directory is listed).
     private var pending: [String]?
+    private let removesDirectory: Bool
 
+    /// Removes the directory `path` and everything in it.
     init(path: String, fileSystem: any FileSystem, segments: [LogSegment]) {
         self.path = path
         self.fileSystem = fileSystem
         self.segments = segments
+        self.removesDirectory = true
+    }
+
+    /// Removes `files` (in order) and nothing else: a log's segments dropped by retention.
+    init(files: [String], fileSystem: any FileSystem, segments: [LogSegment]) {
+        self.path = files.first ?? ""
+        self.fileSystem = fileSystem
+        self.segments = segments
+        self.pending = files.reversed()
+        self.removesDirectory = false
     }
 
     /// Removes everything now.
@@ -248,7 +260,7 @@ public final class LogRemoval: @unchecked Sendable {
         segments = []
         if pending == nil { pending = try fileSystem.contents(ofDirectory: path).map { path + "/" + $0 } }
         guard let file = pending?.last else {
-            try fileSystem.removeDirectory(path)
+            if removesDirectory { try fileSystem.removeDirectory(path) }
             return true
         }
         if chunkBytes < Int.max, let fd = try? fileSystem.open(file, create: false, truncate: false) {
