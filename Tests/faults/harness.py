@@ -10,6 +10,10 @@ Brokers are `ip netns exec rf…N runnel broker` processes (ip execs the broker,
 broker's) with PR_SET_PDEATHSIG, so a dying test process takes them along. `close()` kills them by
 PID, returns the thread to the root namespace and runs `netns-cluster.sh down`; it runs at fixture
 teardown, also when the test failed.
+
+With `lossy=True` (scenarios 7 and 8) each node's data directory is a lossyfs mount
+(lossymount.py) over `node<i>/disk`, and `power_cut` makes nodes lose every write they had not
+fsynced; the daemons are stopped by PID at `close()` too.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import lossymount
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NETNS_SCRIPT = REPO_ROOT / "scripts" / "netns-cluster.sh"
@@ -69,6 +75,10 @@ class Node:
         self.dir = cluster.base / f"node{nid}"
         self.data_dir = self.dir / "data"
         self.data_dir.mkdir(parents=True)
+        # lossy: data_dir is the mount point, `disk` the backing directory (what survives a cut)
+        self.disk: lossymount.LossyMount | None = None
+        if cluster.lossy:
+            self.disk = lossymount.LossyMount(self.dir / "disk", self.data_dir, self.dir / "lossyfs.log")
         self.log_path = self.dir / "broker.log"
         self.proc: subprocess.Popen | None = None
         self.paused = False
@@ -171,8 +181,12 @@ class Node:
 class NetCluster:
     """Three broker+controller nodes at 10.77.0.1-3, the caller at 10.77.0.4."""
 
-    def __init__(self, overrides: dict[str, str] | None = None, size: int = 3, keep_dir: bool = False):
+    def __init__(self, overrides: dict[str, str] | None = None, size: int = 3, keep_dir: bool = False,
+                 lossy: bool = False):
         preflight()
+        if lossy:
+            lossymount.preflight()
+        self.lossy = lossy
         self.binary = runnel_bin()
         self.pfx = "rf" + os.urandom(2).hex()
         self.ids = list(range(1, size + 1))
@@ -184,8 +198,9 @@ class NetCluster:
         self.fault_log: list[tuple[float, str]] = []
         self.nodes = {i: Node(self, i) for i in self.ids}
         cluster_id = "faults-" + os.urandom(6).hex()
-        for n in self.nodes.values():
-            (n.data_dir / "meta.properties").write_text(f"version=1\nnode.id={n.id}\ncluster.id={cluster_id}\n")
+        for n in self.nodes.values():   # formatted before any mount: durable from the start
+            where = n.disk.backing if n.disk else n.data_dir
+            (where / "meta.properties").write_text(f"version=1\nnode.id={n.id}\ncluster.id={cluster_id}\n")
 
     # ------------------------------------------------------------------ netns-cluster.sh
     def sh(self, *args: str, timeout: float = 30) -> str:
@@ -213,6 +228,9 @@ class NetCluster:
             os.close(fd)
         self.in_client_ns = True
         for n in self.nodes.values():
+            if n.disk:
+                n.disk.mount()
+        for n in self.nodes.values():
             n.launch()
         for n in self.nodes.values():
             n.wait_serving()
@@ -227,6 +245,9 @@ class NetCluster:
                     n.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     pass
+        for n in self.nodes.values():
+            if n.disk:
+                n.disk.unmount()
         if self.in_client_ns:
             _setns(_ROOT_NS_FD)
             self.in_client_ns = False
@@ -249,6 +270,27 @@ class NetCluster:
         n.launch()
         if wait:
             n.wait_serving()
+
+    def power_cut(self, ids: list[int]) -> dict[int, dict]:
+        """Power loss of the nodes `ids` at one instant: SIGKILL to every broker first, then each
+        disk drops what its broker had not fsynced (lossymount.LossyMount.crash) and is mounted
+        afresh. The brokers stay down (`restart` them). Returns each node's dropped writes."""
+        assert self.lossy, "power_cut needs NetCluster(lossy=True)"
+        self.note(f"power cut of nodes {ids}")
+        for nid in ids:
+            n = self.nodes[nid]
+            if n.alive():
+                n.resume()
+                n.proc.send_signal(signal.SIGKILL)
+        for nid in ids:
+            n = self.nodes[nid]
+            if n.proc is not None:
+                n.proc.wait(10)
+            n.paused = False
+        dropped = {nid: self.nodes[nid].disk.crash() for nid in ids}
+        for nid in ids:
+            self.nodes[nid].disk.mount()
+        return dropped
 
     def pause(self, nid: int) -> None:
         self.note(f"SIGSTOP node {nid}")
