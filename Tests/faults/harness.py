@@ -32,6 +32,9 @@ import lossymount
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NETNS_SCRIPT = REPO_ROOT / "scripts" / "netns-cluster.sh"
 CLIENT_NODE = 4
+# lossyfs's fsync latency (a disk's, D90): long enough that a cut finds records between a write
+# and its fsync, short enough for a Python daemon that serves one request at a time.
+LOSSY_FSYNC_MS = float(os.environ.get("FAULTS_FSYNC_MS", "3"))
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 _ROOT_NS_FD = os.open("/proc/self/ns/net", os.O_RDONLY)
@@ -78,7 +81,8 @@ class Node:
         # lossy: data_dir is the mount point, `disk` the backing directory (what survives a cut)
         self.disk: lossymount.LossyMount | None = None
         if cluster.lossy:
-            self.disk = lossymount.LossyMount(self.dir / "disk", self.data_dir, self.dir / "lossyfs.log")
+            self.disk = lossymount.LossyMount(self.dir / "disk", self.data_dir, self.dir / "lossyfs.log",
+                                              fsync_ms=LOSSY_FSYNC_MS)
         self.log_path = self.dir / "broker.log"
         self.proc: subprocess.Popen | None = None
         self.paused = False
@@ -271,12 +275,26 @@ class NetCluster:
         if wait:
             n.wait_serving()
 
-    def power_cut(self, ids: list[int]) -> dict[int, dict]:
+    def power_cut(self, ids: list[int], arm: str | None = None) -> dict[int, dict]:
         """Power loss of the nodes `ids` at one instant: SIGKILL to every broker first, then each
         disk drops what its broker had not fsynced (lossymount.LossyMount.crash) and is mounted
-        afresh. The brokers stay down (`restart` them). Returns each node's dropped writes."""
+        afresh. The brokers stay down (`restart` them). Returns each node's dropped writes, and
+        under "armed" whether the cut was armed and went off.
+
+        With `arm` (a path substring, e.g. "/<topic>-"), the instant is chosen by the disks: each
+        is armed to freeze right after its next write to a segment under `arm`, and the kill
+        follows as soon as the first froze (within 10 s; else the cut comes unarmed)."""
         assert self.lossy, "power_cut needs NetCluster(lossy=True)"
-        self.note(f"power cut of nodes {ids}")
+        went_off = None
+        if arm:
+            for nid in ids:
+                self.nodes[nid].disk.control(f"arm {arm}")
+            deadline = time.monotonic() + 10
+            while not (went_off := any(self.nodes[nid].disk.frozen() for nid in ids)):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
+        self.note(f"power cut of nodes {ids}" + (f" (armed: went off {went_off})" if arm else ""))
         for nid in ids:
             n = self.nodes[nid]
             if n.alive():
@@ -290,7 +308,7 @@ class NetCluster:
         dropped = {nid: self.nodes[nid].disk.crash() for nid in ids}
         for nid in ids:
             self.nodes[nid].disk.mount()
-        return dropped
+        return {**dropped, "armed": went_off}
 
     def pause(self, nid: int) -> None:
         self.note(f"SIGSTOP node {nid}")

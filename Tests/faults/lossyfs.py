@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """lossyfs: a FUSE passthrough that can forget every write a disk would lose in a power cut.
 
-    /usr/bin/python3 lossyfs.py BACKING_DIR MOUNTPOINT        (stays in the foreground)
+    /usr/bin/python3 lossyfs.py [--fsync-ms N] BACKING_DIR MOUNTPOINT     (stays in the foreground)
+
+`--fsync-ms N`: every fsync takes N ms, as on a real disk (the daemon is single-threaded, so the
+disk is busy meanwhile); without it an fsync costs nothing and a crash rarely finds data between
+a write and its fsync.
 
 Everything under MOUNTPOINT is stored in BACKING_DIR (the "disk"). Reads see every write at once,
 as from a page cache. For each file the daemon keeps an undo log of what changed since the file's
@@ -16,9 +20,14 @@ on those logs:
             reads fail with EIO). Use it for a power cut: kill the processes, write `crash`, then
             unmount and stop this daemon, and mount a fresh one on the same BACKING_DIR.
     sync    treat everything written so far as durable
+    arm S   crash by itself right after the next write to a `.log` file whose path contains S
+            (a segment of that topic): the cut then lands between a write and its fsync, which
+            an fsync-before-ack broker otherwise leaves open for a few milliseconds only. The
+            processes keep running on the frozen disk until they are killed: their fsyncs fail,
+            so nothing they do after the cut counts.
 
 Each control word logs one line on stderr (`lossyfs: <word>: dropped W writes (B bytes) in F
-files`). Why freezing matters: after kill -9 the kernel still holds dirty pages of shared
+files; by kind {".log": [W, B], ...}`, kinds by file suffix). Why freezing matters: after kill -9 the kernel still holds dirty pages of shared
 writable mappings and writes them back later (at the process's exit, at unmount, or on its
 own schedule); they must not reach the disk after the power went out.
 
@@ -30,9 +39,11 @@ files. Files are the project's own test tool (D90). Needs Debian's python3-fusep
 `fusepy`) and libfuse2; run as root (mount(2) without fusermount).
 """
 import errno
+import json
 import os
 import sys
 import threading
+import time
 
 try:
     from fusepy import FUSE, FuseOSError, Operations
@@ -46,12 +57,14 @@ STAT_KEYS = ("st_mode", "st_nlink", "st_size", "st_uid", "st_gid", "st_atime", "
 class LossyFS(Operations):
     use_ns = True   # utimens gets nanoseconds
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, fsync_seconds: float = 0):
         self.root = os.path.realpath(root)
+        self.fsync_seconds = fsync_seconds
         self.mu = threading.Lock()
         self.undo: dict[str, list[tuple[int, bytes, int]]] = {}   # path -> [(offset, old bytes, length)]
         self.synced_size: dict[str, int] = {}                       # path -> size at the last fsync
         self.frozen = False
+        self.armed: str | None = None
 
     def real(self, path: str) -> str:
         return os.path.join(self.root, path.lstrip("/"))
@@ -84,8 +97,9 @@ class LossyFS(Operations):
         self.undo.pop(path, None)
         self.synced_size.pop(path, None)
 
-    def put_back(self, torn: bool) -> tuple[int, int, int]:
+    def put_back(self, torn: bool) -> tuple[int, int, int, dict]:
         writes = nbytes = files = 0
+        kinds: dict[str, list[int]] = {}
         for path, log in list(self.undo.items()):
             real = self.real(path)
             if not os.path.exists(real):
@@ -93,6 +107,9 @@ class LossyFS(Operations):
             files += 1
             writes += len(log)
             nbytes += sum(length for _, _, length in log)
+            kind = kinds.setdefault(os.path.splitext(path)[1] or os.path.basename(path), [0, 0])
+            kind[0] += len(log)
+            kind[1] += sum(length for _, _, length in log)
             keep = []
             with open(real, "r+b") as f:
                 if torn:   # the first half of each write's newest bytes reached the disk
@@ -110,15 +127,18 @@ class LossyFS(Operations):
                         f.write(data)
         self.undo.clear()
         self.synced_size.clear()
-        return writes, nbytes, files
+        return writes, nbytes, files, kinds
 
     def control(self, word: str) -> None:
-        if word in ("lose", "torn", "crash"):
-            writes, nbytes, files = self.put_back(torn=(word == "torn"))
+        if word.startswith("arm "):
+            self.armed = word[4:].strip()
+            sys.stderr.write(f"lossyfs: armed for {self.armed}\n")
+        elif word in ("lose", "torn", "crash"):
+            writes, nbytes, files, kinds = self.put_back(torn=(word == "torn"))
             if word == "crash":
                 self.frozen = True
-            sys.stderr.write(f"lossyfs: {word}: dropped {writes} writes ({nbytes} bytes) in {files} files"
-                             + ("; frozen" if self.frozen else "") + "\n")
+            sys.stderr.write(f"lossyfs: {word}: dropped {writes} writes ({nbytes} bytes) in {files} files; "
+                             f"by kind {json.dumps(kinds, sort_keys=True)}" + ("; frozen" if self.frozen else "") + "\n")
         elif word == "sync":
             n = sum(len(v) for v in self.undo.values())
             self.undo.clear()
@@ -220,7 +240,11 @@ class LossyFS(Operations):
             if self.frozen:
                 return len(data)     # the power is off: the write never reaches the disk
             self.note_change(path, fh, offset, len(data))
-            return os.pwrite(fh, data, offset)
+            written = os.pwrite(fh, data, offset)
+            if self.armed and path.endswith(".log") and self.armed in path:
+                self.armed = None
+                self.control("crash")
+            return written
 
     def truncate(self, path, length, fh=None):
         if path == CTL:
@@ -240,6 +264,8 @@ class LossyFS(Operations):
     def fsync(self, path, datasync, fh):
         with self.mu:
             self.alive()
+            if self.fsync_seconds:
+                time.sleep(self.fsync_seconds)
             self.forget(path)
         return 0
 
@@ -257,10 +283,14 @@ class LossyFS(Operations):
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    fsync_ms = 0.0
+    if len(args) == 4 and args[0] == "--fsync-ms":
+        fsync_ms, args = float(args[1]), args[2:]
+    if len(args) != 2:
         sys.exit(__doc__)
-    backing, mountpoint = sys.argv[1], sys.argv[2]
-    FUSE(LossyFS(backing), mountpoint, foreground=True, nothreads=True, big_writes=True,
+    backing, mountpoint = args
+    FUSE(LossyFS(backing, fsync_ms / 1000), mountpoint, foreground=True, nothreads=True, big_writes=True,
          fsname="lossyfs", subtype="lossyfs")
 
 

@@ -11,6 +11,7 @@ process sees only what was durable, through a new superblock with nothing cached
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
 import signal
@@ -46,7 +47,8 @@ def is_mounted(path: Path) -> bool:
 
 
 class LossyMount:
-    def __init__(self, backing: Path, mountpoint: Path, log_path: Path):
+    def __init__(self, backing: Path, mountpoint: Path, log_path: Path, fsync_ms: float = 0):
+        self.fsync_ms = fsync_ms
         self.backing = backing
         self.mountpoint = mountpoint
         self.log_path = log_path
@@ -65,7 +67,8 @@ class LossyMount:
         with open(self.log_path, "ab") as log:
             log.write(f"==== mount #{self.mounts} at {time.time():.3f}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen([FUSE_PYTHON, str(LOSSYFS), str(self.backing), str(self.mountpoint)],
+            self.proc = subprocess.Popen([FUSE_PYTHON, str(LOSSYFS), "--fsync-ms", str(self.fsync_ms),
+                                          str(self.backing), str(self.mountpoint)],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
@@ -84,13 +87,24 @@ class LossyMount:
             f.write(word + "\n")
         # The write returns once the daemon handled it, and it logged before replying.
         text = self.log_path.read_bytes()[before:].decode(errors="replace")
-        m = re.search(r"lossyfs: \w+: dropped (\d+) writes \((\d+) bytes\) in (\d+) files", text)
-        return {"writes": int(m[1]), "bytes": int(m[2]), "files": int(m[3])} if m else {"log": text.strip()}
+        m = self.DROPPED.search(text)
+        if not m:
+            return {"log": text.strip()}
+        return {"writes": int(m[1]), "bytes": int(m[2]), "files": int(m[3]), "kinds": json.loads(m[4])}
+
+    DROPPED = re.compile(r"lossyfs: \w+: dropped (\d+) writes \((\d+) bytes\) in (\d+) files; by kind (\{.*?\})")
+
+    def frozen(self) -> dict | None:
+        """What the daemon dropped when it froze in this mount (an armed crash), or None."""
+        text = self.log_path.read_bytes().decode(errors="replace").split(f"==== mount #{self.mounts} ")[-1]
+        m = self.DROPPED.search(text)
+        return {"writes": int(m[1]), "bytes": int(m[2]), "files": int(m[3]), "kinds": json.loads(m[4])} if m else None
 
     def crash(self) -> dict:
         """The power cut (the processes using the mount must be dead): put back every unsynced
-        write, freeze, detach, kill the daemon. Returns the daemon's count of dropped writes."""
-        dropped = self.control("crash")
+        write and freeze — unless an armed crash froze the disk already — then detach and kill
+        the daemon. Returns what the daemon dropped."""
+        dropped = self.frozen() or self.control("crash")
         self.unmount()
         return dropped
 

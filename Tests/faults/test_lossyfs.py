@@ -105,7 +105,7 @@ def test_lossyfs_frozen_after_the_cut_writes_nothing_and_fails_fsync(lossy):
         os.pwrite(fd, b"synced", 0)
         os.fsync(fd)
         os.pwrite(fd, b"lost", 6)
-        assert lossy.control("crash") == {"writes": 1, "bytes": 4, "files": 1}
+        assert lossy.control("crash") == {"writes": 1, "bytes": 4, "files": 1, "kinds": {"f": [1, 4]}}
         assert os.pwrite(fd, b"late", 0) == 4          # accepted, as a dying kernel would
         with pytest.raises(OSError) as e:
             os.fsync(fd)                                # but never made durable
@@ -114,3 +114,29 @@ def test_lossyfs_frozen_after_the_cut_writes_nothing_and_fails_fsync(lossy):
         os.close(fd)
     lossy.unmount()
     assert (lossy.backing / "f").read_bytes() == b"synced"
+
+
+@pytest.mark.deadline(60)
+def test_lossyfs_armed_cut_lands_right_after_a_segment_write(lossy):
+    (lossy.mountpoint / "t-0").mkdir()
+    seg = lossy.mountpoint / "t-0" / "00000000000000000000.log"
+    fd = os.open(seg, os.O_RDWR | os.O_CREAT, 0o644)
+    other = os.open(lossy.mountpoint / "t-0" / "00000000000000000000.index", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, b"batch-1", 0)
+        os.fsync(fd)
+        lossy.control("arm /t-")
+        os.pwrite(other, b"not a segment", 0)
+        assert lossy.frozen() is None, "an index write set off a cut armed for segments"
+        os.pwrite(fd, b"batch-2", 7)
+        assert lossy.frozen() == {"writes": 2, "bytes": 20, "files": 2,
+                                  "kinds": {".index": [1, 13], ".log": [1, 7]}}
+        with pytest.raises(OSError) as e:
+            os.fsync(fd)    # the broker would go on a moment: its fsync fails, nothing counts
+        assert e.value.errno == errno.EIO
+    finally:
+        os.close(fd)
+        os.close(other)
+    assert lossy.crash()["kinds"] == {".index": [1, 13], ".log": [1, 7]}
+    assert seg.name in os.listdir(lossy.backing / "t-0")
+    assert (lossy.backing / "t-0" / seg.name).read_bytes() == b"batch-1"

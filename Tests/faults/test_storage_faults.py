@@ -30,17 +30,18 @@ from workload import PRODUCERS, Producers, wait_until
 FSYNC_MODES = ["true", "false"]
 
 
-def cut(run: Run, ids: list[int], what: str) -> float:
-    """A power cut of `ids` right now; records how busy the cluster was and what each disk dropped."""
+def cut(run: Run, ids: list[int], what: str) -> None:
+    """A power cut of `ids`, armed to land right after a write to one of the topic's segments;
+    records how busy the cluster was and what each disk dropped."""
     c = run.cluster
     t = time.monotonic()
     recent = run.acks_between(t - 1, t)
-    dropped = c.power_cut(ids)
+    dropped = c.power_cut(ids, arm=f"/{run.topic}-")
+    armed = dropped.pop("armed")
     run.extra.setdefault("cuts", []).append({
-        "what": what, "nodes": ids, "acks_in_last_s": recent,
-        "dropped_writes": {n: d.get("writes") for n, d in dropped.items()},
-        "dropped_bytes": {n: d.get("bytes") for n, d in dropped.items()}})
-    return t
+        "what": what, "nodes": ids, "acks_in_last_s": recent, "armed_went_off": armed,
+        # per node, per file kind: [writes, bytes] put back (".log": segment data)
+        "dropped": {n: d.get("kinds", d) for n, d in dropped.items()}})
 
 
 @pytest.mark.deadline(420)
