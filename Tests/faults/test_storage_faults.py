@@ -139,9 +139,11 @@ def test_s09_torn_and_zeroed_segment_tail(netcluster):
     c = netcluster
     with Run(c, "s09") as run:
         label = f"{run.topic}-0"
+        victim = None
         for damage in ("torn", "zeroed"):
             lead = wait_until(lambda: leader_agreed(c, run.topic), 30, "an agreed leader")
-            victim = lead if damage == "torn" else next(i for i in c.nodes if i != lead)
+            # torn: the leader; zeroed: a follower other than the first victim
+            victim = lead if damage == "torn" else max(i for i in c.nodes if i not in (lead, victim))
             node = c.nodes[victim]
             run.wait_acks(200, 30, "acknowledgements before the kill")
             c.kill9(victim)
