@@ -144,7 +144,16 @@ class Run:
                 f.write(json.dumps(result, default=str) + "\n")
         print(json.dumps({k: result[k] for k in ("scenario", "operations", "acknowledged", "counts")}))
         bad = violations(result, allowed)
-        assert not bad, f"{self.name}: anomalies {bad}; examples {result['examples']}"
+        kept = ""
+        if bad and out:   # the whole history, for the analysis a summary cannot give
+            kept = f"{out}.{self.name}.history.jsonl"
+            with open(kept, "w") as f:
+                for op in self.h.ops:
+                    f.write(json.dumps(op, default=lambda b: b.decode(errors="replace")) + "\n")
+                f.write(json.dumps(["final", {p: [(o, v.decode(errors="replace")) for o, v in recs]
+                                              for p, recs in final.items()}]) + "\n")
+            kept = f"; history in {kept}"
+        assert not bad, f"{self.name}: anomalies {bad}; examples {result['examples']}{kept}"
         return result
 
 
