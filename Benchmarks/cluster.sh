@@ -205,7 +205,7 @@ create_pair() {
     for try in $(seq 1 8); do
         T1="rf1-r$r-$try"; create_topic "$T1" 1; wait_isr "$T1" 1
         [ "$(partition_field "$T1" leader)" = "$LEADER" ] && return 0
-        delete_topic "$T1"
+        [ "$try" = 8 ] || delete_topic "$T1"   # the last try is kept and used
     done
     log "  round $r: no RF=1 topic led by node $LEADER after 8 tries; using $T1 (leader $(partition_field "$T1" leader))"
 }

@@ -9,9 +9,10 @@
 #
 # Package names given as arguments are installed the same way, in the same apt-get run:
 # scripts/test-all.sh adds kcat, a test tool, so that a fresh machine updates its package lists
-# once. The Swift toolchain itself (with its clang, which compiles the C and C++ shims) is not
-# installed here. Off Debian (no dpkg), the script only checks that pkg-config finds re2 and
-# zlib, and says what to install when it does not.
+# once; scripts/fault-suite.sh adds python3-fusepy (lossyfs, its power-cut file system). The
+# Swift toolchain itself (with its clang, which compiles the C and C++ shims) is not installed
+# here. Off Debian (no dpkg), the script only checks that pkg-config finds re2 and zlib, and says
+# what to install when it does not.
 set -euo pipefail
 
 packages=(pkg-config zlib1g-dev libre2-dev "$@")

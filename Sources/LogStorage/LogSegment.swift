@@ -472,6 +472,20 @@ public final class LogSegment {
         return true
     }
 
+    /// Renames the segment's files to `….deleted` (removed by whoever takes the returned paths,
+    /// or by the next open of the log, which drops every `.deleted` file) and returns the new
+    /// paths, log last. The object must not be used afterwards, as after `deleteFiles`.
+    func renameForDeletion() throws(StorageError) -> [String] {
+        let fileSystem = logHandle.fileSystem
+        var renamed: [String] = []
+        for path in [offsetIndex.file.path, timeIndex.file.path, logPath] {
+            try fileSystem.rename(path, to: path + ".deleted")
+            renamed.append(path + ".deleted")
+        }
+        isActive = false
+        return renamed
+    }
+
     /// Removes the segment's files. The object must not be used afterwards (mappings held by
     /// outstanding slices stay valid until they are dropped).
     func deleteFiles() throws(StorageError) {

@@ -3,7 +3,9 @@ import RunnelCore
 // Retention, DeleteRecords and truncation: the ways a log loses data on purpose.
 //
 // Crash story: segments are deleted oldest first (retention) or newest first (truncation), so a
-// crash part-way always leaves a contiguous run of segments. A segment's files go index first,
+// crash part-way always leaves a contiguous run of segments. With `removeLater` set, retention
+// renames a segment's files to `.deleted` (same order) and the files are removed later; the next
+// open removes any `.deleted` file left by a crash. A segment's files go index first,
 // log last; an index without its log is removed at the next open, a log without its indexes gets
 // them rebuilt. The log start offset is persisted by `LogManager` in
 // `log-start-offset-checkpoint` after the deletion; a crash before that is harmless because on
@@ -59,13 +61,23 @@ extension PartitionLog {
         precondition(count < segments.count, "the active segment is never deleted by retention")
         return try guarded { () throws(StorageError) -> Int in
             var bytes = 0
+            var dropped: [LogSegment] = []
+            var files: [String] = []
             for _ in 0..<count {
                 let segment = segments.removeFirst()
                 bytes += segment.sizeBytes
-                try segment.deleteFiles()
+                if removeLater != nil {
+                    files += try segment.renameForDeletion()
+                    dropped.append(segment)
+                } else {
+                    try segment.deleteFiles()
+                }
             }
             logStartOffset = max(logStartOffset, segments[0].baseOffset)
             try fileSystem.syncDirectory(directory)
+            if let removeLater, !files.isEmpty {
+                removeLater(LogRemoval(files: files, fileSystem: fileSystem, segments: dropped))
+            }
             return bytes
         }
     }

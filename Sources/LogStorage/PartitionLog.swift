@@ -39,6 +39,10 @@ public final class PartitionLog {
     /// Bumped by every truncation: a flush started before one must not advance the recovery
     /// point, because the bytes it synced may have been replaced.
     var truncationGeneration = 0
+    /// Takes the files of segments that retention or DeleteRecords dropped (renamed `.deleted`
+    /// already, so the log no longer has them) to remove them elsewhere, e.g. in steps on a
+    /// thread pool. nil: they are removed at once, on the owner thread.
+    public var removeLater: ((LogRemoval) -> Void)?
     var failure: StorageError?
     var endOffsetAtClose: Offset?
     /// Damaged positions already logged ("base@position").

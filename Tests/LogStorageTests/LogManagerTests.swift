@@ -79,6 +79,52 @@ import Testing
         #expect(capture.warnings.isEmpty)
     }
 
+    /// The two steps of a deletion off the owner thread: detached at once (gone from the manager,
+    /// its directory renamed so a restart removes it and never opens it), files removed by the
+    /// removal, which runs on another thread here.
+    @Test func aDetachedLogIsGoneAtOnceAndItsFilesGoWithItsRemoval() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        var logs = try manager(dir)
+        let log = try logs.createLog(topic: TopicName("gone"), partition: PartitionID(1), now: now)
+        try log.append(TestBatch.make(records: 3))
+        let removal = try #require(try logs.detachLog(topic: TopicName("gone"), partition: PartitionID(1)))
+        #expect(logs.log(TopicName("gone"), PartitionID(1)) == nil)
+        #expect(try logs.detachLog(topic: TopicName("gone"), partition: PartitionID(1)) == nil)
+        #expect(!dir.files(in: "").contains("gone-1"))
+        #expect(dir.files(in: "").contains(removal.path.split(separator: "/").last.map(String.init) ?? "?"))
+        #expect(!dir.files(in: removal.path.split(separator: "/").last.map(String.init)!).isEmpty)
+        // A restart before the removal ran: the renamed directory is removed, not opened.
+        try logs.close()
+        logs = try manager(dir)
+        #expect(logs.logs.isEmpty)
+        #expect(!dir.files(in: "").contains { $0.hasSuffix("-delete") })
+        // The removal of a directory already gone fails (the broker logs it) without harm.
+        let late = Task.detached { () -> Bool in (try? removal.perform()) != nil }
+        #expect(await late.value == false)
+
+        let second = try logs.createLog(topic: TopicName("gone"), partition: PartitionID(2), now: now)
+        try second.append(TestBatch.make(records: 2))
+        let removal2 = try #require(try logs.detachLog(topic: TopicName("gone"), partition: PartitionID(2)))
+        let done = Task.detached { () -> Bool in (try? removal2.perform()) != nil }
+        #expect(await done.value)
+        #expect(!dir.files(in: "").contains { $0.hasPrefix("gone-") })
+
+        // In bounded steps: the files shrink a chunk at a time, then go, then the directory.
+        let third = try logs.createLog(topic: TopicName("gone"), partition: PartitionID(3), now: now)
+        try third.append(TestBatch.make(records: 2))
+        let removal3 = try #require(try logs.detachLog(topic: TopicName("gone"), partition: PartitionID(3)))
+        let name = String(removal3.path.split(separator: "/").last!)
+        let files = dir.files(in: name).count
+        var steps = 0
+        while try !removal3.step(chunkBytes: 1024) {
+            steps += 1
+            try #require(steps < 100_000)
+        }
+        #expect(steps > files)   // the preallocated segment and indexes shrank before they went
+        #expect(!dir.files(in: "").contains(name))
+    }
+
     @Test func deleteLogRemovesItsData() throws {
         let dir = TempDirectory()
         defer { dir.remove() }

@@ -39,6 +39,50 @@ import Testing
         #expect(try log.append(TestBatch.make(records: 1)).baseOffset == Offset(80))
     }
 
+    /// With `removeLater` (the broker's setting): retention renames the dropped segments'
+    /// files to `.deleted` at once and hands them over; the log no longer serves them; the
+    /// removal deletes exactly those files; a reopen drops `.deleted` files a crash left.
+    @Test func retentionCanLeaveTheRemovalToSomeoneElse() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        var config = smallConfig()
+        config.retentionMs = 1_000
+        let log = try filledLog(dir, config: config)
+        let bases = log.segmentBaseOffsets
+        var removals: [LogRemoval] = []
+        log.removeLater = { removals.append($0) }
+        let now = log.segments.map(\.maxTimestampSoFar.rawValue)[1] + 1_001
+        #expect(try log.applyRetention(now: TimestampMs(now)).deletedSegments == 2)
+        #expect(log.segmentBaseOffsets == Array(bases.dropFirst(2)))
+        #expect(log.readBatches(from: bases[2].rawValue - 1) == nil)
+        #expect(removals.count == 1)
+        let names = dir.files(in: "")
+        for base in bases.prefix(2) {
+            for suffix in [".log", ".index", ".timeindex"] {
+                let name = LogSegment.fileName(baseOffset: base, suffix: suffix)
+                #expect(!names.contains(name))
+                #expect(names.contains(name + ".deleted"))
+            }
+        }
+        var steps = 0
+        while try !removals[0].step(chunkBytes: 512) {
+            steps += 1
+            try #require(steps < 100_000)
+        }
+        #expect(!dir.files(in: "").contains { $0.hasSuffix(".deleted") })
+        #expect(dir.files(in: "").contains(LogSegment.fileName(baseOffset: bases[2], suffix: ".log")))
+
+        // A crash between the rename and the removal: the next open drops the `.deleted` files.
+        try log.applyRetention(now: TimestampMs(1 << 40))
+        #expect(removals.count == 2)
+        #expect(dir.files(in: "").contains { $0.hasSuffix(".deleted") })
+        try log.close()
+        let reopened = try openLog(dir.path, config: config)
+        #expect(!dir.files(in: "").contains { $0.hasSuffix(".deleted") })
+        #expect(reopened.logEndOffset == Offset(80))
+        #expect(reopened.segmentCount == 1)
+    }
+
     @Test func retentionBySizeKeepsAtLeastRetentionBytes() throws {
         let dir = TempDirectory()
         defer { dir.remove() }

@@ -341,6 +341,55 @@ struct ClusterTests {
         }
     }
 
+    /// issue 11: a follower whose fetch is parked at a leader (up to replica.fetch.wait.max.ms,
+    /// here 60 s) starts fetching a partition it is given at once, so the first acks=all record of
+    /// a new topic is answered without waiting out that long poll (without the restart it would
+    /// time out: the producer gives up after 15 s).
+    @Test func aNewPartitionIsFetchedWithoutWaitingOutAParkedFetch() async throws {
+        let cluster = try TestCluster(size: 3, overrides: Self.fastSessions + ["replica.fetch.wait.max.ms=60000"])
+        defer { cluster.stop() }
+        do {
+            try cluster.start()
+            try await eventually("all three brokers to be unfenced") {
+                try await metadata(of: cluster.node(1)).brokers.count == 3
+            }
+            let admin = try client(cluster.bootstrap)
+            defer { Task { await admin.shutdown() } }
+            var config = ProducerConfig()
+            config.acks = .all
+            config.lingerMs = 0
+            config.requestTimeoutMs = 15_000
+            config.deliveryTimeoutMs = 15_000
+            config.retries = 0
+            // Three partitions: their leaders spread over the nodes, so every node's fetchers
+            // to both others exist and, once the records below are replicated, park.
+            let warm = uniqueTopic("parked")
+            _ = try await admin.createTopic(warm, partitions: 3, replicationFactor: 3)
+            let producer = try await KafkaProducer(client: admin, config: config)
+            try await eventually("the first topic to take acks=all records") {
+                for p in 0..<3 {
+                    _ = try await producer.send(topic: warm, partition: PartitionID(Int32(p)), key: nil, value: ByteBuffer(string: "w"))
+                }
+                try await producer.flush()
+                return true
+            }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            let fresh = uniqueTopic("fresh")
+            _ = try await admin.createTopic(fresh, partitions: 3, replicationFactor: 3)
+            try await eventually("the new topic's leaders to be known", seconds: 10) {
+                try await metadata(of: cluster.node(1), topics: [fresh]).topics[0].partitions.allSatisfy { $0.leaderId > 0 }
+            }
+            for p in 0..<3 {
+                _ = try await producer.send(topic: fresh, partition: PartitionID(Int32(p)), key: nil, value: ByteBuffer(string: "f\(p)"))
+            }
+            try await producer.flush()
+            try await producer.close()
+        } catch {
+            print("cluster logs:\n\(cluster.logs)")
+            throw error
+        }
+    }
+
     /// issue 10/11: with auto.leader.rebalance.enable a broker that was killed and restarted
     /// catches up by replication, rejoins the ISR and gets back the leadership of the partitions
     /// it is preferred for; every record acknowledged meanwhile (acks=all) is there.

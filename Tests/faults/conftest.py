@@ -1,5 +1,7 @@
 """Fixtures of the fault suite: `netcluster`, a fresh three-node cluster in network namespaces for
-one test (harness.NetCluster), closed at teardown whatever happened; a per-test SIGALRM deadline
+one test (harness.NetCluster), closed at teardown whatever happened (`lossy_netcluster`: the same
+with each data directory on a lossyfs mount; a test parametrized with `fsync` sets
+runnel.acks.all.fsync); a per-test SIGALRM deadline
 (`@pytest.mark.deadline(s)`) with a faulthandler backstop; a failing test's report ends with every
 node's log tail."""
 from __future__ import annotations
@@ -29,13 +31,15 @@ OVERRIDES = {
 _CLUSTERS: list[NetCluster] = []
 
 
-@pytest.fixture
-def netcluster(request):
+def _cluster(request, lossy: bool):
     overrides = dict(OVERRIDES)
     marker = request.node.get_closest_marker("cluster_overrides")
     if marker:
         overrides.update(marker.args[0])
-    c = NetCluster(overrides)
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if "fsync" in params:   # scenarios run in both durability modes
+        overrides["runnel.acks.all.fsync"] = params["fsync"]
+    c = NetCluster(overrides, lossy=lossy)
     _CLUSTERS.append(c)
     try:
         c.start()
@@ -43,6 +47,17 @@ def netcluster(request):
     finally:
         _CLUSTERS.remove(c)
         c.close()
+
+
+@pytest.fixture
+def netcluster(request):
+    yield from _cluster(request, lossy=False)
+
+
+@pytest.fixture
+def lossy_netcluster(request):
+    """Like `netcluster`, each node's data directory on its own lossyfs mount (power cuts)."""
+    yield from _cluster(request, lossy=True)
 
 
 def pytest_configure(config):
@@ -83,3 +98,5 @@ def pytest_runtest_makereport(item, call):
             for n in c.nodes.values():
                 report.sections.append((f"node {n.id} log tail ({'running' if n.alive() else 'down'})",
                                         n.log_tail(60)))
+                if n.disk:
+                    report.sections.append((f"node {n.id} lossyfs log tail", n.disk.log_tail(20)))

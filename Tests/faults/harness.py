@@ -10,6 +10,10 @@ Brokers are `ip netns exec rf…N runnel broker` processes (ip execs the broker,
 broker's) with PR_SET_PDEATHSIG, so a dying test process takes them along. `close()` kills them by
 PID, returns the thread to the root namespace and runs `netns-cluster.sh down`; it runs at fixture
 teardown, also when the test failed.
+
+With `lossy=True` (scenarios 7 and 8) each node's data directory is a lossyfs mount
+(lossymount.py) over `node<i>/disk`, and `power_cut` makes nodes lose every write they had not
+fsynced; the daemons are stopped by PID at `close()` too.
 """
 from __future__ import annotations
 
@@ -23,9 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import lossymount
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NETNS_SCRIPT = REPO_ROOT / "scripts" / "netns-cluster.sh"
 CLIENT_NODE = 4
+# lossyfs's fsync latency (a disk's, D90): long enough that a cut finds records between a write
+# and its fsync, short enough for a Python daemon that serves one request at a time.
+LOSSY_FSYNC_MS = float(os.environ.get("FAULTS_FSYNC_MS", "3"))
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 _ROOT_NS_FD = os.open("/proc/self/ns/net", os.O_RDONLY)
@@ -69,6 +78,11 @@ class Node:
         self.dir = cluster.base / f"node{nid}"
         self.data_dir = self.dir / "data"
         self.data_dir.mkdir(parents=True)
+        # lossy: data_dir is the mount point, `disk` the backing directory (what survives a cut)
+        self.disk: lossymount.LossyMount | None = None
+        if cluster.lossy:
+            self.disk = lossymount.LossyMount(self.dir / "disk", self.data_dir, self.dir / "lossyfs.log",
+                                              fsync_ms=LOSSY_FSYNC_MS)
         self.log_path = self.dir / "broker.log"
         self.proc: subprocess.Popen | None = None
         self.paused = False
@@ -171,8 +185,12 @@ class Node:
 class NetCluster:
     """Three broker+controller nodes at 10.77.0.1-3, the caller at 10.77.0.4."""
 
-    def __init__(self, overrides: dict[str, str] | None = None, size: int = 3, keep_dir: bool = False):
+    def __init__(self, overrides: dict[str, str] | None = None, size: int = 3, keep_dir: bool = False,
+                 lossy: bool = False):
         preflight()
+        if lossy:
+            lossymount.preflight()
+        self.lossy = lossy
         self.binary = runnel_bin()
         self.pfx = "rf" + os.urandom(2).hex()
         self.ids = list(range(1, size + 1))
@@ -184,8 +202,9 @@ class NetCluster:
         self.fault_log: list[tuple[float, str]] = []
         self.nodes = {i: Node(self, i) for i in self.ids}
         cluster_id = "faults-" + os.urandom(6).hex()
-        for n in self.nodes.values():
-            (n.data_dir / "meta.properties").write_text(f"version=1\nnode.id={n.id}\ncluster.id={cluster_id}\n")
+        for n in self.nodes.values():   # formatted before any mount: durable from the start
+            where = n.disk.backing if n.disk else n.data_dir
+            (where / "meta.properties").write_text(f"version=1\nnode.id={n.id}\ncluster.id={cluster_id}\n")
 
     # ------------------------------------------------------------------ netns-cluster.sh
     def sh(self, *args: str, timeout: float = 30) -> str:
@@ -213,6 +232,9 @@ class NetCluster:
             os.close(fd)
         self.in_client_ns = True
         for n in self.nodes.values():
+            if n.disk:
+                n.disk.mount()
+        for n in self.nodes.values():
             n.launch()
         for n in self.nodes.values():
             n.wait_serving()
@@ -227,6 +249,9 @@ class NetCluster:
                     n.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     pass
+        for n in self.nodes.values():
+            if n.disk:
+                n.disk.unmount()
         if self.in_client_ns:
             _setns(_ROOT_NS_FD)
             self.in_client_ns = False
@@ -249,6 +274,41 @@ class NetCluster:
         n.launch()
         if wait:
             n.wait_serving()
+
+    def power_cut(self, ids: list[int], arm: str | None = None) -> dict[int, dict]:
+        """Power loss of the nodes `ids` at one instant: SIGKILL to every broker first, then each
+        disk drops what its broker had not fsynced (lossymount.LossyMount.crash) and is mounted
+        afresh. The brokers stay down (`restart` them). Returns each node's dropped writes, and
+        under "armed" whether the cut was armed and went off.
+
+        With `arm` (a path substring, e.g. "/<topic>-"), the instant is chosen by the disks: each
+        is armed to freeze right after its next write to a segment under `arm`, and the kill
+        follows as soon as the first froze (within 10 s; else the cut comes unarmed)."""
+        assert self.lossy, "power_cut needs NetCluster(lossy=True)"
+        went_off = None
+        if arm:
+            for nid in ids:
+                self.nodes[nid].disk.control(f"arm {arm}")
+            deadline = time.monotonic() + 10
+            while not (went_off := any(self.nodes[nid].disk.frozen() for nid in ids)):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
+        self.note(f"power cut of nodes {ids}" + (f" (armed: went off {went_off})" if arm else ""))
+        for nid in ids:
+            n = self.nodes[nid]
+            if n.alive():
+                n.resume()
+                n.proc.send_signal(signal.SIGKILL)
+        for nid in ids:
+            n = self.nodes[nid]
+            if n.proc is not None:
+                n.proc.wait(10)
+            n.paused = False
+        dropped = {nid: self.nodes[nid].disk.crash() for nid in ids}
+        for nid in ids:
+            self.nodes[nid].disk.mount()
+        return {**dropped, "armed": went_off}
 
     def pause(self, nid: int) -> None:
         self.note(f"SIGSTOP node {nid}")

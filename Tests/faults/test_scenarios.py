@@ -108,7 +108,11 @@ class Run:
                 r.stop_event.set()
             return
 
-    def heal_and_check(self, allowed: set[str] = frozenset()) -> dict:
+    def heal_and_check(self, allowed: set[str] = frozenset(), measure=None, cut_at: float | None = None) -> dict:
+        """Heals, restarts what is down, waits for a full ISR and 100 more acknowledgements, reads
+        everything back and checks the history (`cut_at`: see checker.check). `measure(final)` may
+        add figures to the result (scenario 8's losses) before it is recorded and the anomalies
+        not `allowed` asserted."""
         c = self.cluster
         c.heal()
         for n in c.nodes.values():
@@ -127,7 +131,10 @@ class Run:
             time.sleep(1)
         for r in self.readers:
             r.stop()
-        result = check(self.h, final)
+        self.final = final
+        result = check(self.h, final, cut_at)
+        if measure:
+            self.extra.update(measure(final))
         result.update(scenario=self.name, seconds=round(time.monotonic() - self.t0, 1), seed=SEED,
                       faults=[w for _, w in c.fault_log], **self.extra)
         result["reader_errors"] = sorted({e for r in self.readers for e in r.errors})[:5]
@@ -137,7 +144,16 @@ class Run:
                 f.write(json.dumps(result, default=str) + "\n")
         print(json.dumps({k: result[k] for k in ("scenario", "operations", "acknowledged", "counts")}))
         bad = violations(result, allowed)
-        assert not bad, f"{self.name}: anomalies {bad}; examples {result['examples']}"
+        kept = ""
+        if bad and out:   # the whole history, for the analysis a summary cannot give
+            kept = f"{out}.{self.name}.history.jsonl"
+            with open(kept, "w") as f:
+                for op in self.h.ops:
+                    f.write(json.dumps(op, default=lambda b: b.decode(errors="replace")) + "\n")
+                f.write(json.dumps(["final", {p: [(o, v.decode(errors="replace")) for o, v in recs]
+                                              for p, recs in final.items()}]) + "\n")
+            kept = f"; history in {kept}"
+        assert not bad, f"{self.name}: anomalies {bad}; examples {result['examples']}{kept}"
         return result
 
 

@@ -28,10 +28,23 @@ final class GroupCommit {
     private(set) var durableEnd: Offset
     private var flushing = false
     private var waiters: [(end: Offset, completion: Completion)] = []
+    /// The end a background flush was asked to reach (`requestFlush`); nobody waits for it.
+    private var wantedEnd: Offset
 
     init(loop: any EventLoop, durableEnd: Offset) {
         self.loop = loop
         self.durableEnd = durableEnd
+        self.wantedEnd = durableEnd
+    }
+
+    /// Makes every offset below `end` durable soon, with nobody to tell: a flush starts now if
+    /// none runs, else the one after it covers `end`. Costs no allocation per call (it runs on
+    /// every leader append with `runnel.acks.all.fsync`).
+    func requestFlush(end: Offset) {
+        loop.preconditionInEventLoop()
+        guard end > durableEnd else { return }
+        wantedEnd = max(wantedEnd, end)
+        startIfIdle()
     }
 
     /// Calls `completion` on the owner loop once every offset below `end` is durable.
@@ -45,9 +58,16 @@ final class GroupCommit {
         startIfIdle()
     }
 
-    /// The log was truncated (replication): lower the mark.
+    /// The lowest truncation while the running flush runs: the offsets at and past it may hold
+    /// other bytes now, written after that flush started.
+    private var truncatedDuringFlush: Offset?
+
+    /// The log was truncated (replication): lower the mark. A flush running now still reports
+    /// the end it was started for; everything from `end` on is not counted from it.
     func truncated(to end: Offset) {
         durableEnd = min(durableEnd, end)
+        wantedEnd = min(wantedEnd, end)
+        if flushing { truncatedDuringFlush = min(truncatedDuringFlush ?? end, end) }
     }
 
     /// Starts a flush when waiters are parked and none runs. A flush that completes without
@@ -56,14 +76,17 @@ final class GroupCommit {
     /// truncated below the waiter), and retrying would loop forever (each `flush` may complete
     /// synchronously).
     private func startIfIdle() {
-        guard !flushing, !waiters.isEmpty, let flush else { return }
+        guard !flushing, !waiters.isEmpty || wantedEnd > durableEnd, let flush else { return }
         flushing = true
         let before = durableEnd
         flush { [self] result in
             loop.preconditionInEventLoop()
             flushing = false
+            let cut = truncatedDuringFlush
+            truncatedDuringFlush = nil
             switch result {
-            case .success(let end):
+            case .success(var end):
+                if let cut { end = min(end, cut) }
                 if end > durableEnd {
                     durableEnd = end
                     onDurable?(end)
@@ -71,13 +94,16 @@ final class GroupCommit {
                 let ready = waiters.filter { $0.end <= durableEnd }
                 waiters.removeAll { $0.end <= durableEnd }
                 for w in ready { w.completion(.success(())) }
-                if durableEnd <= before && !waiters.isEmpty {
-                    failAll(GroupCommitError.noProgress(durableEnd: durableEnd))
+                if durableEnd <= before {
+                    // No progress: a requested end is dropped (nobody waits for it), waiters fail.
+                    wantedEnd = min(wantedEnd, durableEnd)
+                    if !waiters.isEmpty { failAll(GroupCommitError.noProgress(durableEnd: durableEnd)) }
                     return
                 }
             case .failure(let error):
                 // After a failed fsync the page cache no longer says what reached the disk:
                 // fail every waiter (producers retry elsewhere) rather than acknowledge.
+                wantedEnd = min(wantedEnd, durableEnd)
                 failAll(error)
                 return
             }

@@ -401,7 +401,7 @@ final class Partition: AdoptingReplica {
 
     /// Starts a background flush of everything appended so far (nobody waits for it).
     func flushInBackground() {
-        groupCommit.waitDurable(end: log.logEndOffset) { _ in }
+        groupCommit.requestFlush(end: log.logEndOffset)
     }
 
     // MARK: The epoch cache and producer state on disk

@@ -86,6 +86,13 @@ final class ReplicaFetcher {
     private var syncing: Set<TopicPartition> = []
     private var connection: EventLoopFuture<BrokerConnection>?
     private var running = false
+    /// Counts rounds; a round whose number is no longer current was abandoned (see `restart`).
+    private var generation = 0
+    /// The partitions of the fetch now parked at the leader; nil while no request is out.
+    private var asking: Set<TopicPartition>?
+    private var restartPending = false
+    /// The pause before the next round after a partition error, doubled while errors repeat.
+    private var errorBackoffMs: Int64 = 0
     private var stopped = false
     private var failures = 0
     private let loop: any EventLoop
@@ -114,16 +121,41 @@ final class ReplicaFetcher {
             replica.groupCommit.waitDurable(end: replica.logEndOffset) { [self] _ in
                 // A failed fsync takes the log offline; rounds skip it.
                 syncing.remove(key)
-                start()
+                start(including: key)
             }
+            return start()
         }
-        start()
+        start(including: key)
     }
 
-    private func start() {
+    /// Starts the round loop if it is idle. When a fetch is parked at the leader without `key`
+    /// (it can wait there up to replica.fetch.wait.max.ms), that round is abandoned for a new one
+    /// that asks for `key` too: a new partition's followers start at once, and the first acks=all
+    /// batches of a new topic do not wait out a long poll.
+    private func start(including key: TopicPartition? = nil) {
         if !running && !stopped {
             running = true
             loop.execute { self.round() }
+        } else if let key, partitions.contains(key), let asking, !asking.contains(key) {
+            restart()
+        }
+    }
+
+    /// Abandons the fetch parked at the leader: its connection is closed and its answer never
+    /// applied (its batches are fetched again; the positions it reported were durable when it was
+    /// sent, and a leader records a position only when a fetch arrives, so a late answer to it can
+    /// move nothing back). A new round starts on a new connection. Several partitions added at
+    /// once restart once.
+    private func restart() {
+        guard !restartPending, !stopped else { return }
+        restartPending = true
+        generation += 1
+        asking = nil
+        connection?.whenSuccess { $0.close() }
+        connection = nil
+        loop.execute { [self] in
+            restartPending = false
+            round()
         }
     }
 
@@ -168,10 +200,14 @@ final class ReplicaFetcher {
         request.topics = byTopic.keys.sorted().map { FetchRequest.FetchTopic(topic: $0.rawValue, partitions: byTopic[$0]!) }
         guard let connection = connect() else { return retry(after: settings.backoffMs) }
         let timeoutMs = Int64(settings.waitMaxMs) + 30_000
+        generation += 1
+        let round = generation
+        asking = Set(sent.keys)
         connection.flatMap { $0.send(request, version: 12, timeoutMs: timeoutMs) }
             .hop(to: loop)
             .whenComplete { [self] result in
-                guard !stopped, ownerReference != nil else { return }
+                guard !stopped, ownerReference != nil, round == generation else { return }
+                asking = nil
                 switch result {
                 case .success(let response):
                     failures = 0
@@ -255,7 +291,17 @@ final class ReplicaFetcher {
                 }
             }
         }
-        let next = { [self] in backoff ? retry(after: min(settings.backoffMs, 200)) : round() }
+        // A partition error is mostly metadata in flight: this broker applied a change (a new
+        // topic, a new leader epoch) before the leader did, or the other way round. The leader is
+        // usually there within milliseconds, so the pause starts at 10 ms and doubles while
+        // errors repeat, up to 200 ms (replica.fetch.backoff.ms if lower).
+        if backoff {
+            let cap = min(settings.backoffMs, 200)
+            errorBackoffMs = errorBackoffMs == 0 ? min(10, cap) : min(errorBackoffMs * 2, cap)
+        } else {
+            errorBackoffMs = 0
+        }
+        let next = { [self] in backoff ? retry(after: errorBackoffMs) : round() }
         guard !toSync.isEmpty else { return next() }
         var pending = toSync.count
         for replica in toSync {
