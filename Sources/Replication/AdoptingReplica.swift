@@ -34,7 +34,8 @@ extension AdoptingReplica {
     public mutating func adopt(leader: BrokerID?, leaderEpoch: LeaderEpoch, partitionEpoch: Int32, replicas: [BrokerID],
                                isr: [BrokerID], now: Int64) -> ReplicaRules.RoleChange? {
         let view = adoptionView
-        let adoption = ReplicaRules.adopt(leader: leader, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, by: view)
+        let adoption = ReplicaRules.adopt(leader: leader, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch,
+                                          replicas: replicas, by: view)
         let leading = view.leadingEpoch != nil
         let change: ReplicaRules.RoleChange?
         switch adoption {

@@ -63,14 +63,20 @@ public enum ReplicaRules {
     /// The adoption of a state naming `leader` (nil: no leader) in `leaderEpoch` and
     /// `partitionEpoch`. Whatever the answer but `.unchanged`, the replica takes the state's
     /// epochs, leader (none for `.behindLog`) and replicas afterwards.
+    ///
+    /// A partition whose only replica is this one (`replicas == [me]`) is led again in the epoch
+    /// its log ends in: no other replica can join its ISR or hold a record it lost, so nothing an
+    /// earlier life left in flight can be passed — and a single node whose metadata never moves
+    /// the epoch (a data directory converted from a single-node release) would otherwise never
+    /// lead it.
     public static func adopt(leader: BrokerID?, leaderEpoch: LeaderEpoch, partitionEpoch: Int32,
-                             by replica: Replica) -> Adoption {
+                             replicas: [BrokerID] = [], by replica: Replica) -> Adoption {
         if let latest = replica.latestLogEpoch, leaderEpoch < latest { return .behindLog }
         if leader == replica.me {
             if replica.leadingEpoch == leaderEpoch {
                 return partitionEpoch > replica.partitionEpoch ? .committedInEpoch : .unchanged
             }
-            if leaderEpoch == replica.latestLogEpoch { return .behindLog }
+            if leaderEpoch == replica.latestLogEpoch && replicas != [replica.me] { return .behindLog }
             return .becomeLeader
         }
         let changed = replica.leadingEpoch != nil || leader != replica.leader || leaderEpoch != replica.leaderEpoch

@@ -40,6 +40,12 @@ import Testing
         // An empty log, or one that ends in an epoch another leader wrote, leads as before.
         #expect(adopt(leader: 1, epoch: 3, partitionEpoch: 6, by: replica(leader: nil, leading: false, logEpoch: nil)) == .becomeLeader)
         #expect(adopt(leader: 1, epoch: 3, partitionEpoch: 6, by: replica(leader: nil, leading: false, logEpoch: 2)) == .becomeLeader)
+        // A partition with no other replica is led again in its log's epoch (a converted
+        // single-node data directory keeps its epochs); with others it is not.
+        #expect(ReplicaRules.adopt(leader: me, leaderEpoch: LeaderEpoch(3), partitionEpoch: 6, replicas: [me],
+                                   by: restarted) == .becomeLeader)
+        #expect(ReplicaRules.adopt(leader: me, leaderEpoch: LeaderEpoch(3), partitionEpoch: 6, replicas: [me, BrokerID(2)],
+                                   by: restarted) == .behindLog)
     }
 
     @Test func aFollowerIsToldOnlyOfANewLeaderOrEpoch() {
