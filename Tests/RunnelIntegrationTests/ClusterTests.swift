@@ -245,6 +245,23 @@ struct ClusterTests {
         }
     }
 
+    /// The last node of a cluster whose other voters are gone cannot finish a controlled shutdown
+    /// (no quorum can commit it); it gives up once no controller has answered for 5 s and stops
+    /// cleanly, well before the 30 s cap and a supervisor's (`runnel dev`'s) SIGKILL.
+    @Test func theLastNodeStopsPromptlyWhenTheQuorumIsGone() async throws {
+        try await withCluster { cluster in
+            let (topic, md) = try await createTopicWithLeader(cluster, "lastnode")
+            let last = try #require(leader(md, topic, 0))
+            for (index, node) in cluster.nodes.enumerated() where index + 1 != Int(last) { node.kill9() }
+            let node = cluster.node(Int(last))
+            let started = Date()
+            #expect(node.stop(signal: SIGTERM, timeoutSeconds: 20) == 0, "log:\n\(node.log.suffix(3000))")
+            #expect(Date().timeIntervalSince(started) < 20)
+            #expect(node.log.contains("controlled shutdown: no controller has answered for 5000 ms"), "log:\n\(node.log.suffix(3000))")
+            #expect(node.log.contains("stopped cleanly"))
+        }
+    }
+
     /// DescribeCluster and DescribeQuorum through every node (a client that knows only that node)
     /// tell the same story: one cluster id, one active controller that leads the metadata quorum,
     /// three brokers, three voters; a node that is not the controller forwarded DescribeQuorum to

@@ -38,6 +38,8 @@ final class BrokerLifecycle {
     private var inFlight = false
     private var stopped = false
     private var shutdownPromise: EventLoopPromise<Void>?
+    /// During a controlled shutdown: when a controller last answered a heartbeat (any answer).
+    private var lastAnswer = NIODeadline.now()
 
     init(loop: any EventLoop, context: Context, controller: ControllerService, channel: ControllerChannel, logger: Logger) {
         self.loop = loop
@@ -122,6 +124,7 @@ final class BrokerLifecycle {
                                                 wantShutDown: wantShutDown)
         let handle: (Int16, MetadataController.HeartbeatReply?) -> Void = { [self] code, reply in
             if let reply {
+                lastAnswer = .now()
                 handleReply(reply)
             } else if code == KafkaErrorCode.staleBrokerEpoch.rawValue || code == KafkaErrorCode.brokerIDNotRegistered.rawValue {
                 logger.info("the controller no longer knows this registration (error \(code)); registering again")
@@ -171,8 +174,10 @@ final class BrokerLifecycle {
     }
 
     /// Controlled shutdown: heartbeats asking to shut down until the controller has moved this
-    /// broker's leaderships away (or `timeoutMs` passes); then no more heartbeats.
-    func shutDown(timeoutMs: Int64) -> EventLoopFuture<Void> {
+    /// broker's leaderships away, or `timeoutMs` passes, or no controller has answered for
+    /// `silenceMs` (the quorum has lost its majority: the other voters are stopping too, so
+    /// nothing can be moved and waiting longer only delays the exit); then no more heartbeats.
+    func shutDown(timeoutMs: Int64, silenceMs: Int64) -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
         if let shutdownPromise { return shutdownPromise.futureResult }
         let promise = loop.makePromise(of: Void.self)
@@ -182,13 +187,21 @@ final class BrokerLifecycle {
             return promise.futureResult
         }
         shutdownPromise = promise
-        let deadline = loop.scheduleTask(in: .milliseconds(timeoutMs)) { [weak self] in
+        lastAnswer = .now()
+        let giveUp = { [weak self] (why: String) in
             guard let self, !self.stopped else { return }
-            self.logger.warning("controlled shutdown: no answer from the controller in \(timeoutMs) ms; stopping anyway")
+            self.logger.warning("controlled shutdown: \(why); stopping without it")
             self.stop()
             promise.succeed(())
         }
-        promise.futureResult.whenComplete { _ in deadline.cancel() }
+        let deadline = loop.scheduleTask(in: .milliseconds(timeoutMs)) {
+            giveUp("the controller has not moved this broker's leaderships away in \(timeoutMs) ms")
+        }
+        let watch = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [weak self] _ in
+            guard let self, NIODeadline.now() - self.lastAnswer >= .milliseconds(silenceMs) else { return }
+            giveUp("no controller has answered for \(silenceMs) ms (the metadata quorum has no reachable majority)")
+        }
+        promise.futureResult.whenComplete { _ in deadline.cancel(); watch.cancel() }
         timer?.cancel()
         beat()
         return promise.futureResult

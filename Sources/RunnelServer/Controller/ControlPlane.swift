@@ -241,10 +241,12 @@ final class ControlPlane {
     // MARK: Shutdown
 
     /// Controlled shutdown: the controller moves this broker's leaderships to other replicas
-    /// (nil when this broker never registered).
+    /// (nil when this broker never registered). It waits at most 30 s, and gives up after 5 s
+    /// without any controller answer: longer than a controller failover (an election timeout is
+    /// at most 2 s), shorter than a supervisor's patience when a whole cluster stops at once (D99).
     func controlledShutdown() -> EventLoopFuture<Void>? {
         loop.preconditionInEventLoop()
-        return lifecycle?.shutDown(timeoutMs: 30_000)
+        return lifecycle?.shutDown(timeoutMs: 30_000, silenceMs: 5_000)
     }
 
     /// No more heartbeats, controller work or forwarding.
