@@ -10,6 +10,13 @@
 - aborted-read: a value refused with a definite error (NOT_ENOUGH_REPLICAS to a producer that never
   retries, i.e. refused before the append) that some consumer or the final read saw.
 - nonmonotonic-send: a producer's later send acknowledged at an earlier offset of its partition.
+  For a producer without idempotence, a pair whose earlier record was out when librdkafka reported
+  a failed batch of that partition (history "batch-error"), and acknowledged after it, is counted
+  apart as
+  `nonmonotonic-send-resent` (REPORTED_ONLY): librdkafka puts a batch refused with
+  NOT_LEADER_OR_FOLLOWER or UNKNOWN_TOPIC_OR_PARTITION back in its queue without counting a
+  retry (even with retries=0), so a later batch already sent to the new leader lands first.
+  Kafka promises order under retries only with idempotence (D100).
 - nonmonotonic-poll: a consumer reading an offset at or below the one it read before in that
   partition without a new assignment in between; poll-skip: a consumer jumping over offsets that
   the final read holds, without a new assignment in between.
@@ -31,7 +38,7 @@ ANOMALIES = ["lost-write", "unseen", "inconsistent-offsets", "duplicate", "abort
              "nonmonotonic-poll", "poll-skip", "committed-backwards"]
 ACROSS_CUT = ["inconsistent-offsets-across-cut", "duplicate-across-cut", "nonmonotonic-send-across-cut",
               "nonmonotonic-poll-across-cut", "poll-skip-across-cut", "committed-backwards-across-cut"]
-REPORTED_ONLY = ["duplicate-plain"] + ACROSS_CUT
+REPORTED_ONLY = ["duplicate-plain", "nonmonotonic-send-resent"] + ACROSS_CUT
 
 
 def check(history, final: dict[int, list[tuple[int, bytes]]], cut_at: float | None = None) -> dict:
@@ -80,6 +87,18 @@ def check(history, final: dict[int, list[tuple[int, bytes]]], cut_at: float | No
 
     # a producer's acknowledged offsets in send order, per partition
     order = {o[3]: i for i, o in enumerate(sends)}
+    sent_at = {o[3]: o[1] for o in sends}
+    acked_at = {o[3]: o[1] for o in acks}
+    batch_errors: dict[tuple, list[float]] = defaultdict(list)
+    for _, t, name, p, *_ in (o for o in ops if o[0] == "batch-error"):
+        batch_errors[(name, p)].append(t)
+
+    def resent(name: str, p: int, v: bytes) -> bool:
+        """librdkafka failed one of this producer's batches of this partition while `v` was out
+        (sent, not yet acknowledged), and `v` was acknowledged after it: `v` went out again."""
+        sent, acked = sent_at.get(v), acked_at.get(v)
+        return sent is not None and acked is not None and any(sent < t < acked for t in batch_errors[(name, p)])
+
     by_prod: dict[tuple, list] = defaultdict(list)
     for _, t, name, v, p, off in acks:
         by_prod[(name, p)].append((order.get(v, -1), off, v, life(t)))
@@ -87,7 +106,12 @@ def check(history, final: dict[int, list[tuple[int, bytes]]], cut_at: float | No
         lst.sort()
         for (s1, o1, v1, l1), (s2, o2, v2, l2) in zip(lst, lst[1:]):
             if o2 <= o1:
-                kind = "nonmonotonic-send" if l1 == l2 else "nonmonotonic-send-across-cut"
+                if l1 != l2:
+                    kind = "nonmonotonic-send-across-cut"
+                elif not history.idempotent.get(key[0], False) and resent(key[0], key[1], v1):
+                    kind = "nonmonotonic-send-resent"
+                else:
+                    kind = "nonmonotonic-send"
                 found[kind].append((key, v1, o1, v2, o2))
 
     # consumers: within one assignment, offsets per partition go up by one at a time

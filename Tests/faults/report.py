@@ -20,6 +20,8 @@ for r in rows:
                                "acked_before_cut", "lost_acked", "lost_acked_before_cut", "read_then_lost", "cuts",
                                "member_kills", "coordinator_killed", "double_owned", "splits", "faults_injected") if k in r}
     notes["duplicate-plain"] = r["counts"].get("duplicate-plain", 0)
+    if r["counts"].get("nonmonotonic-send-resent"):
+        notes["nonmonotonic-send-resent"] = r["counts"]["nonmonotonic-send-resent"]
     notes.update({k: r["counts"][k] for k in ACROSS_CUT if r["counts"].get(k)})
     if "cuts" in notes:
         notes["cuts"] = [brief(cut) for cut in notes["cuts"]]

@@ -4,11 +4,14 @@ read, with unique values `<producer>-<n>`.
 Producers (one thread drives them all): `idem0`, `idem1` are idempotent acks=all producers (retries,
 max.in.flight 5); `plain0` is acks=all, not idempotent, `retries=0`, so its failures are definite
 refusals only when the broker said NOT_ENOUGH_REPLICAS (refused before the append, D65) — a value
-refused that way and read anyway is an aborted read. Consumers: an `assign` consumer reading every
+refused that way and read anyway is an aborted read. `retries=0` does not stop every re-send:
+librdkafka re-queues a batch refused with NOT_LEADER_OR_FOLLOWER without counting it (D100). Consumers: an `assign` consumer reading every
 partition from the start, and `group` consumers subscribed in one group, committing every second.
 """
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,7 +45,10 @@ DEFINITE_REFUSALS = {"NOT_ENOUGH_REPLICAS"}
 class History:
     """Every operation: ("send", t, producer, value, partition), ("ack", t, producer, value,
     partition, offset), ("fail", t, producer, value, partition, error), ("read", t, consumer, value,
-    partition, offset), ("assign", t, consumer, partitions), ("commit", t, consumer, {p: offset})."""
+    partition, offset), ("assign", t, consumer, partitions), ("commit", t, consumer, {p: offset}),
+    ("batch-error", t, producer, partition, count, error, actions): librdkafka's own report (debug
+    "msg") that a batch of `count` records of a non-idempotent producer failed (it names no
+    records: librdkafka numbers a batch's records only with idempotence)."""
     ops: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     idempotent: dict = field(default_factory=dict)   # producer -> bool
@@ -94,6 +100,33 @@ def wait_until(pred, timeout: float, what: str, interval: float = 0.2):
         time.sleep(interval)
 
 
+BATCH_ERROR = re.compile(r"\[(\d+)\]: MessageSet with (\d+) message\(s\) \(MsgId \d+, BaseSeq -?\d+\) "
+                         r"encountered error: (.*) \(actions ([^)]*)\)")
+
+
+class BatchErrors(logging.Handler):
+    """Receives librdkafka's debug log for one producer and records its failed batches: a batch
+    that failed and was then acknowledged was sent again by the client, which can reorder it."""
+
+    def __init__(self, history: History, name: str):
+        super().__init__(logging.DEBUG)
+        self.h = history
+        self.name = name
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) == 3 and args[0] == "MSGSET" and (m := BATCH_ERROR.search(str(args[2]))):
+            self.h.add("batch-error", time.monotonic(), self.name, int(m[1]), int(m[2]), m[4], m[5])
+
+
+def batch_error_logger(history: History, name: str) -> logging.Logger:
+    logger = logging.getLogger(f"faults.librdkafka.{name}.{id(history)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.handlers = [BatchErrors(history, name)]
+    return logger
+
+
 class Producers:
     def __init__(self, history: History, bootstrap: str, topic: str, partitions: int, rate: float = 100,
                  names: dict | None = None):
@@ -107,7 +140,10 @@ class Producers:
         for name, conf in self.specs.items():
             self.h.idempotent[name] = bool(conf.get("enable.idempotence"))
             self.h.retries[name] = conf.get("retries", 1) != 0
-            self.clients[name] = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **conf,
+            # A non-idempotent producer's order is the client's to keep: its failed batches are
+            # recorded so that the checker can tell librdkafka's re-sends from the broker's order.
+            logs = {} if conf.get("enable.idempotence") else {"debug": "msg", "logger": batch_error_logger(self.h, name)}
+            self.clients[name] = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **conf, **logs,
                                            "client.id": name,
                                            "error_cb": lambda e, n=name: self.errors.append(f"{n}: {e}")})
         self.stop_event = threading.Event()
