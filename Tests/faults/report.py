@@ -18,7 +18,8 @@ print("|---" * (6 + len(ANOMALIES)) + "|")
 for r in rows:
     notes = {k: r[k] for k in ("failover_s", "left_isr_s", "rejoined_isr_s", "acked_while_isr_alone", "fsync",
                                "acked_before_cut", "lost_acked", "lost_acked_before_cut", "read_then_lost", "cuts",
-                               "member_kills", "coordinator_killed", "double_owned", "splits", "faults_injected") if k in r}
+                               "member_kills", "coordinator_killed", "double_owned", "splits", "faults_injected",
+                               "plain_batches_failed") if k in r}
     notes["duplicate-plain"] = r["counts"].get("duplicate-plain", 0)
     if r["counts"].get("nonmonotonic-send-resent"):
         notes["nonmonotonic-send-resent"] = r["counts"]["nonmonotonic-send-resent"]

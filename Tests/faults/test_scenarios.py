@@ -138,6 +138,8 @@ class Run:
         result.update(scenario=self.name, seconds=round(time.monotonic() - self.t0, 1), seed=SEED,
                       faults=[w for _, w in c.fault_log], **self.extra)
         result["reader_errors"] = sorted({e for r in self.readers for e in r.errors})[:5]
+        # batches of the producer without idempotence that librdkafka reported failed (D100)
+        result["plain_batches_failed"] = len(self.h.of("batch-error"))
         out = os.environ.get("FAULTS_RESULTS")
         if out:
             with open(out, "a") as f:

@@ -10,11 +10,14 @@ partition from the start, and `group` consumers subscribed in one group, committ
 """
 from __future__ import annotations
 
-import logging
+import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
                              TopicPartition)
@@ -48,7 +51,8 @@ class History:
     partition, offset), ("assign", t, consumer, partitions), ("commit", t, consumer, {p: offset}),
     ("batch-error", t, producer, partition, count, error, actions): librdkafka's own report (debug
     "msg") that a batch of `count` records of a non-idempotent producer failed (it names no
-    records: librdkafka numbers a batch's records only with idempotence)."""
+    records: librdkafka numbers a batch's records only with idempotence); such a producer runs as
+    its own process (plain_producer.py), so its operations are stamped there."""
     ops: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     idempotent: dict = field(default_factory=dict)   # producer -> bool
@@ -104,27 +108,61 @@ BATCH_ERROR = re.compile(r"\[(\d+)\]: MessageSet with (\d+) message\(s\) \(MsgId
                          r"encountered error: (.*) \(actions ([^)]*)\)")
 
 
-class BatchErrors(logging.Handler):
-    """Receives librdkafka's debug log for one producer and records its failed batches: a batch
-    that failed and was then acknowledged was sent again by the client, which can reorder it."""
+class ChildProducer:
+    """plain_producer.py as a process: its events go into the history as this producer's, and
+    librdkafka's reports of failed batches, read from its stderr, as "batch-error"."""
 
-    def __init__(self, history: History, name: str):
-        super().__init__(logging.DEBUG)
+    def __init__(self, history: History, bootstrap: str, topic: str, partitions: int, rate: float, name: str,
+                 conf: dict, errors: list[str]):
         self.h = history
         self.name = name
+        self.errors = errors
+        self.remaining = 0
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("plain_producer.py")), bootstrap,
+                                      topic, str(partitions), str(rate), name, json.dumps(conf), "7200"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     text=True, errors="replace")
+        self.threads = [threading.Thread(target=self._events, daemon=True),
+                        threading.Thread(target=self._log, daemon=True)]
+        for t in self.threads:
+            t.start()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if len(args) == 3 and args[0] == "MSGSET" and (m := BATCH_ERROR.search(str(args[2]))):
-            self.h.add("batch-error", time.monotonic(), self.name, int(m[1]), int(m[2]), m[4], m[5])
+    def _events(self) -> None:
+        for line in self.proc.stdout:
+            e = json.loads(line)
+            if "send" in e:
+                v, p = e["send"]
+                self.h.add("send", e["t"], self.name, v.encode(), p)
+            elif "ack" in e:
+                v, p, off = e["ack"]
+                self.h.add("ack", e["t"], self.name, v.encode(), p, off)
+            elif "fail" in e:
+                v, p, err = e["fail"]
+                self.h.add("fail", e["t"], self.name, v.encode(), p, err)
+            elif "error" in e:
+                self.errors.append(f"{self.name}: {e['error']}")
+            elif "remaining" in e:
+                self.remaining = e["remaining"]
 
+    def _log(self) -> None:
+        for line in self.proc.stderr:
+            if "encountered error" in line and (m := BATCH_ERROR.search(line)):
+                self.h.add("batch-error", time.monotonic(), self.name, int(m[1]), int(m[2]), m[3], m[4])
 
-def batch_error_logger(history: History, name: str) -> logging.Logger:
-    logger = logging.getLogger(f"faults.librdkafka.{name}.{id(history)}")
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)
-    logger.handlers = [BatchErrors(history, name)]
-    return logger
+    def terminate(self) -> None:
+        """SIGTERM: the child stops producing and flushes (up to 70 s), then reports."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+
+    def wait(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        for t in self.threads:
+            t.join(10)
 
 
 class Producers:
@@ -137,13 +175,17 @@ class Producers:
         self.specs = names or PRODUCERS
         self.errors: list[str] = []
         self.clients = {}
+        self.children: dict[str, ChildProducer] = {}
+        self.child_specs = {}
         for name, conf in self.specs.items():
             self.h.idempotent[name] = bool(conf.get("enable.idempotence"))
             self.h.retries[name] = conf.get("retries", 1) != 0
-            # A non-idempotent producer's order is the client's to keep: its failed batches are
-            # recorded so that the checker can tell librdkafka's re-sends from the broker's order.
-            logs = {} if conf.get("enable.idempotence") else {"debug": "msg", "logger": batch_error_logger(self.h, name)}
-            self.clients[name] = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **conf, **logs,
+            if not conf.get("enable.idempotence"):
+                # A non-idempotent producer's order is the client's to keep: it runs as its own
+                # process, whose librdkafka debug log shows which batches it sent again (D100).
+                self.child_specs[name] = (bootstrap, conf)
+                continue
+            self.clients[name] = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **conf,
                                            "client.id": name,
                                            "error_cb": lambda e, n=name: self.errors.append(f"{n}: {e}")})
         self.stop_event = threading.Event()
@@ -179,10 +221,18 @@ class Producers:
                         p.poll(0.05)
                 p.poll(0)
             n += 1
+        for child in self.children.values():
+            child.terminate()
         self.remaining = sum(p.flush(70) for p in self.clients.values())
+        for child in self.children.values():
+            child.wait()
+        self.remaining += sum(c.remaining for c in self.children.values())
         self.clients = {}
 
     def start(self) -> "Producers":
+        for name, (bootstrap, conf) in self.child_specs.items():
+            self.children[name] = ChildProducer(self.h, bootstrap, self.topic, self.partitions, self.rate, name, conf,
+                                                self.errors)
         self.thread.start()
         return self
 
