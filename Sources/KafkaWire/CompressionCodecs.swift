@@ -48,13 +48,19 @@ public final class CompressionContext {
 
     // MARK: Decompression
 
+    /// Lets go of a scratch buffer that one large batch grew beyond `scratchRetainedBytesMax` (a
+    /// bomb's 64 MiB is not kept until the next compressed batch).
+    public func trimScratch() {
+        if scratch.capacity > Self.scratchRetainedBytesMax {
+            scratch = allocator.buffer(capacity: 0)
+        }
+    }
+
     /// Decompresses `input` into `scratch` (replacing what it held) and returns it; the bytes are
     /// valid until the next call on this context.
     public func decompressToScratch(_ input: UnsafeRawBufferPointer, codec: Compression,
                                     outputBytesMax: Int) throws(DecompressionError) -> ByteBuffer {
-        if scratch.capacity > Self.scratchRetainedBytesMax {
-            scratch = allocator.buffer(capacity: 0)
-        }
+        trimScratch()
         scratch.clear()
         try decompress(input, codec: codec, outputBytesMax: outputBytesMax, into: &scratch)
         return scratch

@@ -113,6 +113,7 @@ public enum RecordBatchValidator {
             if let target { rebuilt = rebuild(original, records: section, as: target, context: context ?? .forCurrentThread) }
         default:
             let context = context ?? .forCurrentThread
+            defer { context.trimScratch() }
             let inflated: ByteBuffer
             do {
                 inflated = try context.decompressToScratch(section, codec: compression, outputBytesMax: decompressedBytesMax)

@@ -267,6 +267,28 @@ import Testing
                 && error.description.contains("batchDecompressedBytesMax"), "\(error)")
     }
 
+    @Test func aBombDoesNotKeepItsMemory() throws {
+        // 40 MiB of zeros: refused at a 32 MiB bound after filling the scratch buffer that far.
+        var builder = RecordBatchBuilder(compression: .zstd)
+        builder.append(timestamp: TimestampMs(0), key: nil, value: recordBuffer([UInt8](repeating: 0, count: 40 << 20)))
+        let bomb = builder.finish()
+        let context = CompressionContext()
+        #expect(throws: RecordBatchError.self) {
+            try RecordBatchValidator.validateProduce(bomb, decompressedBytesMax: 32 << 20, context: context)
+        }
+        #expect(context.scratch.capacity <= CompressionContext.scratchRetainedBytesMax)
+        // A batch that fits leaves its (small) buffer for the next one.
+        _ = try RecordBatchValidator.validateProduce(Self.build(count: 50, codec: .zstd), decompressedBytesMax: Self.limit,
+                                                     context: context)
+        #expect(context.scratch.capacity > 0 && context.scratch.capacity <= CompressionContext.scratchRetainedBytesMax)
+    }
+
+    static func build(count: Int, codec: Compression) -> ByteBuffer {
+        var builder = RecordBatchBuilder(compression: codec)
+        for i in 0..<count { builder.append(timestamp: TimestampMs(Int64(i)), key: nil, value: recordBuffer(sample(100, seed: UInt64(i)))) }
+        return builder.finish()
+    }
+
     // MARK: damage
 
     static func validationError(_ batch: ByteBuffer, limit: Int = limit) -> RecordBatchError? {
