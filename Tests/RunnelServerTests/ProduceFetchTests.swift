@@ -112,6 +112,11 @@ import Testing
         #expect(old.errorCode == 76)
         #expect(try produce(h, topic: "t", records: zstd, version: 7)?.errorCode == 0)
         #expect(try values(fetch(h, topic: "t", offset: 0)).map(\.1) == ["z"])
+        // And a fetch below v10 that would return a zstd batch (KIP-110) gets 76, not the batch.
+        let oldFetch = try fetch(h, topic: "t", offset: 0, version: 9)
+        #expect(oldFetch.errorCode == 76)
+        #expect((oldFetch.records?.byteCount ?? 0) == 0)
+        #expect(try fetch(h, topic: "t", offset: 0, version: 10).errorCode == 0)
     }
 
     /// compression.type: a batch in another codec is stored recompressed, one in the topic's
