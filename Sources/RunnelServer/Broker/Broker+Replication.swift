@@ -69,6 +69,7 @@ extension Broker {
     func proposeISR(_ isr: [BrokerID], for partition: Partition) {
         guard let state = partition.leaderState else { return }
         let epoch = state.leaderEpoch
+        let before = state.isr.count
         if state.pendingISR != isr {
             logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(epoch)")
             partition.isrChangeProposed(isr)
@@ -111,7 +112,10 @@ extension Broker {
                 resendISR(isr, for: partition, epoch: epoch)
             case .refused:
                 logger.info("\(partition.key): ISR change to \(isr) refused (\(answer))")
-            case .committed, .ignored:
+            case .committed:
+                // D124: counted on the leader once its own change is committed.
+                metrics?.isrChanged(from: before, to: isr.count)
+            case .ignored:
                 break
             }
         }

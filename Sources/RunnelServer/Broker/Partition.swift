@@ -45,6 +45,8 @@ final class Partition: AdoptingReplica {
     var onHighWatermarkChanged: (() -> Void)?
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
+    /// Its topic's counters and the flush timer (nil when metrics are off).
+    var metrics: TopicMetrics?
     private var ackWaiters: [AckWaiter] = []
     private let nodeID: BrokerID
     private let loop: any EventLoop
@@ -191,6 +193,7 @@ final class Partition: AdoptingReplica {
     /// log may go offline) on an I/O error.
     func append(batch bytes: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) -> PartitionLog.AppendResult {
         let appended = try log.append(copying: bytes, leaderEpoch: leaderEpoch, now: now)
+        metrics?.appended(bytes: bytes.count, records: header.recordsCount)
         if header.producerId >= 0 {
             producers.record(producerId: header.producerId, epoch: header.producerEpoch,
                              batch: .init(firstSequence: header.baseSequence, lastSequence: header.baseSequence &+ header.lastOffsetDelta,
@@ -384,8 +387,10 @@ final class Partition: AdoptingReplica {
             }
             return
         }
+        let metrics = self.metrics
         threadPool.runIfActive(eventLoop: loop) { () throws -> Offset in
-            try request.perform()
+            guard let metrics else { return try request.perform() }
+            return try metrics.timingFlush { try request.perform() }
         }.whenComplete { [self] result in
             switch result {
             case .success:
