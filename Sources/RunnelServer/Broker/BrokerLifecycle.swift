@@ -38,8 +38,9 @@ final class BrokerLifecycle {
     private var inFlight = false
     private var stopped = false
     private var shutdownPromise: EventLoopPromise<Void>?
-    /// During a controlled shutdown: when a controller last answered a heartbeat (any answer).
-    private var lastAnswer = NIODeadline.now()
+    /// When a controller last answered a heartbeat (any answer): a controlled shutdown gives up
+    /// after a silence (D99), /health reports one longer than the session timeout (D125).
+    private(set) var lastAnswer = NIODeadline.now()
 
     init(loop: any EventLoop, context: Context, controller: ControllerService, channel: ControllerChannel, logger: Logger) {
         self.loop = loop

@@ -35,6 +35,14 @@ extension Broker {
         if lifecycle.isFenced {
             return Health(ready: false, reason: "not ready: fenced by the active controller (broker epoch \(lifecycle.epoch))")
         }
+        // Cut off from the controller, a broker hears of its fencing only when it is reachable
+        // again: a silence longer than the session means the controller has fenced it by now.
+        let silentMs = (NIODeadline.now() - lifecycle.lastAnswer).nanoseconds / 1_000_000
+        let sessionMs = Int64(config.int("broker.session.timeout.ms") ?? 9000)
+        if silentMs > sessionMs {
+            return Health(ready: false, reason: "not ready: no heartbeat answer from the active controller for \(silentMs) ms, "
+                + "longer than broker.session.timeout.ms=\(sessionMs): the controller fences this broker")
+        }
         return Health(ready: true, reason: "ok: node \(nodeID) registered (broker epoch \(lifecycle.epoch)), unfenced, \(counted(partitions.count, "partition log")) loaded")
     }
 
@@ -64,7 +72,8 @@ extension Broker {
                                       max(0, partition.highWatermark.rawValue - committed.offset.rawValue)))
             }
         }
-        snapshot.raft = raft
+        snapshot.raft = raft.map { .init(term: $0.term.rawValue, commit: $0.commit.rawValue, applied: $0.applied.rawValue,
+                                         leader: $0.leader.rawValue) }
         snapshot.ready = health().ready
         return snapshot
     }

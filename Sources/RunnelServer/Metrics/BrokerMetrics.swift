@@ -3,7 +3,6 @@ import Dispatch
 import KafkaMessages
 import Metrics
 import Prometheus
-import RaftCore
 import RunnelCore
 
 /// The per-topic counters, created once per topic and held by each of its `Partition`s, so the
@@ -155,7 +154,14 @@ final class BrokerMetrics: @unchecked Sendable {
         var leaderlessPartitions = 0
         var groupStates: [String] = []
         var lags: [(group: String, partition: TopicPartition, lag: Int64)] = []
-        var raft: RaftStatus?
+        /// The metadata quorum as this node knows it.
+        struct Raft {
+            var term: UInt64
+            var commit: UInt64
+            var applied: UInt64
+            var leader: UInt64
+        }
+        var raft: Raft?
         var ready = false
     }
 
@@ -221,10 +227,10 @@ final class BrokerMetrics: @unchecked Sendable {
         }
 
         if let raft = snapshot.raft {
-            raftTerm.record(Int64(clamping: raft.term.rawValue))
-            raftCommit.record(Int64(clamping: raft.commit.rawValue))
-            raftApplied.record(Int64(clamping: raft.applied.rawValue))
-            raftLeader.record(Int64(clamping: raft.leader.rawValue))
+            raftTerm.record(Int64(clamping: raft.term))
+            raftCommit.record(Int64(clamping: raft.commit))
+            raftApplied.record(Int64(clamping: raft.applied))
+            raftLeader.record(Int64(clamping: raft.leader))
         }
         ready.record(snapshot.ready ? 1 : 0)
     }
