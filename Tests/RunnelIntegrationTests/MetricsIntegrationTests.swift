@@ -95,13 +95,7 @@ struct MetricsIntegrationTests {
 
         try cluster.node(2).launch()
         try cluster.node(3).launch()
-        var ready: HTTPAnswer?
-        for _ in 0..<600 {
-            let now = try httpGet(port: metricsPort, path: "/health")
-            if now.status == 200 { ready = now; break }
-            usleep(50_000)
-        }
-        let done = try #require(ready, "never ready; logs:\n\(first.log.suffix(3000))\n\(cluster.logs)")
+        let done = try #require(try healthAnswer(port: metricsPort, status: 200, withinSeconds: 30), "never ready; logs:\n\(first.log.suffix(3000))\n\(cluster.logs)")
         #expect(done.body.hasPrefix("ok: node 1 registered"))
         let metrics = Exposition(try httpGet(port: metricsPort, path: "/metrics").body)
         #expect(metrics.value("runnel_broker_ready", [:]) == 1)
@@ -111,13 +105,18 @@ struct MetricsIntegrationTests {
         // the broker is fenced once its session expires, and /health says so.
         cluster.node(2).stop(signal: SIGKILL)
         cluster.node(3).stop(signal: SIGKILL)
-        var cut: HTTPAnswer?
-        for _ in 0..<400 {
-            let now = try httpGet(port: metricsPort, path: "/health")
-            if now.status == 503 { cut = now; break }
-            usleep(50_000)
-        }
-        let fenced = try #require(cut, "still 200 with no controller; log:\n\(first.log.suffix(3000))")
+        let fenced = try #require(try healthAnswer(port: metricsPort, status: 503, withinSeconds: 20), "still 200 with no controller; log:\n\(first.log.suffix(3000))")
         #expect(fenced.body.contains("no heartbeat answer from the active controller"), "\(fenced)")
     }
+}
+
+/// Polls GET /health every 50 ms until it answers `status`; nil after `withinSeconds`.
+func healthAnswer(port: Int, status: Int, withinSeconds: Double) throws -> HTTPAnswer? {
+    let deadline = Date().addingTimeInterval(withinSeconds)
+    while Date() < deadline {
+        let answer = try httpGet(port: port, path: "/health")
+        if answer.status == status { return answer }
+        usleep(50_000)
+    }
+    return nil
 }
