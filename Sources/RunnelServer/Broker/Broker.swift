@@ -158,10 +158,11 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
                 guard let result = try partition.applyRetention(now: now) else { continue }
                 if result.deletedSegments > 0 {
                     moved = true
-                    logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)")
+                    logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)",
+                                metadata: .partition(key))
                 }
             } catch {
-                logger.error("retention of \(key): \(error)")
+                logger.error("retention of \(key): \(error)", metadata: .partition(key))
             }
         }
         // The log start offsets moved: persist them so a restart does not serve deleted ranges.

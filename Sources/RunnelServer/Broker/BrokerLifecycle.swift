@@ -117,7 +117,8 @@ final class BrokerLifecycle {
     private func registered(_ newEpoch: Int64) {
         epoch = newEpoch
         isFenced = true
-        logger.info("registered with the controller: broker \(context.nodeID), epoch \(newEpoch)")
+        logger.info("registered with the controller: broker \(context.nodeID), epoch \(newEpoch)",
+                    metadata: .broker(context.nodeID, epoch: newEpoch))
     }
 
     private func heartbeat(wantShutDown: Bool, _ done: @escaping () -> Void) {
@@ -164,7 +165,8 @@ final class BrokerLifecycle {
         if reply.isFenced != isFenced {
             isFenced = reply.isFenced
             if shutdownPromise == nil {
-                logger.info(reply.isFenced ? "broker \(context.nodeID) is fenced" : "broker \(context.nodeID) is unfenced: it serves as a replica and leader")
+                logger.info(reply.isFenced ? "broker \(context.nodeID) is fenced" : "broker \(context.nodeID) is unfenced: it serves as a replica and leader",
+                            metadata: .broker(context.nodeID, epoch: epoch))
             }
         }
         if reply.shouldShutDown, let promise = shutdownPromise {

@@ -129,7 +129,8 @@ final class Partition: AdoptingReplica {
         let position = acksAllFsync ? groupCommit.durableEnd : end
         leaderState = LeaderState(leader: nodeID, leaderEpoch: leaderEpoch, replicas: replicas, isr: isr,
                                   highWatermark: highWatermark, logEnd: end, position: position, now: now)
-        logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)")
+        logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)",
+                    metadata: .partition(key, epoch: leaderEpoch))
         highWatermarkMoved()
         if acksAllFsync && position < end { flushInBackground() }
     }
@@ -341,14 +342,14 @@ final class Partition: AdoptingReplica {
             if epochCache.truncateFromEnd(log.logEndOffset) { saveEpochCache() }
             return
         }
-        logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)")
+        logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)", metadata: .partition(key, epoch: leaderEpoch))
         try log.truncate(to: offset)
         afterTruncation()
     }
 
     /// A follower whose leader's log starts past all of its data starts over at `offset`.
     func restart(at offset: Offset) throws(StorageError) {
-        logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)")
+        logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)", metadata: .partition(key, epoch: leaderEpoch))
         try log.truncateFully(startingAt: offset)
         afterTruncation()
     }
