@@ -73,11 +73,11 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let own = event.metadata { merged.merge(own) { _, new in new } }
-        var line = "{\"time\":" + Self.quoted(Self.timestamp())
-        line += ",\"level\":" + Self.quoted(event.level.rawValue)
-        line += ",\"label\":" + Self.quoted(label)
-        line += ",\"source\":" + Self.quoted(event.source)
-        line += ",\"message\":" + Self.quoted(event.message.description)
+        var line = "{\"time\":" + JSONText.quoted(Self.timestamp())
+        line += ",\"level\":" + JSONText.quoted(event.level.rawValue)
+        line += ",\"label\":" + JSONText.quoted(label)
+        line += ",\"source\":" + JSONText.quoted(event.source)
+        line += ",\"message\":" + JSONText.quoted(event.message.description)
         line += ",\"metadata\":" + Self.encode(.dictionary(merged))
         line += "}\n"
         write(line)
@@ -85,30 +85,12 @@ public struct JSONLogHandler: LogHandler {
 
     static func encode(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let s): return quoted(s)
-        case .stringConvertible(let c): return quoted(c.description)
+        case .string(let s): return JSONText.quoted(s)
+        case .stringConvertible(let c): return JSONText.quoted(c.description)
         case .array(let items): return "[" + items.map(encode).joined(separator: ",") + "]"
         case .dictionary(let d):
-            return "{" + d.keys.sorted().map { quoted($0) + ":" + encode(d[$0]!) }.joined(separator: ",") + "}"
+            return "{" + d.keys.sorted().map { JSONText.quoted($0) + ":" + encode(d[$0]!) }.joined(separator: ",") + "}"
         }
-    }
-
-    /// A JSON string literal (RFC 8259 escapes; other control characters as \u00XX).
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// Now as RFC 3339 in UTC with milliseconds, e.g. 2026-12-07T05:27:10.123Z.
@@ -137,5 +119,26 @@ extension Logger.Metadata {
         var fields: Logger.Metadata = ["broker": .stringConvertible(id.rawValue)]
         if let epoch { fields["epoch"] = .stringConvertible(epoch) }
         return fields
+    }
+}
+
+/// JSON text the broker and the CLI write by hand (log lines, `--json` output).
+public enum JSONText {
+    /// A JSON string literal (RFC 8259 escapes; other control characters as \u00XX).
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
