@@ -23,7 +23,7 @@ enum MetricCatalog {
                                          0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
     static let requests = Entry(name: "runnel_requests_total", kind: .counter, labels: ["api"],
-                                help: "Kafka requests this broker answered (or dropped unanswered, acks=0), by API.", buckets: [])
+                                help: "Kafka requests this broker handled (answered, dropped as acks=0 asks, or closed as malformed), by API.", buckets: [])
     static let requestDuration = Entry(
         name: "runnel_request_duration_seconds", kind: .histogram, labels: ["api"],
         help: "Time from a request's arrival at the broker's owner loop to its answer, by API (includes long-poll waits and acks=all waits).",
