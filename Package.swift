@@ -51,6 +51,10 @@ let package = Package(
         // C shims
         .target(name: "CCRC32C"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The other record-batch codecs (docs/decisions.md D110); scripts/install-deps.sh installs them.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         // RE2 (C++) behind a C face, for KIP-848 subscription regexes (docs/decisions.md D33).
         // SystemRE2 only carries pkg-config's flags and the install hint; scripts/install-deps.sh
         // installs the package (D23).
@@ -68,7 +72,7 @@ let package = Package(
                 swiftSettings: strict),
 
         // Wire format and storage
-        .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", nioCore], swiftSettings: strict),
+        .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", "CSnappy", "CLZ4", "CZstd", nioCore], swiftSettings: strict),
         .target(name: "KafkaMessages", dependencies: ["KafkaWire", "RunnelCore", nioCore], swiftSettings: strict),
         .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
         .target(name: "RaftStorage", dependencies: ["RaftCore", "LogStorage", "KafkaWire", "RunnelCore", nioCore, logging],

@@ -4,7 +4,8 @@
 FuzzFrames: every request and response frame of Tests/KafkaMessagesTests/Golden*Frames.swift
 (frames real clients sent, and kafka-python's responses), in FuzzFrames' input format: each
 alone (decoded directly) and a few streams through the frame decoder.
-FuzzRecordBatch: the kafka-python reference batches of Tests/KafkaWireTests/RecordBatchBuilderTests.swift.
+FuzzRecordBatch: the kafka-python reference batches of Tests/KafkaWireTests/RecordBatchBuilderTests.swift,
+and the batches real clients wrote with every codec (Tests/KafkaWireTests/CompressionCodecTests.swift).
 FuzzStorageFiles and FuzzMetadata seeds are built by the targets themselves with the production
 encoders (RUNNEL_FUZZ_WRITE_SEEDS, see scripts/fuzz.sh --write-seeds).
 
@@ -42,6 +43,13 @@ def reference_batches():
         yield name, swift_hex_expression(expression)
 
 
+def codec_batches():
+    with open(os.path.join(ROOT, "Tests", "KafkaWireTests", "CompressionCodecTests.swift")) as f:
+        text = f.read()
+    for client, codec, expression in re.findall(r'GoldenBatch\(client: "(\w+)", codec: \.(\w+), hex:(.*?)\),\n', text, re.S):
+        yield f"codec-{client}-{codec}", swift_hex_expression(expression)
+
+
 def write(target, name, data):
     directory = os.path.join(CORPUS, target)
     os.makedirs(directory, exist_ok=True)
@@ -67,6 +75,14 @@ def main():
         write("FuzzRecordBatch", name, bytes([0]) + batch)
         write("FuzzRecordBatch", name + "-fixcrc", bytes([1]) + batch)
     write("FuzzRecordBatch", "two-batches", bytes([0]) + batches["kafkaPythonIdempotent"] + batches["kafkaPythonGzip"])
+    codecs = dict(codec_batches())
+    for name, batch in codecs.items():
+        write("FuzzRecordBatch", name, bytes([0]) + batch)
+        if name.startswith("codec-aio-") or name.startswith("codec-ck-"):
+            # CRCs repaired after each mutation, so changes inside the compressed data get decoded.
+            write("FuzzRecordBatch", name + "-fixcrc", bytes([1]) + batch)
+    write("FuzzRecordBatch", "codec-mixed", bytes([1]) + codecs["codec-ck-snappy"] + codecs["codec-kp-lz4"]
+          + codecs["codec-aio-zstd"])
 
 
 if __name__ == "__main__":

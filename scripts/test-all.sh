@@ -51,9 +51,15 @@ declare -A PIP_PINS=(
     [kafka]="kafka-python==3.0.12"
     [aiokafka]="aiokafka==0.14.0"
     [pytest]="pytest==9.0.3"
+    # The codecs kafka-python imports (snappy, lz4, zstandard) and aiokafka's (cramjam); librdkafka
+    # has them built in (Tests/interop/test_codecs.py).
+    [snappy]="python-snappy==0.7.3"
+    [lz4]="lz4==4.4.5"
+    [zstandard]="zstandard==0.25.0"
+    [cramjam]="cramjam==2.14.0"
 )
 missing=()
-for module in confluent_kafka kafka aiokafka pytest; do
+for module in confluent_kafka kafka aiokafka pytest snappy lz4 zstandard cramjam; do
     if ! python3 -c "import $module" >/dev/null 2>&1; then
         missing+=("${PIP_PINS[$module]}")
     fi

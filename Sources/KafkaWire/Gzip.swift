@@ -1,7 +1,7 @@
 import CZlib
 public import NIOCore
 
-/// gzip (RFC 1952) through libz, the one compression codec Runnel implements. Kafka's gzip codec
+/// gzip (RFC 1952) through libz. Kafka's gzip codec
 /// is a plain gzip stream: zlib deflate with the gzip wrapper (windowBits 15 + 16).
 ///
 /// Decompression is always bounded by the caller's `outputBytesMax`: a batch of a few kilobytes
@@ -70,54 +70,83 @@ public enum Gzip {
     /// `outputBytesMax` bytes.
     public static func decompress(_ input: UnsafeRawBufferPointer, outputBytesMax: Int,
                                   allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(Failure) -> ByteBuffer {
+        let stream = makeInflateStream()
+        defer { freeInflateStream(stream) }
+        var output = allocator.buffer(capacity: min(outputBytesMax, max(4096, min(input.count * 4, 1 << 20))))
+        try decompress(input, outputBytesMax: outputBytesMax, stream: stream, into: &output)
+        return output
+    }
+
+    /// An inflate stream for gzip, on the heap: libz keeps a pointer back to it, so it must not
+    /// move. Reused across calls by `CompressionContext` (inflateReset instead of a new one).
+    static func makeInflateStream() -> UnsafeMutablePointer<z_stream> {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let initStatus = inflateInit2_(stream, gzipWindowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(initStatus == Z_OK, "inflateInit2 failed: \(initStatus)")
+        return stream
+    }
+
+    static func freeInflateStream(_ stream: UnsafeMutablePointer<z_stream>) {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Decompresses `input` with an initialized inflate `stream` (reset first), appending at most
+    /// `outputBytesMax` bytes to `output`.
+    static func decompress(_ input: UnsafeRawBufferPointer, outputBytesMax: Int, stream: UnsafeMutablePointer<z_stream>,
+                           into output: inout ByteBuffer) throws(Failure) {
         precondition(outputBytesMax >= 0)
         precondition(input.count <= Int(UInt32.max), "gzip input larger than 4 GiB")
-        var stream = z_stream()
-        let initStatus = inflateInit2_(&stream, gzipWindowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        precondition(initStatus == Z_OK, "inflateInit2 failed: \(initStatus)")
-        defer { inflateEnd(&stream) }
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = uInt(input.count)
+        inflateReset(stream)
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
 
         // Start from a guess of 4× the input (typical for record data) and double; never reserve
         // beyond the bound.
         var chunkBytes = max(4096, min(input.count * 4, 1 << 20))
-        var output = allocator.buffer(capacity: min(outputBytesMax, chunkBytes))
+        var written = 0
         while true {
             let status: Int32
-            if output.readableBytes < outputBytesMax {
-                let want = min(chunkBytes, outputBytesMax - output.readableBytes)
+            if written < outputBytesMax {
+                let want = min(chunkBytes, outputBytesMax - written)
                 status = output.writeReturning(minimumWritableBytes: want) { out in
-                    stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    stream.avail_out = uInt(want)
-                    let status = inflate(&stream, Z_NO_FLUSH)
-                    return (status, want - Int(stream.avail_out))
+                    stream.pointee.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.pointee.avail_out = uInt(want)
+                    let status = inflate(stream, Z_NO_FLUSH)
+                    return (status, want - Int(stream.pointee.avail_out))
                 }
+                written = Int(stream.pointee.total_out)
                 chunkBytes = min(chunkBytes * 2, 64 << 20)
             } else {
                 // At the bound: one more byte of output means the stream is too large.
                 var probe: UInt8 = 0
                 status = withUnsafeMutablePointer(to: &probe) { pointer in
-                    stream.next_out = pointer
-                    stream.avail_out = 1
-                    return inflate(&stream, Z_NO_FLUSH)
+                    stream.pointee.next_out = pointer
+                    stream.pointee.avail_out = 1
+                    return inflate(stream, Z_NO_FLUSH)
                 }
-                if stream.avail_out == 0 { throw .outputTooLarge(limitBytes: outputBytesMax) }
+                if stream.pointee.avail_out == 0 { throw .outputTooLarge(limitBytes: outputBytesMax) }
             }
             switch status {
             case Z_STREAM_END:
-                guard stream.avail_in > 0 else { return output }
+                guard stream.pointee.avail_in > 0 else { return }
                 // Another member follows (RFC 1952 allows several; Java's GZIPInputStream reads them).
-                let next = stream.next_in!
-                guard stream.avail_in >= 2, next[0] == 0x1F, next[1] == 0x8B else {
-                    throw .trailingBytes(count: Int(stream.avail_in))
+                let next = stream.pointee.next_in!
+                guard stream.pointee.avail_in >= 2, next[0] == 0x1F, next[1] == 0x8B else {
+                    throw .trailingBytes(count: Int(stream.pointee.avail_in))
                 }
-                inflateReset(&stream)
+                // inflateReset clears total_out: count what the earlier members wrote.
+                let before = written
+                inflateReset(stream)
+                written = before
+                stream.pointee.total_out = uLong(before)
             case Z_OK, Z_BUF_ERROR:
                 // No input left yet room to write: the stream stopped early.
-                if stream.avail_in == 0 && stream.avail_out > 0 { throw .truncated }
+                if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 { throw .truncated }
             default:
-                let message = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib status \(status)"
                 throw .corrupt(message)
             }
         }
@@ -126,7 +155,7 @@ public enum Gzip {
 
 extension ByteBuffer {
     /// Variant of `writeWithUnsafeMutableBytes` whose closure also returns a value.
-    fileprivate mutating func writeReturning<T>(
+    mutating func writeReturning<T>(
         minimumWritableBytes: Int, _ body: (UnsafeMutableRawBufferPointer) -> (T, Int)
     ) -> T {
         var result: T?

@@ -7,15 +7,16 @@ public import RunnelCore
 /// Records are encoded straight into one buffer behind a 61-byte header placeholder: each append
 /// computes the record's exact size from its varint widths and writes it in one pass, so nothing is
 /// allocated per record beyond growing that buffer. `finish()` fills in the header and computes
-/// the CRC-32C once. With gzip, the record section is compressed once, at `finish()`, into a
-/// second buffer.
+/// the CRC-32C once. With a codec, the record section is compressed once, at `finish()`, into a
+/// second buffer (with this thread's `CompressionContext`, so library state is reused).
 ///
 ///     var builder = RecordBatchBuilder(compression: .gzip)
 ///     builder.append(timestamp: now, key: nil, value: ByteBuffer(string: "hello"))
 ///     let batch = builder.finish()        // the bytes of a Produce request's `records`
 public struct RecordBatchBuilder {
     public let compression: Compression
-    public let compressionLevel: Int32
+    /// The codec's level; nil = `Compression.defaultLevel`.
+    public let compressionLevel: Int32?
     public var producerId: ProducerID
     public var producerEpoch: Int16
     public var baseSequence: Int32
@@ -34,11 +35,13 @@ public struct RecordBatchBuilder {
     ///     sequence number of the first record (-1 when not idempotent). They can also be set
     ///     after `finish()` with `setProducerState(in:…)`, e.g. when sequences are assigned at send.
     ///   - capacityBytes: initial buffer size; a producer passes its `batch.size`.
-    public init(compression: Compression = .none, compressionLevel: Int32 = Gzip.defaultLevel,
+    public init(compression: Compression = .none, compressionLevel: Int32? = nil,
                 producerId: ProducerID = .none, producerEpoch: Int16 = -1, baseSequence: Int32 = -1,
                 isTransactional: Bool = false, capacityBytes: Int = 16 * 1024,
                 allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         precondition(compression.isSupported, "compression \(compression) is not supported")
+        precondition(compressionLevel.map { compression.levels.contains($0) } ?? true,
+                     "\(compression) level \(compressionLevel!) is outside \(compression.levels)")
         self.compression = compression
         self.compressionLevel = compressionLevel
         self.producerId = producerId
@@ -103,15 +106,15 @@ public struct RecordBatchBuilder {
             // Move the buffer out so that writing the header does not copy it.
             batch = buffer
             buffer = ByteBuffer()
-        case .gzip:
+        case .gzip, .snappy, .lz4, .zstd:
             batch = allocator.buffer(capacity: RecordBatchHeader.size + buffer.readableBytes / 2 + 64)
             batch.writeRepeatingByte(0, count: RecordBatchHeader.size)
-            let level = compressionLevel
+            let (codec, level) = (compression, compressionLevel)
+            let context = CompressionContext.forCurrentThread
             buffer.withUnsafeReadableBytes { bytes in
-                Gzip.compress(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size...]), level: level, into: &batch)
+                context.compress(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size...]), codec: codec,
+                                 level: level, into: &batch)
             }
-        case .snappy, .lz4, .zstd:
-            preconditionFailure("compression \(compression) is not supported")
         }
         precondition(batch.readableBytes - RecordBatchHeader.logOverhead <= Int(Int32.max), "batch larger than 2 GiB")
         let attributes = compression.rawValue | (isTransactional ? 0x10 : 0)

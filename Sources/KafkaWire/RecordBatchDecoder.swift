@@ -42,8 +42,8 @@ public struct DecodedBatch: Sendable {
 }
 
 /// Iterates the batches in the `records` of a Fetch response partition: whole batches, checked
-/// (magic 2, CRC-32C unless disabled, codec, every record's structure), gzip sections inflated
-/// within `decompressedBytesMax`. A partial batch at the end — the broker cuts responses at a byte
+/// (magic 2, CRC-32C unless disabled, codec, every record's structure), compressed sections
+/// decompressed (every codec) within `decompressedBytesMax`. A partial batch at the end — the broker cuts responses at a byte
 /// boundary — ends the iteration quietly, as Kafka clients do.
 ///
 /// Batches may start before the offset the consumer asked for; skipping those records, and
@@ -111,7 +111,7 @@ public struct RecordBatchDecoder {
             let inflated = try records.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
                 let section = UnsafeRawBufferPointer(rebasing: bytes[(start + RecordBatchHeader.size)..<(start + header.totalSize)])
                 return try RecordBatchFrame.decompress(section, compression: compression, at: start,
-                                                       outputBytesMax: decompressedBytesMax)
+                                                       outputBytesMax: decompressedBytesMax, allocator: allocator)
             }
             decoded = try Self.decodeRecords(in: inflated, sectionStart: inflated.readerIndex,
                                              sectionLength: inflated.readableBytes, header: header, at: start)

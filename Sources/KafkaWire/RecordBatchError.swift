@@ -27,14 +27,14 @@ public struct RecordBatchError: Error, Equatable, Sendable, CustomStringConverti
         case badCRC(stored: UInt32, computed: UInt32)
         /// recordsCount is not lastOffsetDelta + 1, or there are no records.
         case badCounts(recordsCount: Int32, lastOffsetDelta: Int32)
-        /// A codec Runnel does not implement (snappy, lz4, zstd) or an unassigned one (5-7).
+        /// An unassigned codec (5-7); the broker also uses it for zstd in Produce before v7.
         case unsupportedCompression(codec: Int16)
         /// A control batch (transaction marker) from a client; only the broker writes those.
         case controlBatchFromClient
         /// An idempotent batch (producerId ≥ 0) without a sequence number.
         case missingSequence(producerId: Int64, baseSequence: Int32)
         /// The compressed record section could not be decompressed.
-        case decompression(Gzip.Failure)
+        case decompression(DecompressionError)
         /// A record's structure is wrong; `index` counts from 0 within the batch.
         case badRecord(index: Int, RecordFault)
         /// The record section holds a different number of records than recordsCount, or bytes
@@ -49,13 +49,15 @@ public struct RecordBatchError: Error, Equatable, Sendable, CustomStringConverti
     /// INVALID_RECORD, which they do not, since resending the same bytes cannot help.
     public var kafkaErrorCode: Int16 {
         switch kind {
-        case .truncatedHeader, .badLength, .badCRC, .decompression(.corrupt), .decompression(.truncated),
-             .decompression(.trailingBytes):
+        case .decompression(let failure):
+            if case .outputTooLarge = failure.kind {
+                return 10  // MESSAGE_TOO_LARGE: Java producers split the batch and retry
+            }
+            return 2  // CORRUPT_MESSAGE: the compressed data is damaged (a resend may be intact)
+        case .truncatedHeader, .badLength, .badCRC:
             return 2  // CORRUPT_MESSAGE
         case .unsupportedCompression:
             return 76  // UNSUPPORTED_COMPRESSION_TYPE
-        case .decompression(.outputTooLarge):
-            return 10  // MESSAGE_TOO_LARGE: Java producers split the batch and retry
         case .oldMessageFormat, .badMagic:
             // Kafka's ProduceRequest.validateRecords: "Produce requests with version N are only
             // allowed to contain record batches with magic version 2" is an InvalidRecordException.
@@ -81,7 +83,7 @@ public struct RecordBatchError: Error, Equatable, Sendable, CustomStringConverti
         case .badCounts(let count, let delta): return "recordsCount \(count) inconsistent with lastOffsetDelta \(delta)"
         case .unsupportedCompression(let codec):
             let name = Compression(rawValue: codec).map { "\($0)" } ?? "unknown codec \(codec)"
-            return "compression \(name) is not supported (only none and gzip)"
+            return "compression \(name) is not supported (codecs are none, gzip, snappy, lz4 and zstd)"
         case .controlBatchFromClient: return "control batches cannot be produced by clients"
         case .missingSequence(let id, let sequence): return "producerId \(id) with baseSequence \(sequence)"
         case .decompression(let failure): return failure.description

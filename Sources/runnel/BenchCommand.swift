@@ -49,7 +49,7 @@ struct BenchProducerOptions: ParsableArguments {
     @Option(name: .customLong("batch-bytes"), help: "Batch size in bytes.") var batchBytes: Int = 1_000_000
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more records (default: produce 5, e2e 0).")
     var lingerMs: Int64?
-    @Option(name: .customLong("compression"), help: "none or gzip.") var compression: String = "none"
+    @Option(name: .customLong("compression"), help: "none, gzip, snappy, lz4 or zstd.") var compression: String = "none"
     @Option(name: .customLong("buffer-bytes"), help: "Bytes a producer may have outstanding before send waits.")
     var bufferBytes: Int = 16 * 1024 * 1024
     @Option(name: .customLong("partitions"), help: "Partitions when the topic is created (default: the broker's).")
@@ -61,7 +61,7 @@ struct BenchProducerOptions: ParsableArguments {
     func validate() throws {
         guard Acks(name: acks) != nil else { throw ValidationError("--acks must be all, 1 or 0 (got '\(acks)')") }
         guard let codec = Compression(name: compression), codec.isSupported else {
-            throw ValidationError("--compression must be none or gzip (got '\(compression)')")
+            throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd (got '\(compression)')")
         }
         guard batchBytes > 0 else { throw ValidationError("--batch-bytes must be positive") }
         if let lingerMs, lingerMs < 0 { throw ValidationError("--linger-ms must not be negative") }

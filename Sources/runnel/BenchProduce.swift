@@ -24,17 +24,24 @@ struct BenchProduceCommand: AsyncParsableCommand {
     @Option(name: .customLong("producers"), help: "Producers sending concurrently.") var producers: Int = 1
     @Option(name: .customLong("throughput"), help: "Records per second over all producers (default: no limit).")
     var throughput: Double?
+    @Option(name: .customLong("payload"),
+            help: "Record values: repeat (one value for every record), letters (random letters, a new value per record) or json (JSON-like events, a new value per record; compresses like real data).")
+    var payload: String = "repeat"
 
     func validate() throws {
         guard recordSize >= 0 else { throw ValidationError("--record-size must not be negative") }
         guard producers > 0 else { throw ValidationError("--producers must be positive") }
         if let throughput, throughput <= 0 { throw ValidationError("--throughput must be positive") }
+        guard BenchPayload(rawValue: payload) != nil else {
+            throw ValidationError("--payload must be repeat, letters or json (got '\(payload)')")
+        }
     }
 
     func run() async throws {
         let topic = bench.topic, total = bench.records
         let config = producer.config(defaultLingerMs: 5)
-        let value = Bench.payload(size: recordSize)
+        let values = BenchPayload(rawValue: payload)!.values(size: recordSize)
+        let value = values[0]
         let summary: BenchSummary = try await client.withClient { admin in
             let metadata = try await Bench.ensureTopic(admin, topic, partitions: producer.partitions,
                                                       replicationFactor: producer.replicationFactor)
@@ -53,7 +60,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
                     : [index % partitionCount]).map { PartitionID(Int32($0)) }
                 let kafkaProducer = try await KafkaProducer(client: clients[index], config: config)
                 workers.append(ProduceWorker(producer: kafkaProducer, topic: topic, records: share, partitions: owned,
-                                             partitionCount: partitionCount, value: value, latency: latency,
+                                             partitionCount: partitionCount, values: values, latency: latency,
                                              recordsPerBatch: max(1, config.batchBytes / (recordSize + 12))))
             }
             for worker in workers { try await worker.warmUp() }
@@ -100,11 +107,15 @@ struct BenchProduceCommand: AsyncParsableCommand {
             summary.settings = [("acks", producer.acksName), ("record_size", "\(recordSize)"),
                                 ("batch_bytes", "\(producer.batchBytes)"), ("linger_ms", "\(config.lingerMs)"),
                                 ("compression", producer.compression), ("partitions", "\(partitionCount)"),
-                                ("producers", "\(producers)")]
+                                ("producers", "\(producers)"), ("payload", payload)]
             if let throughput { summary.settings.append(("throughput_target", BenchFormat.fixed(throughput, 0))) }
             summary.counters = [("log_growth", Int(growth)),
                                 ("failed", workers.reduce(0) { $0 + $1.counters.failed })]
             summary.failure = failure
+            summary.batchBytes = workers.reduce((uncompressed: 0, sent: 0)) { sum, worker in
+                let counters = worker.counters
+                return (sum.uncompressed + counters.uncompressedBytes, sum.sent + counters.sentBytes)
+            }
             for worker in workers { try? await worker.producer.close() }
             for extra in clients.dropFirst() { await extra.shutdown() }
             return summary
@@ -123,13 +134,17 @@ final class ProduceWorker: @unchecked Sendable {
         var failed = 0
         var firstError: String?
         var lastAckNs: UInt64 = 0
+        /// Bytes of the acknowledged batches before compression and as sent.
+        var uncompressedBytes = 0
+        var sentBytes = 0
     }
 
     let producer: KafkaProducer
     let topic: String
     let records: Int
     let partitions: [PartitionID]
-    let value: ByteBuffer
+    /// Record values, used in turn.
+    let values: [ByteBuffer]
     let latency: LatencyRecorder
     let recordsPerBatch: Int
     private let queues: [SendTimeQueue]
@@ -137,17 +152,17 @@ final class ProduceWorker: @unchecked Sendable {
     private var countersValue = Counters()
 
     init(producer: KafkaProducer, topic: String, records: Int, partitions: [PartitionID], partitionCount: Int,
-         value: [UInt8], latency: LatencyRecorder, recordsPerBatch: Int) {
+         values: [[UInt8]], latency: LatencyRecorder, recordsPerBatch: Int) {
         self.producer = producer
         self.topic = topic
         self.records = records
         self.partitions = partitions
-        self.value = ByteBuffer(bytes: value)
+        self.values = values.map { ByteBuffer(bytes: $0) }
         self.latency = latency
         self.recordsPerBatch = recordsPerBatch
         // Enough slots for every record the producer's buffer can hold (12 B of record overhead
         // at least), capped by the run's size.
-        let outstandingMax = producer.config.bufferBytesMax / (value.count + 12) + 2 * recordsPerBatch
+        let outstandingMax = producer.config.bufferBytesMax / (values[0].count + 12) + 2 * recordsPerBatch
         let capacity = min(max(records, 1), outstandingMax)
         queues = (0..<partitionCount).map { _ in SendTimeQueue(capacity: capacity) }
     }
@@ -188,6 +203,7 @@ final class ProduceWorker: @unchecked Sendable {
                     try await Task.sleep(nanoseconds: 200_000)
                 }
                 queue.push(BenchClock.nowNs())
+                let value = values.count == 1 ? values[0] : values[sequence % values.count]
                 let handle = try await producer.send(topic: topic, partition: partition, key: nil, value: value)
                 if handle.indexInBatch == 0 {
                     handle.whenBatchCompletes { [self] result in self.completed(queue, result) }
@@ -222,6 +238,8 @@ final class ProduceWorker: @unchecked Sendable {
             lock.lock()
             countersValue.acked += report.recordCount
             countersValue.lastAckNs = now
+            countersValue.uncompressedBytes += report.uncompressedBytes
+            countersValue.sentBytes += report.sizeBytes
             lock.unlock()
         case .failure(let error):
             // The batch's size is unknown here; the flush reports the error and the run fails.
@@ -282,5 +300,48 @@ final class SendTimeQueue: @unchecked Sendable {
         lock.lock()
         head = first + count
         lock.unlock()
+    }
+}
+
+/// What `bench produce` sends as record values. Compression ratios depend on it: one repeated
+/// value compresses far better than any real data, so codec figures use `json`.
+enum BenchPayload: String {
+    case `repeat`, letters, json
+
+    /// Distinct values cover more than a batch (2 MB), so no value repeats within one.
+    static let distinctBytes = 2_000_000
+
+    func values(size: Int) -> [[UInt8]] {
+        switch self {
+        case .repeat:
+            return [Bench.payload(size: size)]
+        case .letters, .json:
+            let count = max(1, min(65_536, Self.distinctBytes / max(size, 1)))
+            var state: UInt64 = 0x2545_F491_4F6C_DD1D
+            func next() -> UInt64 {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                return state
+            }
+            return (0..<count).map { index in
+                self == .letters ? (0..<size).map { _ in UInt8(ascii: "a") + UInt8(next() % 26) }
+                    : Self.event(index: index, size: size, next)
+            }
+        }
+    }
+
+    /// A JSON-like event of exactly `size` bytes: the same field names, varying values.
+    static func event(index: Int, size: Int, _ next: () -> UInt64) -> [UInt8] {
+        let kinds = ["page_view", "add_to_cart", "checkout", "search", "login", "logout"]
+        let countries = ["DE", "FR", "US", "BR", "JP", "IN", "NG", "GB"]
+        var text = "{\"id\":\(index),\"user\":\"user-\(next() % 100_000)\",\"event\":\"\(kinds[Int(next() % 6)])\","
+            + "\"path\":\"/products/\(next() % 10_000)\",\"country\":\"\(countries[Int(next() % 8)])\","
+            + "\"ts\":\(1_700_000_000_000 + index * 37),\"amount\":\(next() % 100_000),\"ok\":\(next() % 4 != 0)"
+        while text.utf8.count < size {
+            text += ",\"session\":\"\(String(next(), radix: 36))\""
+        }
+        // Cut to size, closing the object (valid JSON unless the cut falls inside a value).
+        return Array(text.utf8.prefix(max(size - 1, 0))) + (size > 0 ? [UInt8(ascii: "}")] : [])
     }
 }

@@ -99,6 +99,14 @@ struct BenchSummary {
     var counters: [(String, Int)] = []
     /// Why the run failed (records lost, an error came back); nil when it passed.
     var failure: String?
+    /// Produce: the batches' bytes before compression and as sent (header included), when known.
+    var batchBytes: (uncompressed: Int, sent: Int)?
+
+    /// uncompressed ÷ sent (1 without a codec).
+    var compressionRatio: Double? {
+        guard let batchBytes, batchBytes.sent > 0 else { return nil }
+        return Double(batchBytes.uncompressed) / Double(batchBytes.sent)
+    }
 
     var recordsPerSecond: Double { seconds > 0 ? Double(records) / seconds : 0 }
     /// 10⁶ bytes per second.
@@ -112,6 +120,11 @@ struct BenchSummary {
             lines.append("latency (\(latencyMeaning)) ms: p50 \(BenchFormat.fixed(latency.p50Ms, 3)), "
                 + "p95 \(BenchFormat.fixed(latency.p95Ms, 3)), p99 \(BenchFormat.fixed(latency.p99Ms, 3)), "
                 + "p99.9 \(BenchFormat.fixed(latency.p999Ms, 3)), max \(BenchFormat.fixed(latency.maxMs, 3))")
+        }
+        if let batchBytes, let ratio = compressionRatio {
+            lines.append("batches: \(BenchFormat.bytes(batchBytes.uncompressed)) before compression, "
+                + "\(BenchFormat.bytes(batchBytes.sent)) sent: compression ratio \(BenchFormat.fixed(ratio, 2)), "
+                + "\(BenchFormat.fixed(seconds > 0 ? Double(batchBytes.sent) / seconds / 1e6 : 0, 1)) MB/s sent")
         }
         if !settings.isEmpty || !counters.isEmpty {
             lines.append((settings.map { "\($0.0)=\($0.1)" } + counters.map { "\($0.0)=\($0.1)" }).joined(separator: " "))
@@ -134,6 +147,11 @@ struct BenchSummary {
         ]
         for (key, value) in settings { fields.append("\(BenchFormat.jsonString(key)):\(BenchFormat.jsonString(value))") }
         for (key, value) in counters { fields.append("\(BenchFormat.jsonString(key)):\(value)") }
+        if let batchBytes, let ratio = compressionRatio {
+            fields.append("\"batch_bytes_uncompressed\":\(batchBytes.uncompressed)")
+            fields.append("\"batch_bytes_sent\":\(batchBytes.sent)")
+            fields.append("\"compression_ratio\":\(BenchFormat.fixed(ratio, 3))")
+        }
         fields.append("\"latency\":\(BenchFormat.jsonString(latencyMeaning))")
         fields.append("\"latency_ms\":{\"count\":\(latency.count),\"p50\":\(BenchFormat.fixed(latency.p50Ms, 3)),"
             + "\"p95\":\(BenchFormat.fixed(latency.p95Ms, 3)),\"p99\":\(BenchFormat.fixed(latency.p99Ms, 3)),"

@@ -20,7 +20,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(name: [.customShort("k"), .customLong("key-separator")], help: "Split each line into key and value at the first SEP.")
     var keySeparator: String?
     @Option(name: .customLong("acks"), help: "all, 1 or 0.") var acks: String = "all"
-    @Option(name: .customLong("compression"), help: "none or gzip.") var compression: String = "none"
+    @Option(name: .customLong("compression"), help: "none, gzip, snappy, lz4 or zstd.") var compression: String = "none"
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more records.") var lingerMs: Int64 = 5
     @Option(name: .customLong("batch-bytes"), help: "Batch size in bytes.") var batchBytes: Int = 64 * 1024
     @Flag(name: .customLong("idempotent"), help: "Use an idempotent producer (needs --acks all).") var idempotent = false
@@ -28,7 +28,7 @@ struct ProduceCommand: AsyncParsableCommand {
     func validate() throws {
         guard Acks(name: acks) != nil else { throw ValidationError("--acks must be all, 1 or 0 (got '\(acks)')") }
         guard let codec = Compression(name: compression), codec.isSupported else {
-            throw ValidationError("--compression must be none or gzip (got '\(compression)')")
+            throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd (got '\(compression)')")
         }
         if keySeparator?.isEmpty == true { throw ValidationError("-k needs a non-empty separator") }
     }

@@ -176,9 +176,9 @@ import Testing
 
     @Test func decoderRefusesUnsupportedCodecAndOldFormats() {
         var bytes = Self.build(Self.mixed).batchBytes
-        bytes[22] = (bytes[22] & ~0x07) | 3  // lz4
+        bytes[22] = (bytes[22] & ~0x07) | 6  // unassigned
         HandBatch.fixCRC(&bytes)
-        #expect(throws: RecordBatchError(batchPosition: 0, kind: .unsupportedCompression(codec: 3))) {
+        #expect(throws: RecordBatchError(batchPosition: 0, kind: .unsupportedCompression(codec: 6))) {
             try RecordBatchDecoder.decodeAll(recordBuffer(bytes), decompressedBytesMax: 1 << 20)
         }
         var old = Self.build(Self.mixed).batchBytes

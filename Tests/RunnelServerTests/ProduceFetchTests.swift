@@ -95,17 +95,62 @@ import Testing
         #expect(try fetch(h, topic: "t", offset: 0).highWatermark == 0)
     }
 
-    @Test func unsupportedCodecIsRefusedWith76() throws {
+    @Test func unassignedCodecAndZstdBeforeV7AreRefusedWith76() throws {
         let h = try BrokerHarness()
         try createTopic(h, "t")
-        var lz4 = batch(["a"])
-        lz4.setInteger(Int16(3), at: RecordBatchHeader.Field.attributes)
+        var unassigned = batch(["a"])
+        unassigned.setInteger(Int16(6), at: RecordBatchHeader.Field.attributes)
         // Recompute the CRC so only the codec is wrong.
-        lz4.withUnsafeMutableReadableBytes { bytes in
+        unassigned.withUnsafeMutableReadableBytes { bytes in
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...]))
             bytes.storeBigEndian(crc, at: RecordBatchHeader.Field.crc)
         }
-        #expect(try produce(h, topic: "t", records: lz4)?.errorCode == 76)
+        #expect(try produce(h, topic: "t", records: unassigned)?.errorCode == 76)
+        // Kafka's rule (KIP-110): zstd needs Produce v7.
+        let zstd = batch(["z"], compression: .zstd)
+        let old = try #require(try produce(h, topic: "t", records: zstd, version: 3))
+        #expect(old.errorCode == 76)
+        #expect(try produce(h, topic: "t", records: zstd, version: 7)?.errorCode == 0)
+        #expect(try values(fetch(h, topic: "t", offset: 0)).map(\.1) == ["z"])
+        // And a fetch below v10 that would return a zstd batch (KIP-110) gets 76, not the batch.
+        let oldFetch = try fetch(h, topic: "t", offset: 0, version: 9)
+        #expect(oldFetch.errorCode == 76)
+        #expect((oldFetch.records?.byteCount ?? 0) == 0)
+        #expect(try fetch(h, topic: "t", offset: 0, version: 10).errorCode == 0)
+    }
+
+    /// compression.type: a batch in another codec is stored recompressed, one in the topic's
+    /// codec byte for byte; offsets continue; a fetch returns the stored bytes.
+    @Test(arguments: [("zstd", Compression.gzip), ("uncompressed", .lz4), ("snappy", .none), ("lz4", .lz4)])
+    func topicCompressionTypeRecompressesOnlyOtherCodecs(topicCodec: String, sent: Compression) throws {
+        let h = try BrokerHarness()
+        try createTopic(h, "t", configs: ["compression.type": topicCodec])
+        let first = batch(["a", "b", "c"], compression: sent)
+        let second = batch(["d"], compression: sent)
+        #expect(try produce(h, topic: "t", records: first)?.errorCode == 0)
+        #expect(try produce(h, topic: "t", records: second)?.baseOffset == 3)
+        let fetched = try #require(try fetch(h, topic: "t", offset: 0).records?.buffer)
+        let batches = try RecordBatchDecoder.decodeAll(fetched, decompressedBytesMax: 1 << 20)
+        let target = try #require(Compression(name: topicCodec))
+        #expect(batches.map(\.header.compression) == [Int(target.rawValue), Int(target.rawValue)])
+        #expect(batches.flatMap(\.records).map { String(buffer: $0.value!) } == ["a", "b", "c", "d"])
+        if target == sent {
+            // Stored as sent: the same bytes after the broker's stamps (baseOffset, leader epoch).
+            #expect(Array(fetched.readableBytesView.dropFirst(RecordBatchHeader.Field.magic).prefix(first.readableBytes - RecordBatchHeader.Field.magic))
+                    == Array(first.readableBytesView.dropFirst(RecordBatchHeader.Field.magic)))
+        }
+    }
+
+    @Test func recompressionAboveMaxMessageBytesIsMessageTooLarge() throws {
+        let h = try BrokerHarness()
+        // 20 records of 60 × "x": a small zstd batch, about 1,400 bytes uncompressed.
+        try createTopic(h, "t", configs: ["compression.type": "uncompressed", "max.message.bytes": "1200"])
+        let sent = batch(Array(repeating: String(repeating: "x", count: 60), count: 20), compression: .zstd)
+        #expect(sent.readableBytes < 1200)
+        let answer = try #require(try produce(h, topic: "t", records: sent))
+        #expect(answer.errorCode == 10)
+        #expect(answer.errorMessage?.contains("recompression") == true, "\(answer.errorMessage ?? "")")
+        #expect(try fetch(h, topic: "t", offset: 0).highWatermark == 0)
     }
 
     @Test func idempotentRetriesGetTheOriginalOffsetAndGapsAreRefused() throws {

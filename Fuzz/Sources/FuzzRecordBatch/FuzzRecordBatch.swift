@@ -5,7 +5,8 @@ import RunnelCore
 
 /// Produce records as the broker receives them: `RecordBatchValidator.validateProduce` (the
 /// produce hot path, raw memory) and `RecordBatchDecoder` (Fetch-side and test decoding), on
-/// the same bytes, including gzip sections.
+/// the same bytes, including compressed sections of every codec (gzip, snappy raw and xerial, lz4
+/// frames, zstd).
 ///
 /// Input: `flags` byte, then the records bytes (one or more concatenated batches).
 /// - bit 0: recompute each batch's CRC-32C first, so mutations reach the checks behind it;

@@ -11,6 +11,10 @@ public struct BatchReport: Sendable, Equatable {
     /// Records in the batch: the handles of this partition with `indexInBatch` 0 up to
     /// `recordCount - 1`.
     public var recordCount: Int
+    /// The batch's bytes as sent (compressed, with the codec) and before compression; their
+    /// ratio is the batch's compression ratio.
+    public var sizeBytes: Int = 0
+    public var uncompressedBytes: Int = 0
 }
 
 extension DeliveryHandle {
@@ -27,7 +31,8 @@ extension DeliveryHandle {
         batch.whenComplete { result in
             body(result.map { delivery in
                 BatchReport(topic: delivery.topic, partition: delivery.partition, baseOffset: delivery.baseOffset,
-                            recordCount: Int(delivery.recordCount))
+                            recordCount: Int(delivery.recordCount), sizeBytes: delivery.sizeBytes,
+                            uncompressedBytes: delivery.uncompressedBytes)
             })
         }
     }

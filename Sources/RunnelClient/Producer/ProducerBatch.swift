@@ -21,6 +21,9 @@ struct BatchDelivery: Sendable {
     var logAppendTime: TimestampMs?
     /// Records in the batch.
     var recordCount: Int32
+    /// The batch's bytes as sent, and before compression (header included).
+    var sizeBytes: Int = 0
+    var uncompressedBytes: Int = 0
 }
 
 /// A handle to one appended record's delivery. Cheap: it shares its batch's future.

@@ -60,7 +60,7 @@ public struct ProducerConfig: Sendable {
             throw KafkaClientError.invalidArgument("producer batchBytes, inFlightRequestsPerConnectionMax must be positive; lingerMs, retries not negative")
         }
         guard compression.isSupported else {
-            throw KafkaClientError.invalidArgument("compression \(compression) is not supported (use none or gzip)")
+            throw KafkaClientError.invalidArgument("compression \(compression) is not supported")
         }
     }
 }

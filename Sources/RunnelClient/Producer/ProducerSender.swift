@@ -219,7 +219,8 @@ final class ProducerSender: @unchecked Sendable {
     private func succeed(_ batch: ProducerBatch, baseOffset: Offset?, logAppendTime: TimestampMs?) {
         batch.promise.succeed(BatchDelivery(topic: batch.key.topic, partition: batch.key.partition,
                                             baseOffset: baseOffset, logAppendTime: logAppendTime,
-                                            recordCount: batch.recordCount))
+                                            recordCount: batch.recordCount, sizeBytes: batch.records.readableBytes,
+                                            uncompressedBytes: batch.accountedBytes))
         accumulator.completed(batch, error: nil)
     }
 

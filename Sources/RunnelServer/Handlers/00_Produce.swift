@@ -9,9 +9,11 @@ import Replication
 import RunnelCore
 
 // Produce (key 0), versions 0-9 (v9+ flexible). Per partition: every batch is validated (length,
-// magic 2, CRC-32C, record count and offset deltas, records really parse, codec none or gzip —
-// snappy/lz4/zstd → UNSUPPORTED_COMPRESSION_TYPE 76) before anything is appended; larger than
-// max.message.bytes → MESSAGE_TOO_LARGE (10). Idempotent batches are checked against the
+// magic 2, CRC-32C, record count and offset deltas, records really parse — compressed ones are
+// decompressed for it, at most Limits.batchDecompressedBytesMax, any of the five codecs; zstd
+// before Produce v7 → UNSUPPORTED_COMPRESSION_TYPE 76, as in Kafka) before anything is appended;
+// a topic whose compression.type names another codec than the batch's stores it recompressed
+// (D114); larger than max.message.bytes (after recompression too) → MESSAGE_TOO_LARGE (10). Idempotent batches are checked against the
 // producer's last 5 batches: a retried duplicate gets its original base offset, a gap gets
 // OUT_OF_ORDER_SEQUENCE_NUMBER (45), an old epoch INVALID_PRODUCER_EPOCH (47). Offsets are
 // assigned from the log end and the leader epoch stamped (both outside the CRC); LogAppendTime
@@ -52,7 +54,8 @@ extension Broker {
                         topicResult.partitionResponses.append(result)
                         continue
                     }
-                    let outcome = append(data.records, to: partition, overrides: overrides, now: now)
+                    let outcome = append(data.records, to: partition, overrides: overrides, now: now,
+                                         produceVersion: context.version)
                     result.errorCode = outcome.errorCode
                     result.errorMessage = outcome.errorMessage
                     result.baseOffset = outcome.baseOffset
@@ -130,20 +133,30 @@ extension Broker {
 
     /// Validates and appends one partition's records. Nothing is appended unless every batch is
     /// valid and passes the idempotence checks.
-    func append(_ records: ByteBuffer?, to partition: Partition, overrides: [String: String], now: TimestampMs) -> AppendOutcome {
+    func append(_ records: ByteBuffer?, to partition: Partition, overrides: [String: String], now: TimestampMs,
+                produceVersion: Int16 = 9) -> AppendOutcome {
         guard let records, records.readableBytes > 0 else {
             return .failure(KafkaErrorCode.corruptMessage.rawValue, "no records")
         }
         let maxBytes = LogConfigs.maxMessageBytes(overrides, broker: config)
         let batches: [ValidatedBatch]
         do {
-            batches = try RecordBatchValidator.validateProduce(records, decompressedBytesMax: Limits.batchDecompressedBytesMax)
+            batches = try RecordBatchValidator.validateProduce(records, decompressedBytesMax: Limits.batchDecompressedBytesMax,
+                                                               recompression: topicRecompression(overrides))
         } catch {
             return .failure(error.kafkaErrorCode, error.description)
         }
-        for batch in batches where batch.range.count > maxBytes {
+        // Kafka's ProduceRequest check: zstd needs Produce v7+ (KIP-110), also when the topic
+        // would recompress the batch anyway.
+        if produceVersion < 7, batches.contains(where: { $0.header.compression == Int(Compression.zstd.rawValue) }) {
+            return .failure(KafkaErrorCode.unsupportedCompressionType.rawValue,
+                            "zstd-compressed batches need Produce v7 or later (this request is v\(produceVersion))")
+        }
+        for batch in batches where batch.range.count > maxBytes || (batch.rebuilt?.bytes.readableBytes ?? 0) > maxBytes {
+            let size = batch.rebuilt?.bytes.readableBytes ?? batch.range.count
+            let recompressed = batch.rebuilt.map { _ in " after recompression to the topic's compression.type" } ?? ""
             return .failure(KafkaErrorCode.messageTooLarge.rawValue,
-                            "batch of \(batch.range.count) bytes exceeds max.message.bytes \(maxBytes)")
+                            "batch of \(max(size, batch.range.count)) bytes\(recompressed) exceeds max.message.bytes \(maxBytes)")
         }
         // Idempotence: all batches must pass before any is appended.
         var duplicateOf: ProducerStateTable.BatchMetadata?
@@ -176,8 +189,15 @@ extension Broker {
             // them into the segment once and stamps the stored copy (no private copy here).
             try records.withUnsafeReadableBytes { bytes in
                 for (i, batch) in batches.enumerated() {
-                    let slice = UnsafeRawBufferPointer(rebasing: bytes[batch.range])
-                    let appended = try partition.append(batch: slice, header: batch.header, now: now)
+                    let appended: PartitionLog.AppendResult
+                    if let rebuilt = batch.rebuilt {
+                        appended = try rebuilt.bytes.withUnsafeReadableBytes { rebuiltBytes in
+                            try partition.append(batch: rebuiltBytes, header: rebuilt.header, now: now)
+                        }
+                    } else {
+                        let slice = UnsafeRawBufferPointer(rebasing: bytes[batch.range])
+                        appended = try partition.append(batch: slice, header: batch.header, now: now)
+                    }
                     if i == 0 {
                         outcome.baseOffset = appended.baseOffset.rawValue
                         outcome.logAppendTime = appended.logAppendTime.rawValue
@@ -198,5 +218,22 @@ extension Broker {
             outcome.errorMessage = "\(error)"
         }
         return outcome
+    }
+
+    /// The topic's `compression.type` as a recompression target: nil for `producer` (store batches
+    /// as sent, the default), else the codec (`uncompressed` = none) and its level key
+    /// (`compression.gzip.level`, `compression.lz4.level`, `compression.zstd.level`).
+    func topicRecompression(_ overrides: [String: String]) -> Recompression? {
+        guard let name = LogConfigs.effective("compression.type", overrides: overrides, broker: config),
+              name != "producer", let codec = Compression(name: name) else { return nil }
+        let levelKey: String?
+        switch codec {
+        case .gzip: levelKey = "compression.gzip.level"
+        case .lz4: levelKey = "compression.lz4.level"
+        case .zstd: levelKey = "compression.zstd.level"
+        case .none, .snappy: levelKey = nil
+        }
+        let level = levelKey.flatMap { LogConfigs.effective($0, overrides: overrides, broker: config) }.flatMap { Int32($0) }
+        return Recompression(codec: codec, level: level)
     }
 }

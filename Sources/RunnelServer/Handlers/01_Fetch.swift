@@ -142,6 +142,11 @@ extension Broker {
                         // batches after the damage (offsets would be skipped silently).
                         result.errorCode = KafkaErrorCode.corruptMessage.rawValue
                         read.hasError = true
+                    case .records(let slice) where version < 10 && Self.holdsZstd(slice):
+                        // Kafka's rule (KIP-110): a consumer that fetches below v10 may not
+                        // know zstd, so it gets an error rather than batches it cannot read.
+                        result.errorCode = KafkaErrorCode.unsupportedCompressionType.rawValue
+                        read.hasError = true
                     case .records(let slice):
                         if !slice.isEmpty {
                             result.records = ResponseRecords(source: StoredRecords(slice: slice, metrics: partition.metrics))
@@ -160,6 +165,21 @@ extension Broker {
 }
 
 extension Broker {
+    /// Whether any batch of `slice` is zstd-compressed (its attributes' codec bits).
+    static func holdsZstd(_ slice: LogSlice) -> Bool {
+        slice.withUnsafeBytes { bytes in
+            var at = 0
+            while at + RecordBatchHeader.Field.attributes + 2 <= bytes.count {
+                let length = Int(bytes.loadBigEndian(Int32.self, at: at + 8))
+                let attributes = bytes.loadBigEndian(Int16.self, at: at + RecordBatchHeader.Field.attributes)
+                if attributes & Compression.attributeMask == Compression.zstd.rawValue { return true }
+                guard length > 0 else { return false }
+                at += 12 + length
+            }
+            return false
+        }
+    }
+
     /// Whether a follower's log diverges from this leader's (KIP-320): its last fetched epoch
     /// ends earlier here than its fetch offset, or this log knows only an older epoch. Then the
     /// answer names the epoch and end offset the follower truncates to.

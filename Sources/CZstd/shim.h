@@ -1,0 +1,2 @@
+// libzstd-dev: zstd frames (zstd.h), stable API only.
+#include <zstd.h>
