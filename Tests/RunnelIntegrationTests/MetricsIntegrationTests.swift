@@ -64,6 +64,29 @@ struct MetricsIntegrationTests {
         }
     }
 
+    /// A group that consumed everything and left: one group (Empty), lag 0; then records the
+    /// group has not read yet show as lag on their partition.
+    @Test func groupCountAndLagFollowCommitsAndAppends() async throws {
+        let metricsPort = try freeLoopbackPort()
+        try await withBroker(overrides: ["runnel.metrics.listener=http://127.0.0.1:\(metricsPort)",
+                                         "group.initial.rebalance.delay.ms=0"]) { broker in
+            let topic = uniqueTopic("lag")
+            let b = ["-b", broker.bootstrap]
+            #expect(try runCLI(["topic", "create", topic, "-p", "1"] + b).status == 0)
+            #expect(try runCLI(["produce", topic] + b, stdin: (1...10).map(String.init).joined(separator: "\n") + "\n").status == 0)
+            let consumed = try runCLI(["consume", topic, "-g", "billing", "-e", "--max-wait-ms", "100"] + b, timeoutSeconds: 120)
+            #expect(consumed.status == 0, "\(consumed.stderr)")
+            #expect(consumed.stdoutLines.count == 10)
+            let caughtUp = Exposition(try httpGet(port: metricsPort, path: "/metrics").body)
+            #expect(caughtUp.value("runnel_consumer_groups", ["state": "Empty"]) == 1, "\(caughtUp.samples.filter { $0.name.contains("group") })")
+            #expect(caughtUp.value("runnel_consumer_group_lag", ["group": "billing", "topic": topic, "partition": "0"]) == 0)
+
+            #expect(try runCLI(["produce", topic, "--acks", "all"] + b, stdin: "11\n12\n13\n").status == 0)
+            let behind = Exposition(try httpGet(port: metricsPort, path: "/metrics").body)
+            #expect(behind.value("runnel_consumer_group_lag", ["group": "billing", "topic": topic, "partition": "0"]) == 3)
+        }
+    }
+
     @Test func badListenerValueIsRefusedNamingKeyAndValue() throws {
         let result = try runCLI(["broker", "--override", "runnel.metrics.listener=127.0.0.1:9644"])
         #expect(result.status == 2)
