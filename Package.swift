@@ -44,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C shims
@@ -81,7 +83,10 @@ let package = Package(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
                            "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
-                           nioCore, nioPosix, nioConcurrency, logging],
+                           nioCore, nioPosix, nioConcurrency, logging,
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),
