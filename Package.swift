@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // Runnel — a Kafka-compatible commit-log broker. Module direction (DESIGN.md §2): arrows point
-// down only. Pure modules (RunnelCore, RaftCore, ClusterMetadata, Replication, GroupCoordinator)
-// depend on nothing that does I/O, reads a clock or owns a thread.
+// down only. Pure modules (RunnelCore, RaftCore, ClusterMetadata, Replication, Compaction,
+// GroupCoordinator) depend on nothing that does I/O, reads a clock or owns a thread.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "ClusterMetadata", targets: ["ClusterMetadata"]),
         .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "RunnelServer", targets: ["RunnelServer"]),
         .library(name: "RunnelClient", targets: ["RunnelClient"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
@@ -64,6 +65,8 @@ let package = Package(
         .target(name: "RaftCore", swiftSettings: strict),
         .target(name: "ClusterMetadata", dependencies: ["RunnelCore"], swiftSettings: strict),
         .target(name: "Replication", dependencies: ["RunnelCore"], swiftSettings: strict),
+        // The log cleaner's decisions: which log, which range, which records and batches stay.
+        .target(name: "Compaction", swiftSettings: strict),
         .target(name: "GroupCoordinator", dependencies: ["RunnelCore", "CRE2"], swiftSettings: strict),
         // The whole cluster in one deterministic process (pure too: simulated clock, network, disks).
         .target(name: "ClusterSim", dependencies: ["RaftCore", "ClusterMetadata", "Replication", "RunnelCore"],
@@ -106,6 +109,8 @@ let package = Package(
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RunnelCore", "RunnelTesting"],
+                    resources: [.copy("testdata")]),
+        .testTarget(name: "CompactionTests", dependencies: ["Compaction", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim"]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore", "RunnelTesting"],
