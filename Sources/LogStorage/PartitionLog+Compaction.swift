@@ -19,7 +19,8 @@ public import RunnelCore
 extension PartitionLog {
     /// Replaces the `count` consecutive sealed segments starting with the one at `firstBase` by
     /// one segment at `firstBase` holding `batches` (stored batches, offsets increasing, all within
-    /// the replaced segments' offsets; each is checked, CRC included). With no batches the segments
+    /// the replaced segments' offsets; each is checked, CRC included, as compaction leaves them:
+    /// `validateStored`). With no batches the segments
     /// are removed and nothing replaces them. Offsets in between read as gaps, as compaction leaves
     /// them. The old files go to `removeLater` when set, else they are removed at once.
     public func replaceSegments(from firstBase: Offset, count: Int, with batches: [[UInt8]]) throws(StorageError) {
@@ -83,7 +84,7 @@ extension PartitionLog {
     }
 
     private static func checkedCleanedBatch(_ batch: [UInt8], path: String) throws(StorageError) -> RecordBatchHeader {
-        let result = batch.withUnsafeBytes { RecordBatchHeader.validate($0) }
+        let result = batch.withUnsafeBytes { RecordBatchHeader.validateStored($0) }
         switch result {
         case .success(let header) where header.totalSize == batch.count:
             return header

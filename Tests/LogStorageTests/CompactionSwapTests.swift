@@ -264,3 +264,69 @@ extension PartitionLog {
         for batch in kept { #expect(reopened.readBatches(from: batch.base)?.first?.0 == batch.base) }
     }
 }
+
+/// A batch as compaction leaves it: `records` records (none for a producer's kept-empty batch) at
+/// `base`, still spanning `lastOffsetDelta + 1` offsets; CRC recomputed.
+func compactedBatch(base: Int64, lastOffsetDelta: Int32, records: Int, producerId: Int64 = -1) -> [UInt8] {
+    var batch = TestBatch.make(records: max(records, 1), valueBytes: 100)
+    if records == 0 { batch.removeSubrange(RecordBatchHeader.size...) }
+    batch.withUnsafeMutableBytes { raw in
+        typealias F = RecordBatchHeader.Field
+        raw.storeBigEndian(base, at: F.baseOffset)
+        raw.storeBigEndian(Int32(raw.count - RecordBatchHeader.logOverhead), at: F.batchLength)
+        raw.storeBigEndian(lastOffsetDelta, at: F.lastOffsetDelta)
+        raw.storeBigEndian(producerId, at: F.producerId)
+        raw.storeBigEndian(Int32(records), at: F.recordsCount)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[RecordBatchHeader.crcCoverageStart...]))
+        raw.storeBigEndian(crc, at: F.crc)
+    }
+    return batch
+}
+
+@Suite struct StoredBatchValidationTests {
+    @Test func compactedAndEmptiedBatchesAreValidStoredBatchesButNotValidProduce() {
+        let thinned = compactedBatch(base: 0, lastOffsetDelta: 3, records: 2)
+        let empty = compactedBatch(base: 4, lastOffsetDelta: 1, records: 0, producerId: 7)
+        for batch in [thinned, empty] {
+            batch.withUnsafeBytes { bytes in
+                guard case .success = RecordBatchHeader.validateStored(bytes) else { Issue.record("refused"); return }
+                guard case .failure(.badCounts) = RecordBatchHeader.validate(bytes) else { Issue.record("produce accepts it"); return }
+            }
+        }
+        // More records than offsets, or a damaged CRC, stay invalid.
+        let tooMany = compactedBatch(base: 0, lastOffsetDelta: 0, records: 2)
+        var damaged = thinned
+        damaged[damaged.count - 1] ^= 0x01
+        tooMany.withUnsafeBytes { bytes in
+            guard case .failure(.badCounts) = RecordBatchHeader.validateStored(bytes) else { Issue.record("accepted"); return }
+        }
+        damaged.withUnsafeBytes { bytes in
+            guard case .failure(.badCRC) = RecordBatchHeader.validateStored(bytes) else { Issue.record("accepted"); return }
+        }
+    }
+
+    /// A cleaned segment of thinned and emptied batches survives a crash and the recovery that
+    /// walks every batch (before D147 recovery cut the log at the first of them).
+    @Test func recoveryKeepsCompactedBatches() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try CompactionSwapTests().makeLog(dir, fileSystem: PosixFileSystem())
+        let before = log.storedBatches()
+        let end = log.segments[1].baseOffset.rawValue
+        let group = before.filter { $0.base < end }
+        #expect(group.count >= 2)
+        // Every batch thinned to one record, the last kept empty (a producer's last batch).
+        var cleaned = group.dropLast().map { compactedBatch(base: $0.base, lastOffsetDelta: Int32($0.last - $0.base), records: 1) }
+        cleaned.append(compactedBatch(base: group.last!.base, lastOffsetDelta: Int32(group.last!.last - group.last!.base),
+                                      records: 0, producerId: 7))
+        try log.replaceSegments(from: log.segments[0].baseOffset, count: 1, with: cleaned)
+        let expected = log.storedBatches()
+        #expect(expected.map(\.bytes) == cleaned + before.filter { $0.base >= end }.map(\.bytes))
+        log.abandon()
+        let capture = LogCapture()
+        let reopened = try openLog(dir.path, config: CompactionSwapTests.config, needsRecovery: true, logger: capture.logger)
+        #expect(reopened.storedBatches() == expected)
+        #expect(capture.warnings == [])
+        #expect(try reopened.append(TestBatch.make(records: 1)).baseOffset.rawValue == before.last!.last + 1)
+    }
+}
