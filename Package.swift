@@ -75,7 +75,9 @@ let package = Package(
         // Wire format and storage
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", "CSnappy", "CLZ4", "CZstd", nioCore], swiftSettings: strict),
         .target(name: "KafkaMessages", dependencies: ["KafkaWire", "RunnelCore", nioCore], swiftSettings: strict),
-        .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
+        // KafkaWire and Compaction: the cleaner pass decodes, plans and re-encodes batches (D149).
+        .target(name: "LogStorage", dependencies: ["RunnelCore", "KafkaWire", "Compaction", nioCore, logging],
+                swiftSettings: strict),
         .target(name: "RaftStorage", dependencies: ["RaftCore", "LogStorage", "KafkaWire", "RunnelCore", nioCore, logging],
                 swiftSettings: strict),
 
@@ -103,7 +105,8 @@ let package = Package(
         .testTarget(name: "RunnelCoreTests", dependencies: ["RunnelCore"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "RunnelCore", nioCore]),
         .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", "RunnelCore", nioCore]),
-        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", "KafkaWire",
+                                                           "Compaction", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RunnelTesting"], resources: [.copy("testdata")]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "LogStorage", "RunnelCore", logging]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata", "RunnelCore", "RunnelTesting"],
