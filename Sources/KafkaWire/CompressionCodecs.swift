@@ -428,9 +428,14 @@ public enum Zstd {
             } else {
                 var probe: UInt8 = 0
                 room = 1
-                var target = ZSTD_outBuffer(dst: &probe, size: 1, pos: 0)
-                result = ZSTD_decompressStream(decoder, &target, &source)
-                if ZSTD_isError(result) == 0 && target.pos > 0 {
+                var probed = 0
+                result = withUnsafeMutableBytes(of: &probe) { probeBytes in
+                    var target = ZSTD_outBuffer(dst: probeBytes.baseAddress, size: 1, pos: 0)
+                    let status = ZSTD_decompressStream(decoder, &target, &source)
+                    probed = target.pos
+                    return status
+                }
+                if ZSTD_isError(result) == 0 && probed > 0 {
                     throw DecompressionError(.zstd, .outputTooLarge(limitBytes: outputBytesMax))
                 }
             }

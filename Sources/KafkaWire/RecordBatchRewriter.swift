@@ -1,5 +1,5 @@
 public import NIOCore
-public import RunnelCore
+import RunnelCore
 
 /// Re-encodes a stored batch with only some of its records: what log compaction writes for a batch
 /// it keeps in part (docs/decisions.md D144, D148).
