@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RaftCore
@@ -23,6 +24,9 @@ public final class BrokerRuntime {
     private var metricsServer: MetricsServer?
     public private(set) var boundAddresses: [SocketAddress] = []
     private let startedAt = DispatchTime.now()
+    private let stopSignalled = DispatchSemaphore(value: 0)
+    private let stopRequested = NIOLockedValueBox(false)
+    private var signalSources: [any DispatchSourceSignal] = []
 
     public init(config: BrokerConfig, logger: Logger) throws {
         self.config = config
@@ -116,6 +120,7 @@ public final class BrokerRuntime {
     private func waitForUnfencing(_ controlPlane: ControlPlane) throws {
         var lastReport = DispatchTime.now()
         while try controlPlane.loop.submit({ controlPlane.lifecycle?.isFenced ?? true }).wait() {
+            try checkNotStopping()
             if DispatchTime.now().uptimeNanoseconds - lastReport.uptimeNanoseconds > 5_000_000_000 {
                 lastReport = DispatchTime.now()
                 logger.notice("still waiting for the active controller to unfence this broker")
@@ -131,6 +136,7 @@ public final class BrokerRuntime {
         var lastReport = DispatchTime.now()
         logger.info("joining the metadata quorum (voters \(voters))")
         while true {
+            try checkNotStopping()
             let status = try quorum.loop.submit { quorum.status }.wait()
             if status.leader.rawValue != 0 && status.commit.rawValue > 0 && status.applied >= status.commit {
                 logger.info("metadata quorum: node \(status.leader) leads (term \(status.term)); applied up to index \(status.applied)")
@@ -144,22 +150,38 @@ public final class BrokerRuntime {
         }
     }
 
-    /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit status.
-    public func runUntilSignalled() -> Int32 {
-        let signalled = DispatchSemaphore(value: 0)
+    /// Takes SIGTERM and SIGINT from now on: before `start`, so that a signal during start-up
+    /// (log recovery, waiting for the quorum) stops the broker gracefully rather than killing it
+    /// by the default action with its logs open (`start` then throws `StartupInterrupted`).
+    public func installSignalHandlers() {
+        guard signalSources.isEmpty else { return }
         let queue = DispatchQueue(label: "runnel.signals")
-        var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler {
-                self.logger.info("received \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): shutting down")
-                signalled.signal()
+            source.setEventHandler { [self] in
+                logger.info("received \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): shutting down")
+                stopRequested.withLockedValue { $0 = true }
+                stopSignalled.signal()
             }
             source.resume()
-            sources.append(source)
+            signalSources.append(source)
         }
-        signalled.wait()
+    }
+
+    /// A signal arrived while `start` was still waiting; the caller shuts down.
+    public struct StartupInterrupted: Error, CustomStringConvertible {
+        public var description: String { "start-up interrupted by a signal" }
+    }
+
+    private func checkNotStopping() throws {
+        if stopRequested.withLockedValue({ $0 }) { throw StartupInterrupted() }
+    }
+
+    /// Blocks until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit status.
+    public func runUntilSignalled() -> Int32 {
+        installSignalHandlers()
+        stopSignalled.wait()
         return shutdown()
     }
 

@@ -43,8 +43,13 @@ struct BrokerCommand: ParsableCommand {
             logger.critical("start-up failed: \(error)")
             throw ExitCode(1)
         }
+        runtime.installSignalHandlers()
         do {
             try runtime.start()
+        } catch is BrokerRuntime.StartupInterrupted {
+            let code = runtime.shutdown()
+            if code != 0 { throw ExitCode(code) }
+            return
         } catch {
             logger.critical("start-up failed: \(error)")
             // The logs may be open already (e.g. a listener's port is taken): close them cleanly,

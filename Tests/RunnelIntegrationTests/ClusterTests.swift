@@ -245,6 +245,22 @@ struct ClusterTests {
         }
     }
 
+    /// SIGTERM while a node still waits for its quorum (start-up, no listener for clients yet)
+    /// stops it gracefully — exit 0, logs closed — instead of the signal's default action
+    /// killing it (status 15; seen when a test stopped a broker just as it came up).
+    @Test func sigtermDuringStartUpStopsGracefully() async throws {
+        let cluster = try TestCluster(size: 3, overrides: Self.fastSessions)
+        defer { cluster.stop() }
+        let node = cluster.node(1)
+        try node.launch()   // alone: the quorum never forms
+        let deadline = Date().addingTimeInterval(30)
+        while !node.log.contains("joining the metadata quorum") && Date() < deadline { usleep(50_000) }
+        #expect(node.log.contains("joining the metadata quorum"), "log:\n\(node.log.suffix(3000))")
+        #expect(node.stop(signal: SIGTERM, timeoutSeconds: 20) == 0, "log:\n\(node.log.suffix(3000))")
+        #expect(node.log.contains("received SIGTERM: shutting down"))
+        #expect(node.log.contains("stopped cleanly"), "log:\n\(node.log.suffix(3000))")
+    }
+
     /// The last node of a cluster whose other voters are gone cannot finish a controlled shutdown
     /// (no quorum can commit it); it gives up once no controller has answered for 5 s and stops
     /// cleanly, well before the 30 s cap and a supervisor's (`runnel dev`'s) SIGKILL.
