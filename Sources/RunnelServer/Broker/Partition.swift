@@ -177,6 +177,15 @@ final class Partition: AdoptingReplica {
         log.offset(forTimestamp: timestamp, compressed: compressed)
     }
 
+    /// The log's configuration in effect (tests check that a change reached it).
+    var logConfigForTests: LogConfig { log.config }
+
+    /// Bytes of the log's segments (DescribeLogDirs).
+    var sizeBytes: Int { log.sizeBytes }
+
+    /// The largest record timestamp in the log (ListOffsets MAX_TIMESTAMP).
+    var maxTimestamp: TimestampMs { log.maxTimestamp }
+
     /// OffsetForLeaderEpoch and the diverging-epoch check (see `LeaderEpochCache.endOffset`).
     func endOffset(for epoch: LeaderEpoch) -> (epoch: LeaderEpoch, endOffset: Offset)? {
         epochCache.endOffset(for: epoch, logEndOffset: log.logEndOffset)
@@ -358,6 +367,19 @@ final class Partition: AdoptingReplica {
         highWatermark = min(highWatermark, end)
         producers = ProducerStateTable()
         rebuildProducerState()
+    }
+
+    /// DeleteRecords on the leader (the caller checked `offset` against the high watermark), or
+    /// a follower taking the leader's log start offset from a fetch answer: moves the log start
+    /// offset up to `offset` (never past the log end) and drops the segments wholly below it.
+    /// Returns whether it moved.
+    @discardableResult
+    func moveLogStart(to offset: Offset) throws(StorageError) -> Bool {
+        guard offset > log.logStartOffset, !log.isOffline else { return false }
+        let before = log.logStartOffset
+        try log.deleteRecords(before: offset)
+        if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
+        return log.logStartOffset != before
     }
 
     // MARK: Retention and flushing
