@@ -39,6 +39,8 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     private(set) var image: MetadataImage
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
+    /// DeleteRecords answers waiting for the ISR's log start offsets, per partition.
+    var deleteRecordsWaiters: [TopicPartition: [DeleteRecordsWaiter]] = [:]
     /// The follower side of replication: fetchers from the leaders of the partitions followed here.
     lazy var replicaFetchers = makeReplicaFetchers()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).

@@ -369,6 +369,21 @@ final class Partition: AdoptingReplica {
         rebuildProducerState()
     }
 
+    /// Log start offsets the followers reported in their fetches (leader side; DeleteRecords
+    /// waits for the ISR's).
+    private(set) var followerLogStarts: [BrokerID: Offset] = [:]
+
+    func followerReported(logStart: Offset, by id: BrokerID) {
+        followerLogStarts[id] = logStart
+    }
+
+    /// The lowest log start offset in the ISR as far as this leader knows (its own, and what each
+    /// follower last reported; nil while not leading). A follower that has not reported counts as 0.
+    var isrLogStart: Offset? {
+        guard let isr = leaderState?.isr else { return nil }
+        return isr.map { $0 == nodeID ? log.logStartOffset : followerLogStarts[$0] ?? .zero }.min()
+    }
+
     /// DeleteRecords on the leader (the caller checked `offset` against the high watermark), or
     /// a follower taking the leader's log start offset from a fetch answer: moves the log start
     /// offset up to `offset` (never past the log end) and drops the segments wholly below it.
