@@ -74,8 +74,10 @@ extension ClusterTests {
         }
     }
 
+    /// Followers' fetches park for up to 10 s here (replica.fetch.wait.max.ms): without the wait
+    /// for the ISR (D132) the leader could stop before any follower learnt the new log start.
     @Test func deleteRecordsHoldsOnTheReplicasThatLeadAfterIt() async throws {
-        try await withCluster { cluster in
+        try await withCluster(extra: ["replica.fetch.wait.max.ms=10000"]) { cluster in
             let (topic, md) = try await createTopicWithLeader(cluster, "delrec")
             let first = try #require(leader(md, topic, 0))
             let admin = try client(cluster.bootstrap)

@@ -43,6 +43,7 @@ extension Broker {
                 do {
                     if try partition.moveLogStart(to: Offset(target)) {
                         moved = true
+                        fetchWaiters.logStartMoved(key)
                         logger.info("DeleteRecords: log start offset of \(key) now \(partition.logStartOffset)")
                     }
                     result.lowWatermark = partition.logStartOffset.rawValue
