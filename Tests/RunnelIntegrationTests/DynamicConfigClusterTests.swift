@@ -15,8 +15,29 @@ extension ClusterTests {
     }
 
     @Test func configsAlteredThroughOneNodeAreSeenByEveryNodeAndKeptAcrossARestart() async throws {
-        try await withCluster { cluster in
+        try await withCluster(extra: ["log.retention.check.interval.ms=200"]) { cluster in
             let (topic, _) = try await createTopicWithLeader(cluster, "alter")
+            let admin = try client(cluster.bootstrap)
+            defer { Task { await admin.shutdown() } }
+
+            // Retention on a cluster, without a restart: 1 KiB segments of hour-old records,
+            // then retention.ms of a minute; the leader drops the sealed segments at its next
+            // check, and the log start moves.
+            try await admin.alterConfigs(.topic(topic), [.set("segment.bytes", "1024")])
+            let producer = try await KafkaProducer(client: admin)
+            let old = TimestampMs(Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000)
+            for i in 0..<30 {
+                _ = try await producer.send(topic: topic, partition: PartitionID(0), key: nil,
+                                            value: ByteBuffer(string: String(repeating: "x", count: 100) + "\(i)"), timestamp: old)
+                try await producer.flush()
+            }
+            try await producer.close()
+            #expect(try await admin.listOffsets(topic: topic, spec: .earliest).first?.offset == Offset(0))
+            try await admin.alterConfigs(.topic(topic), [.set("retention.ms", "60000"), .delete("segment.bytes")])
+            try await eventually("retention to delete the hour-old segments") {
+                (try await admin.listOffsets(topic: topic, spec: .earliest).first?.offset ?? .zero) > Offset(0)
+            }
+
             // Through node 2 and node 3, whichever is the active controller (the others forward).
             let topicAlter = try runCLI(["topic", "alter", topic, "-c", "retention.ms=3600000", "-c", "segment.ms=600000",
                                          "-b", cluster.node(2).bootstrap])
