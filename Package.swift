@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // Runnel — a Kafka-compatible commit-log broker. Module direction (DESIGN.md §2): arrows point
-// down only. Pure modules (RunnelCore, RaftCore, ClusterMetadata, Replication, GroupCoordinator)
-// depend on nothing that does I/O, reads a clock or owns a thread.
+// down only. Pure modules (RunnelCore, RaftCore, ClusterMetadata, Replication, Compaction,
+// GroupCoordinator) depend on nothing that does I/O, reads a clock or owns a thread.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "ClusterMetadata", targets: ["ClusterMetadata"]),
         .library(name: "GroupCoordinator", targets: ["GroupCoordinator"]),
         .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "RunnelServer", targets: ["RunnelServer"]),
         .library(name: "RunnelClient", targets: ["RunnelClient"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
@@ -44,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C shims
@@ -64,6 +67,8 @@ let package = Package(
         .target(name: "RaftCore", swiftSettings: strict),
         .target(name: "ClusterMetadata", dependencies: ["RunnelCore"], swiftSettings: strict),
         .target(name: "Replication", dependencies: ["RunnelCore"], swiftSettings: strict),
+        // The log cleaner's decisions: which log, which range, which records and batches stay.
+        .target(name: "Compaction", swiftSettings: strict),
         .target(name: "GroupCoordinator", dependencies: ["RunnelCore", "CRE2"], swiftSettings: strict),
         // The whole cluster in one deterministic process (pure too: simulated clock, network, disks).
         .target(name: "ClusterSim", dependencies: ["RaftCore", "ClusterMetadata", "Replication", "RunnelCore"],
@@ -72,7 +77,9 @@ let package = Package(
         // Wire format and storage
         .target(name: "KafkaWire", dependencies: ["RunnelCore", "CZlib", "CSnappy", "CLZ4", "CZstd", nioCore], swiftSettings: strict),
         .target(name: "KafkaMessages", dependencies: ["KafkaWire", "RunnelCore", nioCore], swiftSettings: strict),
-        .target(name: "LogStorage", dependencies: ["RunnelCore", nioCore, logging], swiftSettings: strict),
+        // KafkaWire and Compaction: the cleaner pass decodes, plans and re-encodes batches (D149).
+        .target(name: "LogStorage", dependencies: ["RunnelCore", "KafkaWire", "Compaction", nioCore, logging],
+                swiftSettings: strict),
         .target(name: "RaftStorage", dependencies: ["RaftCore", "LogStorage", "KafkaWire", "RunnelCore", nioCore, logging],
                 swiftSettings: strict),
 
@@ -81,7 +88,10 @@ let package = Package(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
                            "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
-                           nioCore, nioPosix, nioConcurrency, logging],
+                           nioCore, nioPosix, nioConcurrency, logging,
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: shell),
         .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
                 swiftSettings: shell),
@@ -100,12 +110,15 @@ let package = Package(
         .testTarget(name: "RunnelCoreTests", dependencies: ["RunnelCore"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "RunnelCore", nioCore]),
         .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", "RunnelCore", nioCore]),
-        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", nioCore, logging]),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", "KafkaWire",
+                                                           "Compaction", nioCore, logging]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RunnelTesting"], resources: [.copy("testdata")]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "LogStorage", "RunnelCore", logging]),
         .testTarget(name: "ClusterMetadataTests", dependencies: ["ClusterMetadata", "RunnelCore", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "RunnelCore", "RunnelTesting"],
+                    resources: [.copy("testdata")]),
+        .testTarget(name: "CompactionTests", dependencies: ["Compaction", "RunnelTesting"],
                     resources: [.copy("testdata")]),
         .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim"]),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "RunnelCore", "RunnelTesting"],

@@ -32,6 +32,7 @@ let package = Package(
                 .product(name: "LogStorage", package: "runnel"),
                 .product(name: "GroupCoordinator", package: "runnel"),
                 .product(name: "RaftCore", package: "runnel"),
+                .product(name: "RunnelServer", package: "runnel"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -20,4 +20,5 @@ let benchmarks: @Sendable () -> Void = {
     requestDecodeBenchmarks()
     groupBenchmarks()
     raftBenchmarks()
+    handlerMetricsBenchmarks()
 }

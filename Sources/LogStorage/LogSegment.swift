@@ -439,7 +439,7 @@ public final class LogSegment {
         while position < fileBytes {
             let rest = logMapping!.bytes(position ..< fileBytes)
             if Self.isZeroPrefix(rest) { break }
-            switch RecordBatchHeader.validate(rest) {
+            switch RecordBatchHeader.validateStored(rest) {
             case .failure(let invalid):
                 reason = invalid.description
             case .success(let header):

@@ -57,14 +57,19 @@ extension PartitionLog {
                             recoveryPoint: last.nextOffset, now: now)
     }
 
-    /// Base offsets of the `.log` files in `directory`, sorted. Leftovers are removed: index
-    /// files without a log, and Kafka's temporary suffixes (`.deleted`, `.cleaned`, `.swap`,
-    /// `.tmp`).
+    /// Base offsets of the `.log` files in `directory`, sorted. A compaction's `.log.swap` file
+    /// first replaces the segments it was cleaned from (`completeSwaps`). Leftovers are then
+    /// removed: index files without a log, and Kafka's temporary suffixes (`.deleted`,
+    /// `.cleaned`, `.swap`, `.tmp`).
     static func segmentBaseOffsets(in directory: String, fileSystem: any FileSystem) throws(StorageError) -> [Offset] {
-        let names = try fileSystem.contents(ofDirectory: directory)
+        var names = try fileSystem.contents(ofDirectory: directory)
         var logs = Set<Int64>()
         for name in names where name.hasSuffix(".log") {
             if let base = baseOffset(fromFileName: name, suffix: ".log") { logs.insert(base) }
+        }
+        if names.contains(where: { $0.hasSuffix(".log.swap") }) {
+            logs = try completeSwaps(in: directory, names: names, logs: logs, fileSystem: fileSystem)
+            names = try fileSystem.contents(ofDirectory: directory)
         }
         for name in names {
             let orphanIndex = [".index", ".timeindex"].contains { suffix in

@@ -19,6 +19,8 @@ public final class BrokerRuntime {
     private var controllerServer: KafkaServer?
     /// The metadata quorum's own loop in a cluster (a single voter uses the broker's).
     private var controllerGroup: MultiThreadedEventLoopGroup?
+    /// `runnel.metrics.listener`: /metrics and /health (nil when off).
+    private var metricsServer: MetricsServer?
     public private(set) var boundAddresses: [SocketAddress] = []
     private let startedAt = DispatchTime.now()
 
@@ -35,14 +37,31 @@ public final class BrokerRuntime {
     /// node to elect a controller), the client ones once this node's metadata has caught up.
     public func start() throws {
         let owner = group.next()
+        // The metrics listener comes first, so /health answers (503, with the reason) while the
+        // logs load and the node joins the quorum.
+        var metrics: BrokerMetrics?
+        if let listener = config.metricsListener {
+            let server = MetricsServer(logger: logger)
+            let address: SocketAddress
+            do {
+                address = try server.bind(listener, group: group)
+            } catch {
+                throw ListenerBindError(listener: "metrics (\(MetricsListener.key))", host: listener.host, port: listener.port, cause: error)
+            }
+            metricsServer = server
+            metrics = BrokerMetrics(apiKeys: ApiSupport.ranges.keys.sorted())
+            logger.info("metrics listener: http://\(address.ipAddress ?? listener.host):\(address.port ?? listener.port)/metrics and /health")
+        }
         // A single voter shares the broker's loop; in a cluster the quorum gets a loop of its own.
         let clustered = config.effectiveVoters != [config.nodeID]
         if clustered { controllerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1) }
         let quorumLoop = controllerGroup?.next()
         let node = try owner.submit { [config, logger, threadPool] in
-            try ServerNode.open(config: config, loop: owner, threadPool: threadPool, logger: logger, quorumLoop: quorumLoop)
+            try ServerNode.open(config: config, loop: owner, threadPool: threadPool, logger: logger, quorumLoop: quorumLoop,
+                                metrics: metrics)
         }.wait()
         self.node = node
+        metricsServer?.serve(node)
         let broker = node.broker
         let controlPlane = node.controlPlane
         let controllerNames = config.controllerListenerNames
@@ -147,6 +166,7 @@ public final class BrokerRuntime {
     /// Graceful shutdown; returns the exit status (0 when everything was flushed).
     @discardableResult
     public func shutdown() -> Int32 {
+        metricsServer?.close()
         server?.stopAccepting()
         var status: Int32 = 0
         if let node {

@@ -20,7 +20,8 @@ struct ServerNode {
     /// node is serving when this returns. Otherwise the caller starts the quorum on its loop
     /// (`ControlPlane.startQuorum`), then calls `finishStartup` once the metadata has caught up.
     static func open(config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool, logger: Logger,
-                     fileSystem: any FileSystem = PosixFileSystem(), quorumLoop: (any EventLoop)? = nil) throws -> ServerNode {
+                     fileSystem: any FileSystem = PosixFileSystem(), quorumLoop: (any EventLoop)? = nil,
+                     metrics: BrokerMetrics? = nil) throws -> ServerNode {
         let dataDirectory = config.dataDirectory
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let clusterID = try MetaProperties.load(dataDirectory: dataDirectory, nodeID: config.nodeID)
@@ -29,6 +30,7 @@ struct ServerNode {
         let broker = try Broker(config: config, controlPlane: controlPlane, loop: loop, threadPool: threadPool,
                                 logger: logger, fileSystem: fileSystem)
         controlPlane.attach(broker)
+        if let metrics { broker.attachMetrics(metrics) }
         let node = ServerNode(broker: broker, controlPlane: controlPlane)
         if controlPlane.sharesLoop {
             try controlPlane.startQuorum()

@@ -7,6 +7,8 @@ public final class BrokerProcess: @unchecked Sendable {
     public let port: Int
     public let dataDirectory: TemporaryDirectory
     public let overrides: [String]
+    /// Variables added to the broker's environment (e.g. RUNNEL_LOG_FORMAT), set before `launch`.
+    public var environment: [String: String] = [:]
     private var process: Process?
     private var logFile: String
 
@@ -43,6 +45,7 @@ public final class BrokerProcess: @unchecked Sendable {
                     "--override", "log.dirs=\(dataDirectory.file("data"))"]
         for o in overrides { args += ["--override", o] }
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
         log.seekToEndOfFile()

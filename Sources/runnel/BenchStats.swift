@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import RunnelServer
 
 /// Monotonic time for the bench commands: CLOCK_MONOTONIC, the clock every thread of the
 /// process shares (an e2e record carries it from producer to consumer).
@@ -189,25 +190,7 @@ enum BenchFormat {
         return "\(count) B"
     }
 
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ text: String) -> String { JSONText.quoted(text) }
 }
 
 /// A progress line on stderr every `intervalMs` (0: never): records so far, the rate over the

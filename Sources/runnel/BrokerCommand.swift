@@ -22,10 +22,11 @@ struct BrokerCommand: ParsableCommand {
     var override: [String] = []
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["RUNNEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
+        do {
+            try RunnelLogging.bootstrap(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("runnel broker: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
         }
         let logger = Logger(label: "runnel")
         let brokerConfig: BrokerConfig

@@ -69,8 +69,10 @@ extension Broker {
     func proposeISR(_ isr: [BrokerID], for partition: Partition) {
         guard let state = partition.leaderState else { return }
         let epoch = state.leaderEpoch
+        let before = state.isr.count
         if state.pendingISR != isr {
-            logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(epoch)")
+            logger.info("\(partition.key): proposing ISR \(isr) (was \(state.isr)) in leader epoch \(epoch)",
+                        metadata: .partition(partition.key, epoch: epoch))
             partition.isrChangeProposed(isr)
         }
         guard let brokerEpoch = controlPlane.lifecycle?.epoch, brokerEpoch >= 0 else {
@@ -102,16 +104,20 @@ extension Broker {
                     answer = .refused(code)
                 }
             case .failure(let error):
-                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)")
+                logger.info("\(partition.key): ISR change to \(isr) not delivered: \(error)", metadata: .partition(partition.key, epoch: epoch))
                 answer = .notDelivered
             }
             switch partition.isrChangeAnswered(answer, proposedEpoch: epoch, proposedISR: isr, now: Clock.now().rawValue) {
             case .resend:
-                logger.info("\(partition.key): ISR change to \(isr) not settled (\(answer)); sending it again")
+                logger.info("\(partition.key): ISR change to \(isr) not settled (\(answer)); sending it again",
+                            metadata: .partition(partition.key, epoch: epoch))
                 resendISR(isr, for: partition, epoch: epoch)
             case .refused:
-                logger.info("\(partition.key): ISR change to \(isr) refused (\(answer))")
-            case .committed, .ignored:
+                logger.info("\(partition.key): ISR change to \(isr) refused (\(answer))", metadata: .partition(partition.key, epoch: epoch))
+            case .committed:
+                // D124: counted on the leader once its own change is committed.
+                metrics?.isrChanged(from: before, to: isr.count)
+            case .ignored:
                 break
             }
         }

@@ -64,6 +64,8 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     var shuttingDown = false
     private var drained: EventLoopPromise<Void>?
     private var periodicTasks: [RepeatedTask] = []
+    /// Prometheus metrics (`runnel.metrics.listener`), nil when off; see `attachMetrics`.
+    var metrics: BrokerMetrics?
 
     var nodeID: BrokerID { config.nodeID }
     var partitions: [TopicPartition: Partition] { replicas.partitions }
@@ -180,10 +182,11 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
                 guard let result = try partition.applyRetention(now: now) else { continue }
                 if result.deletedSegments > 0 {
                     moved = true
-                    logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)")
+                    logger.info("retention: deleted \(counted(result.deletedSegments, "segment")) (\(counted(result.deletedBytes, "byte"))) of \(key); log start offset now \(result.logStartOffset)",
+                                metadata: .partition(key))
                 }
             } catch {
-                logger.error("retention of \(key): \(error)")
+                logger.error("retention of \(key): \(error)", metadata: .partition(key))
             }
         }
         // The log start offsets moved: persist them so a restart does not serve deleted ranges.
@@ -220,9 +223,14 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
             return
         }
         inFlight += 1
+        // Per-API count and latency (D123): two integers more in this closure's context, no
+        // allocation of their own.
+        let apiKey = metrics == nil ? -1 : (try? RequestHeader.Prefix.peek(frame).apiKey) ?? -1
+        let startedAt = metrics == nil ? 0 : BrokerMetrics.now()
         let done: (DispatchResult) -> Void = { [self] result in
             loop.preconditionInEventLoop()
             inFlight -= 1
+            metrics?.requestDone(apiKey: apiKey, startedAt: startedAt)
             completion(result)
             if inFlight == 0, let drained { self.drained = nil; drained.succeed(()) }
         }

@@ -38,8 +38,9 @@ final class BrokerLifecycle {
     private var inFlight = false
     private var stopped = false
     private var shutdownPromise: EventLoopPromise<Void>?
-    /// During a controlled shutdown: when a controller last answered a heartbeat (any answer).
-    private var lastAnswer = NIODeadline.now()
+    /// When a controller last answered a heartbeat (any answer): a controlled shutdown gives up
+    /// after a silence (D99), /health reports one longer than the session timeout (D125).
+    private(set) var lastAnswer = NIODeadline.now()
 
     init(loop: any EventLoop, context: Context, controller: ControllerService, channel: ControllerChannel, logger: Logger) {
         self.loop = loop
@@ -116,7 +117,8 @@ final class BrokerLifecycle {
     private func registered(_ newEpoch: Int64) {
         epoch = newEpoch
         isFenced = true
-        logger.info("registered with the controller: broker \(context.nodeID), epoch \(newEpoch)")
+        logger.info("registered with the controller: broker \(context.nodeID), epoch \(newEpoch)",
+                    metadata: .broker(context.nodeID, epoch: newEpoch))
     }
 
     private func heartbeat(wantShutDown: Bool, _ done: @escaping () -> Void) {
@@ -163,7 +165,8 @@ final class BrokerLifecycle {
         if reply.isFenced != isFenced {
             isFenced = reply.isFenced
             if shutdownPromise == nil {
-                logger.info(reply.isFenced ? "broker \(context.nodeID) is fenced" : "broker \(context.nodeID) is unfenced: it serves as a replica and leader")
+                logger.info(reply.isFenced ? "broker \(context.nodeID) is fenced" : "broker \(context.nodeID) is unfenced: it serves as a replica and leader",
+                            metadata: .broker(context.nodeID, epoch: epoch))
             }
         }
         if reply.shouldShutDown, let promise = shutdownPromise {

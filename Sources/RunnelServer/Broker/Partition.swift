@@ -45,6 +45,8 @@ final class Partition: AdoptingReplica {
     var onHighWatermarkChanged: (() -> Void)?
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
+    /// Its topic's counters and the flush timer (nil when metrics are off).
+    var metrics: TopicMetrics?
     private var ackWaiters: [AckWaiter] = []
     private let nodeID: BrokerID
     private let loop: any EventLoop
@@ -127,7 +129,8 @@ final class Partition: AdoptingReplica {
         let position = acksAllFsync ? groupCommit.durableEnd : end
         leaderState = LeaderState(leader: nodeID, leaderEpoch: leaderEpoch, replicas: replicas, isr: isr,
                                   highWatermark: highWatermark, logEnd: end, position: position, now: now)
-        logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)")
+        logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)",
+                    metadata: .partition(key, epoch: leaderEpoch))
         highWatermarkMoved()
         if acksAllFsync && position < end { flushInBackground() }
     }
@@ -200,6 +203,7 @@ final class Partition: AdoptingReplica {
     /// log may go offline) on an I/O error.
     func append(batch bytes: UnsafeRawBufferPointer, header: RecordBatchHeader, now: TimestampMs) throws(StorageError) -> PartitionLog.AppendResult {
         let appended = try log.append(copying: bytes, leaderEpoch: leaderEpoch, now: now)
+        metrics?.appended(bytes: bytes.count, records: header.recordsCount)
         if header.producerId >= 0 {
             producers.record(producerId: header.producerId, epoch: header.producerEpoch,
                              batch: .init(firstSequence: header.baseSequence, lastSequence: header.baseSequence &+ header.lastOffsetDelta,
@@ -347,14 +351,14 @@ final class Partition: AdoptingReplica {
             if epochCache.truncateFromEnd(log.logEndOffset) { saveEpochCache() }
             return
         }
-        logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)")
+        logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)", metadata: .partition(key, epoch: leaderEpoch))
         try log.truncate(to: offset)
         afterTruncation()
     }
 
     /// A follower whose leader's log starts past all of its data starts over at `offset`.
     func restart(at offset: Offset) throws(StorageError) {
-        logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)")
+        logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)", metadata: .partition(key, epoch: leaderEpoch))
         try log.truncateFully(startingAt: offset)
         afterTruncation()
     }
@@ -421,8 +425,10 @@ final class Partition: AdoptingReplica {
             }
             return
         }
+        let metrics = self.metrics
         threadPool.runIfActive(eventLoop: loop) { () throws -> Offset in
-            try request.perform()
+            guard let metrics else { return try request.perform() }
+            return try metrics.timingFlush { try request.perform() }
         }.whenComplete { [self] result in
             switch result {
             case .success:

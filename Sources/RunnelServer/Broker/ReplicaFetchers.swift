@@ -215,7 +215,8 @@ final class ReplicaFetcher {
                 case .failure(let error):
                     failures += 1
                     if failures == 1 || failures % 30 == 0 {
-                        logger.warning("replica fetcher from broker \(source): \(error) (retrying every \(settings.backoffMs) ms)")
+                        logger.warning("replica fetcher from broker \(source): \(error) (retrying every \(settings.backoffMs) ms)",
+                                       metadata: .broker(source))
                     }
                     self.connection?.whenSuccess { $0.close() }
                     self.connection = nil
@@ -291,7 +292,7 @@ final class ReplicaFetcher {
                         backoff = true
                     }
                 } catch {
-                    logger.error("replicating \(key) from broker \(source): \(error)")
+                    logger.error("replicating \(key) from broker \(source): \(error)", metadata: .partition(key, broker: source))
                     backoff = true
                 }
             }

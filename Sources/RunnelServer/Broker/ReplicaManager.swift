@@ -34,6 +34,8 @@ final class ReplicaManager {
     private(set) var failed: [TopicPartition: String] = [:]
     /// Told when a replica's high watermark moved (parked fetches wake up).
     var onHighWatermarkChanged: ((TopicPartition) -> Void)?
+    /// The counters of a topic, for each replica made (set when metrics are on).
+    var topicMetrics: ((TopicName) -> TopicMetrics)?
 
     init(nodeID: BrokerID, logs: LogManager, config: BrokerConfig, loop: any EventLoop, threadPool: NIOThreadPool,
          logger: Logger) {
@@ -98,6 +100,7 @@ final class ReplicaManager {
                                           highWatermark: logs.checkpointedHighWatermarks[key], loop: loop,
                                           threadPool: threadPool, logger: logger)
                 partition.acksAllFsync = fsync
+                partition.metrics = topicMetrics?(key.topic)
                 partition.onHighWatermarkChanged = { [weak self] in self?.onHighWatermarkChanged?(key) }
                 if let change = partition.adopt(state, now: Clock.now().rawValue) { delta.roles[key] = change }
                 partitions[key] = partition

@@ -35,6 +35,8 @@ public struct BrokerConfig: Sendable {
     public let isController: Bool
     /// process.roles includes "broker".
     public let isBroker: Bool
+    /// `runnel.metrics.listener`: where /metrics and /health are served (nil: off).
+    public let metricsListener: MetricsListener?
 
     public init(file: String? = nil, environment: [String: String] = [:], overrides: [String] = []) throws(ConfigError) {
         var values: [String: String] = [:]
@@ -101,6 +103,7 @@ public struct BrokerConfig: Sendable {
         let roles = values["process.roles"]!.splitList()
         isController = roles.contains("controller")
         isBroker = roles.contains("broker")
+        metricsListener = try MetricsListener.parse(values["runnel.metrics.listener"])
         quorumVoters = try QuorumVoter.parseList(values["controller.quorum.voters"]!)
         if isController && !quorumVoters.isEmpty && !quorumVoters.contains(where: { $0.id == nodeID }) {
             throw ConfigError("controller.quorum.voters '\(values["controller.quorum.voters"]!)' does not list this node (node.id \(nodeID)), "

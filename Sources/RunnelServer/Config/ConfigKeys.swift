@@ -63,6 +63,8 @@ public enum BrokerKeys {
         ConfigKey("log.cleanup.policy", "delete", .choice(["delete"]), "Only delete is supported so far."),
         ConfigKey("runnel.acks.all.fsync", "true", .bool,
                   "fsync acks=all batches before acknowledging them (group commit). false = Kafka's relaxed mode: rely on the page cache."),
+        ConfigKey("runnel.metrics.listener", "", .string,
+                  "Serve Prometheus metrics (GET /metrics) and readiness (GET /health) at http://host:port; empty = off."),
         // Topics.
         ConfigKey("num.partitions", "1", pos32, "Partitions of auto-created topics and CreateTopics without a count."),
         ConfigKey("default.replication.factor", "1", .int(1...Int64(Int16.max)), "Replication factor of auto-created topics."),

@@ -59,10 +59,15 @@ extension Broker {
     }
 
     /// Stored batches written into the response when it is encoded (one copy).
-    struct StoredRecords: RecordsSource {
+    struct StoredRecords: RecordsSource, @unchecked Sendable {
         let slice: LogSlice
+        /// The topic's bytes-out counter (thread-safe), counted when the bytes are really sent.
+        var metrics: TopicMetrics? = nil
         var byteCount: Int { slice.byteCount }
-        func write(to buffer: inout ByteBuffer) { slice.write(to: &buffer) }
+        func write(to buffer: inout ByteBuffer) {
+            slice.write(to: &buffer)
+            metrics?.sent(bytes: slice.byteCount)
+        }
     }
 
     struct FetchRead {
@@ -145,7 +150,7 @@ extension Broker {
                         read.hasError = true
                     case .records(let slice):
                         if !slice.isEmpty {
-                            result.records = ResponseRecords(source: StoredRecords(slice: slice))
+                            result.records = ResponseRecords(source: StoredRecords(slice: slice, metrics: partition.metrics))
                             read.bytes += slice.byteCount
                             remaining = max(0, remaining - slice.byteCount)
                             minOneBatch = false

@@ -1,0 +1,145 @@
+// One clean of a compacted log through storage (PartitionLog+Cleaning.swift): keyed records
+// overwritten across many segments, tombstones, compressed batches; the newest value of every key
+// survives the clean, a crash right after it, and a crash at every step inside it.
+import Compaction
+import Foundation
+import KafkaWire
+@testable import LogStorage
+import NIOCore
+import RunnelCore
+import Testing
+
+@Suite struct CleaningTests {
+    static let config = smallConfig(segmentBytes: 1024, indexIntervalBytes: 0)
+    static let compaction = CompactionConfig(deleteRetentionMs: 500)
+
+    /// A batch of keyed records (nil value: a tombstone).
+    static func keyed(_ records: [(String, String?)], codec: Compression = .none) -> [UInt8] {
+        var builder = RecordBatchBuilder(compression: codec)
+        for (key, value) in records {
+            builder.append(timestamp: TimestampMs(1_000), key: ByteBuffer(string: key), value: value.map { ByteBuffer(string: $0) })
+        }
+        return Array(builder.finish().readableBytesView)
+    }
+
+    /// 60 batches over keys k0…k6, every fifth batch gzip, every seventh a tombstone of one key;
+    /// returns the log and the newest value of each key (nil: deleted) as written.
+    static func overwrittenLog(_ dir: TempDirectory, fileSystem: any FileSystem) throws -> (PartitionLog, [String: String?]) {
+        let log = try openLog(dir.path, config: config, fileSystem: fileSystem)
+        var newest: [String: String?] = [:]
+        for i in 0..<60 {
+            var records: [(String, String?)] = []
+            if i % 7 == 3 {
+                records = [("k\(i % 4)", nil)]
+            } else {
+                records = [("k\((i * 3) % 7)", "v\(i)-a"), ("k\((i * 5 + 1) % 7)", "v\(i)-b")]
+            }
+            for (key, value) in records { newest[key] = value }
+            try log.append(keyed(records, codec: i % 5 == 0 ? .gzip : .none))
+        }
+        return (log, newest)
+    }
+
+    /// Every record the log holds, in offset order, as (offset, key, value).
+    static func records(_ log: PartitionLog) throws -> [(Int64, String, String?)] {
+        var result: [(Int64, String, String?)] = []
+        for batch in log.storedBatches() {
+            for decoded in try RecordBatchDecoder.decodeAll(ByteBuffer(bytes: batch.bytes), decompressedBytesMax: 1 << 20) {
+                for record in decoded.records {
+                    result.append((record.offset.rawValue, record.key.map { String(buffer: $0) } ?? "-",
+                                   record.value.map { String(buffer: $0) }))
+                }
+            }
+        }
+        return result
+    }
+
+    /// What a consumer reading the whole log ends with: the newest value of each key (nil: a
+    /// tombstone is the newest). Keys whose tombstone is gone are absent.
+    static func view(_ log: PartitionLog) throws -> [String: String?] {
+        var view: [String: String?] = [:]
+        for (_, key, value) in try records(log) { view[key] = value }
+        return view
+    }
+
+    static func cleanNow(_ log: PartitionLog, checkpoint: Offset?, nowMs: Int64) throws -> PartitionLog.CleanResult {
+        let input = log.cleanerInput(name: "t-0", highWatermark: log.logEndOffset, checkpoint: checkpoint, config: compaction)
+        let range = CleanerSelection.cleanableRange(input, nowMs: nowMs)
+        return try log.clean(range, nowMs: nowMs, deleteRetentionMs: compaction.deleteRetentionMs, producerLastOffsets: [:])
+    }
+
+    @Test func theNewestValueOfEveryKeySurvivesAndTombstonesGoAfterTheirHorizon() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (log, newest) = try Self.overwrittenLog(dir, fileSystem: PosixFileSystem())
+        let before = try Self.records(log)
+        let activeBase = log.activeSegment.baseOffset.rawValue
+        #expect(log.segments.count >= 6)
+        #expect(try Self.view(log) == newest)
+
+        let first = try Self.cleanNow(log, checkpoint: nil, nowMs: 1_000)
+        let after = try Self.records(log)
+        #expect(try Self.view(log) == newest)
+        #expect(first.checkpoint.rawValue == activeBase)
+        #expect(first.groupsRewritten >= 1)
+        #expect(first.bytesAfter < first.bytesBefore)
+        #expect(after.count < before.count)
+        // Below the active segment each key appears once; the active segment is as it was.
+        let cleanedKeys = after.filter { $0.0 < activeBase }.map(\.1)
+        #expect(Set(cleanedKeys).count == cleanedKeys.count)
+        #expect(after.filter { $0.0 >= activeBase }.map(\.0) == before.filter { $0.0 >= activeBase }.map(\.0))
+        // Offsets only increase and every kept record keeps its offset, key and value.
+        #expect(after.map(\.0) == after.map(\.0).sorted())
+        for record in after { #expect(before.contains { $0 == record }) }
+
+        // A crash now: recovery reads the cleaned segments (thinned batches, horizons) as they are.
+        log.abandon()
+        let reopened = try openLog(dir.path, config: Self.config, needsRecovery: true)
+        #expect(try Self.records(reopened).map(\.0) == after.map(\.0))
+
+        // Past the horizon (1000 + 500) the tombstones the first clean stamped go, with the keys
+        // they deleted; one that was in the active segment then gets its horizon now (2000 + 500).
+        try reopened.roll()
+        let live = newest.compactMapValues { $0 }
+        let second = try Self.cleanNow(reopened, checkpoint: first.checkpoint, nowMs: 2_000)
+        #expect(second.checkpoint == reopened.activeSegment.baseOffset)
+        #expect(try Self.view(reopened).compactMapValues { $0 } == live)
+        let third = try Self.cleanNow(reopened, checkpoint: second.checkpoint, nowMs: 2_500)
+        #expect(third.batchesDropped >= 1)
+        let final = try Self.view(reopened)
+        #expect(final.compactMapValues { $0 } == live)
+        #expect(!final.values.contains(nil))
+        try reopened.close()
+    }
+
+    /// The whole clean cut after every file change: after each cut and an unclean open, a
+    /// consumer still ends with the newest value of every key, and the log takes appends.
+    @Test func aCleanCutAtEveryStepLosesNoNewestValue() throws {
+        var cut = 0
+        var finishedRuns = 0
+        while cut < 400 {
+            let dir = TempDirectory()
+            defer { dir.remove() }
+            let fs = CrashingFileSystem()
+            let (log, newest) = try Self.overwrittenLog(dir, fileSystem: fs)
+            let end = log.logEndOffset
+            fs.budget = fs.changes + cut
+            var finished = true
+            do { _ = try Self.cleanNow(log, checkpoint: nil, nowMs: 1_000) } catch { finished = false }
+            fs.budget = nil
+            if finished { try log.close() } else { log.abandon() }
+            let reopened = try openLog(dir.path, config: Self.config, needsRecovery: !finished)
+            #expect(try Self.view(reopened) == newest, "cut after \(cut) changes")
+            #expect(reopened.logEndOffset == end)
+            #expect(try reopened.append(Self.keyed([("k0", "after")])).baseOffset == end)
+            try reopened.close()
+            if finished {
+                finishedRuns += 1
+                break
+            }
+            cut += 1
+        }
+        #expect(finishedRuns == 1)
+        #expect(cut >= 20)
+    }
+}
