@@ -54,7 +54,7 @@ extension MetadataController {
     /// Records moving every partition away from `leaving` (see `partitionAfterLosing`).
     func leadershipRecords(losing leaving: Set<BrokerID>, in image: MetadataImage) -> [MetadataRecord] {
         image.allPartitions.compactMap { topic, state in
-            partitionAfterLosing(leaving, state, image: image, unclean: uncleanAllowed(image.topic(topic))).map { .partition($0) }
+            partitionAfterLosing(leaving, state, image: image, unclean: uncleanAllowed(image.topic(topic), image: image)).map { .partition($0) }
         }
     }
 
@@ -65,7 +65,7 @@ extension MetadataController {
         image.allPartitions.compactMap { topic, state in
             guard !state.hasLeader else { return nil }
             var next = state
-            next.leader = electLeader(state, image: image, unclean: uncleanAllowed(image.topic(topic)))
+            next.leader = electLeader(state, image: image, unclean: uncleanAllowed(image.topic(topic), image: image))
             guard next.hasLeader else { return nil }
             if !next.isr.contains(next.leader) { next.isr = [next.leader] }
             return bumped(next, from: state).map { .partition($0) }

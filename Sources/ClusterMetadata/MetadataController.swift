@@ -153,9 +153,10 @@ public struct MetadataController: Sendable {
     }
 
     /// Whether `topic` may elect a leader outside its ISR (the topic's
-    /// unclean.leader.election.enable, else the broker default).
-    func uncleanAllowed(_ topic: MetadataImage.Topic?) -> Bool {
+    /// unclean.leader.election.enable, else the cluster-wide dynamic default, else the broker's).
+    func uncleanAllowed(_ topic: MetadataImage.Topic?, image: MetadataImage) -> Bool {
         if let value = topic?.configs["unclean.leader.election.enable"] { return value == "true" }
+        if let value = image.brokerConfigs[""]?["unclean.leader.election.enable"] { return value == "true" }
         return config.uncleanLeaderElection
     }
 }

@@ -16,6 +16,9 @@ public struct MetadataImage: Equatable, Sendable {
     public private(set) var topicNamesByID: [TopicID: TopicName] = [:]
     /// Registered brokers, fenced or not.
     public private(set) var brokers: [BrokerID: BrokerRegistration] = [:]
+    /// Dynamic broker configs by resource name: a broker id ("1"), or "" for the cluster-wide
+    /// default (Kafka's `<default>` entity). Keys validated by the broker before the record was written.
+    public private(set) var brokerConfigs: [String: [String: String]] = [:]
     /// Next producer id InitProducerId may hand out.
     public private(set) var nextProducerID: Int64 = 0
     /// Records applied so far (the metadata log's length): the offset the next record gets.
@@ -38,6 +41,10 @@ public struct MetadataImage: Equatable, Sendable {
     }
 
     public func broker(_ id: BrokerID) -> BrokerRegistration? { brokers[id] }
+    /// The dynamic configs of broker `id` and the cluster-wide dynamic defaults.
+    public func dynamicBrokerConfigs(for id: BrokerID) -> (broker: [String: String], defaults: [String: String]) {
+        (brokerConfigs[String(id.rawValue)] ?? [:], brokerConfigs[""] ?? [:])
+    }
     /// Brokers that may lead partitions and join ISRs (unfenced, not shutting down), by id.
     public var usableBrokers: [BrokerID] { brokers.values.filter(\.isUsable).map(\.id).sorted() }
     public var unfencedBrokers: [BrokerID] { brokers.values.filter { !$0.fenced }.map(\.id).sorted() }
@@ -93,6 +100,12 @@ public struct MetadataImage: Equatable, Sendable {
             next.brokers[id] = broker
         case .unregisterBroker(let id, let epoch):
             if next.brokers[id]?.epoch == epoch { next.brokers[id] = nil }
+        case .brokerConfig(let resourceName, let key, let value):
+            guard resourceName.isEmpty || (Int32(resourceName).map { $0 >= 0 } ?? false) else {
+                throw MetadataDecodeError(reason: "broker config record for resource '\(resourceName)', not a broker id")
+            }
+            next.brokerConfigs[resourceName, default: [:]][key] = value
+            if next.brokerConfigs[resourceName]?.isEmpty == true { next.brokerConfigs[resourceName] = nil }
         }
         return next
     }
@@ -107,7 +120,8 @@ public struct MetadataImage: Equatable, Sendable {
     // MARK: Snapshots
 
     /// Records that rebuild this image from an empty one (a metadata snapshot's content):
-    /// brokers, then topics with their partitions and configs, then the producer-id mark.
+    /// brokers, then topics with their partitions and configs, then dynamic broker configs, then the
+    /// producer-id mark.
     /// `MetadataImage.restoring(snapshot:recordCount:)` replays them.
     public func snapshotRecords() -> [MetadataRecord] {
         var records: [MetadataRecord] = brokers.keys.sorted().map { .registerBroker(brokers[$0]!) }
@@ -116,6 +130,10 @@ public struct MetadataImage: Equatable, Sendable {
             records.append(.topic(name: name, id: topic.id))
             records += topic.partitions.map { .partition($0) }
             records += topic.configs.keys.sorted().map { .config(topic: name, key: $0, value: topic.configs[$0]) }
+        }
+        for resource in brokerConfigs.keys.sorted() {
+            let configs = brokerConfigs[resource]!
+            records += configs.keys.sorted().map { .brokerConfig(resourceName: resource, key: $0, value: configs[$0]) }
         }
         if nextProducerID > 0 { records.append(.producerIDs(nextProducerID: nextProducerID)) }
         return records

@@ -26,6 +26,9 @@ public enum MetadataRecord: Equatable, Sendable {
     /// registration it applies to; a record for an older registration is ignored.
     case brokerChange(id: BrokerID, epoch: Int64, fenced: Bool?, inControlledShutdown: Bool?)
     case unregisterBroker(id: BrokerID, epoch: Int64)
+    /// A dynamic broker config set (value) or removed (nil): Kafka's ConfigRecord for resource
+    /// type BROKER. `resourceName` is a broker id ("1") or empty for the cluster-wide default.
+    case brokerConfig(resourceName: String, key: String, value: String?)
 
     var typeTag: UInt8 {
         switch self {
@@ -37,6 +40,7 @@ public enum MetadataRecord: Equatable, Sendable {
         case .registerBroker: return 6
         case .brokerChange: return 7
         case .unregisterBroker: return 8
+        case .brokerConfig: return 9
         }
     }
 
@@ -183,6 +187,10 @@ extension MetadataRecord {
         case .unregisterBroker(let id, let epoch):
             w.i32(id.rawValue)
             w.i64(epoch)
+        case .brokerConfig(let resourceName, let key, let value):
+            w.string(resourceName)
+            w.string(key)
+            w.optionalString(value)
         }
         return w.bytes
     }
@@ -236,6 +244,10 @@ extension MetadataRecord {
                                    inControlledShutdown: try r.optionalBool())
         case 8:
             record = .unregisterBroker(id: BrokerID(try r.i32()), epoch: try r.i64())
+        case 9:
+            let resourceName = try r.string()
+            let key = try r.string()
+            record = .brokerConfig(resourceName: resourceName, key: key, value: try r.optionalString())
         default:
             throw MetadataDecodeError(reason: "unknown record type \(tag)")
         }

@@ -3,13 +3,31 @@ import Foundation
 import RunnelClient
 import RunnelCore
 
-/// `runnel topic create|list|describe|delete`.
+/// `runnel topic create|list|describe|alter|delete`.
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, list, describe and delete topics.",
-        subcommands: [Create.self, List.self, Describe.self, Delete.self]
+        abstract: "Create, list, describe, alter and delete topics.",
+        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self]
     )
+
+    struct Alter: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set or delete a topic's configs; every broker applies them without a restart.")
+
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic name.") var name: String
+        @OptionGroup var changes: ConfigChanges
+
+        func run() async throws {
+            let updates: [ConfigUpdate]
+            do { updates = try changes.updates() } catch { throw CommandFailure.report(error) }
+            try await client.withClient { client in
+                try await client.alterConfigs(.topic(name), updates, validateOnly: changes.validateOnly)
+            }
+            print(changes.summary(of: .topic(name), updates))
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")

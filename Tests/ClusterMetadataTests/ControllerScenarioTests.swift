@@ -139,6 +139,8 @@ struct ControllerScenario {
             return "broker-change \(id) epoch=\(epoch)" + (fenced.map { " fenced=\($0)" } ?? "")
                 + (shutdown.map { " shutting-down=\($0)" } ?? "")
         case .unregisterBroker(let id, let epoch): return "unregister-broker \(id) epoch=\(epoch)"
+        case .brokerConfig(let resource, let key, let value):
+            return "broker-config \(resource.isEmpty ? "<default>" : resource) \(key)=\(value ?? "<removed>")"
         }
     }
 

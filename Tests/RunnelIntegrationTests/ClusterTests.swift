@@ -15,8 +15,8 @@ struct ClusterTests {
     static let fastSessions = ["broker.heartbeat.interval.ms=300", "broker.session.timeout.ms=2000",
                                "auto.leader.rebalance.enable=false"]
 
-    func withCluster<T>(_ body: (TestCluster) async throws -> T) async throws -> T {
-        let cluster = try TestCluster(size: 3, overrides: Self.fastSessions)
+    func withCluster<T>(extra: [String] = [], _ body: (TestCluster) async throws -> T) async throws -> T {
+        let cluster = try TestCluster(size: 3, overrides: Self.fastSessions + extra)
         defer { cluster.stop() }
         do {
             try cluster.start()

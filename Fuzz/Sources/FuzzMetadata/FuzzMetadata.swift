@@ -88,6 +88,8 @@ enum FuzzMetadata {
                                                rack: "r1", fenced: false, inControlledShutdown: false)),
             .brokerChange(id: BrokerID(1), epoch: 12, fenced: true, inControlledShutdown: nil),
             .unregisterBroker(id: BrokerID(2), epoch: 3),
+            .brokerConfig(resourceName: "", key: "log.retention.ms", value: "60000"),
+            .brokerConfig(resourceName: "1", key: "message.max.bytes", value: nil),
             .removeTopic(id: topic),
         ]
         var seeds: [(name: String, bytes: [UInt8])] = []

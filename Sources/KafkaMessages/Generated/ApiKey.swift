@@ -31,10 +31,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
     case writeTxnMarkers = 27
     case txnOffsetCommit = 28
     case describeConfigs = 32
+    case alterConfigs = 33
+    case describeLogDirs = 35
     case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
     case electLeaders = 43
+    case incrementalAlterConfigs = 44
     case offsetDelete = 47
     case vote = 52
     case beginQuorumEpoch = 53
@@ -79,10 +82,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .writeTxnMarkers: return "WriteTxnMarkers"
         case .txnOffsetCommit: return "TxnOffsetCommit"
         case .describeConfigs: return "DescribeConfigs"
+        case .alterConfigs: return "AlterConfigs"
+        case .describeLogDirs: return "DescribeLogDirs"
         case .saslAuthenticate: return "SaslAuthenticate"
         case .createPartitions: return "CreatePartitions"
         case .deleteGroups: return "DeleteGroups"
         case .electLeaders: return "ElectLeaders"
+        case .incrementalAlterConfigs: return "IncrementalAlterConfigs"
         case .offsetDelete: return "OffsetDelete"
         case .vote: return "Vote"
         case .beginQuorumEpoch: return "BeginQuorumEpoch"
@@ -130,10 +136,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .writeTxnMarkers: return 0...1
         case .txnOffsetCommit: return 0...4
         case .describeConfigs: return 0...4
+        case .alterConfigs: return 0...2
+        case .describeLogDirs: return 0...4
         case .saslAuthenticate: return 0...2
         case .createPartitions: return 0...3
         case .deleteGroups: return 0...2
         case .electLeaders: return 0...2
+        case .incrementalAlterConfigs: return 0...1
         case .offsetDelete: return 0...0
         case .vote: return 0...1
         case .beginQuorumEpoch: return 0...1
@@ -180,10 +189,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .writeTxnMarkers: return 1...
         case .txnOffsetCommit: return 3...
         case .describeConfigs: return 4...
+        case .alterConfigs: return 2...
+        case .describeLogDirs: return 2...
         case .saslAuthenticate: return 2...
         case .createPartitions: return 2...
         case .deleteGroups: return 2...
         case .electLeaders: return 2...
+        case .incrementalAlterConfigs: return 1...
         case .offsetDelete: return nil
         case .vote: return 0...
         case .beginQuorumEpoch: return 1...
@@ -230,10 +242,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .writeTxnMarkers: return WriteTxnMarkersResponse.self
         case .txnOffsetCommit: return TxnOffsetCommitResponse.self
         case .describeConfigs: return DescribeConfigsResponse.self
+        case .alterConfigs: return AlterConfigsResponse.self
+        case .describeLogDirs: return DescribeLogDirsResponse.self
         case .saslAuthenticate: return SaslAuthenticateResponse.self
         case .createPartitions: return CreatePartitionsResponse.self
         case .deleteGroups: return DeleteGroupsResponse.self
         case .electLeaders: return ElectLeadersResponse.self
+        case .incrementalAlterConfigs: return IncrementalAlterConfigsResponse.self
         case .offsetDelete: return OffsetDeleteResponse.self
         case .vote: return VoteResponse.self
         case .beginQuorumEpoch: return BeginQuorumEpochResponse.self
@@ -280,10 +295,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .writeTxnMarkers: return WriteTxnMarkersRequest.self
         case .txnOffsetCommit: return TxnOffsetCommitRequest.self
         case .describeConfigs: return DescribeConfigsRequest.self
+        case .alterConfigs: return AlterConfigsRequest.self
+        case .describeLogDirs: return DescribeLogDirsRequest.self
         case .saslAuthenticate: return SaslAuthenticateRequest.self
         case .createPartitions: return CreatePartitionsRequest.self
         case .deleteGroups: return DeleteGroupsRequest.self
         case .electLeaders: return ElectLeadersRequest.self
+        case .incrementalAlterConfigs: return IncrementalAlterConfigsRequest.self
         case .offsetDelete: return OffsetDeleteRequest.self
         case .vote: return VoteRequest.self
         case .beginQuorumEpoch: return BeginQuorumEpochRequest.self

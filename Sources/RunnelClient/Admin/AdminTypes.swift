@@ -65,12 +65,15 @@ public enum OffsetSpec: Sendable, Equatable {
     case latest
     /// The first offset whose timestamp is at or after the given time.
     case timestamp(TimestampMs)
+    /// The record with the largest timestamp (ListOffsets v7+).
+    case maxTimestamp
 
     var wireTimestamp: Int64 {
         switch self {
         case .earliest: return -2
         case .latest: return -1
         case .timestamp(let time): return time.rawValue
+        case .maxTimestamp: return -3
         }
     }
 }

@@ -110,27 +110,7 @@ extension KafkaClient {
     public func describeTopicConfigs(_ name: String) async throws -> [ConfigEntry] {
         let versions = try await apiVersions()
         guard versions.version(for: .describeConfigs) != nil else { return [] }
-        return try await withRetries {
-            let (response, _) = try await send(.any) { _ in
-                var resource = DescribeConfigsRequest.DescribeConfigsResource()
-                resource.resourceType = 2
-                resource.resourceName = name
-                resource.configurationKeys = nil
-                var request = DescribeConfigsRequest()
-                request.resources = [resource]
-                return request
-            }
-            guard let result = response.results.first else { return [] }
-            let code = KafkaErrorCode(result.errorCode)
-            if code == .unknownTopicOrPartition { throw KafkaClientError.unknownTopicOrPartition(topic: name, partition: nil) }
-            guard code == .none else {
-                throw KafkaClientError.kafka(code: code, message: result.errorMessage, context: "describe configs of topic \(name)")
-            }
-            return result.configs.map { entry in
-                ConfigEntry(name: entry.name, value: entry.value, isDefault: entry.isDefault || entry.configSource == 5,
-                            isReadOnly: entry.readOnly, isSensitive: entry.isSensitive, source: entry.configSource)
-            }.sorted { $0.name < $1.name }
-        }
+        return try await describeConfigs(.topic(name))
     }
 
     /// Raises a topic's partition count to `totalCount`.

@@ -19,6 +19,8 @@ public struct ApiVersionTable: Sendable, Equatable {
         .deleteTopics: 1...6,
         .initProducerId: 0...4,
         .describeConfigs: 1...4,
+        .incrementalAlterConfigs: 0...1,
+        .deleteRecords: 0...2,
         .createPartitions: 0...3,
         .electLeaders: 1...2,
         .describeQuorum: 0...2,

@@ -20,7 +20,11 @@ import RunnelCore
 /// controller (`controlPlane.submit`) and complete once committed and applied here.
 /// `ServerNode` opens both and wires them together.
 final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
-    let config: BrokerConfig
+    /// The configuration in effect: the static one with the metadata log's dynamic broker
+    /// configs on top (`staticConfig.withDynamic`), refreshed when those change.
+    private(set) var config: BrokerConfig
+    /// The configuration from the file, environment and overrides.
+    let staticConfig: BrokerConfig
     let loop: any EventLoop
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -35,6 +39,8 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     private(set) var image: MetadataImage
     var topicIDs = SystemRandomNumberGenerator()
     var fetchWaiters = FetchWaiters()
+    /// DeleteRecords answers waiting for the ISR's log start offsets, per partition.
+    var deleteRecordsWaiters: [TopicPartition: [DeleteRecordsWaiter]] = [:]
     /// The follower side of replication: fetchers from the leaders of the partitions followed here.
     lazy var replicaFetchers = makeReplicaFetchers()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
@@ -70,6 +76,9 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     /// operations of the logs. `ServerNode.open` creates both and wires them together.
     init(config: BrokerConfig, controlPlane: ControlPlane, loop: any EventLoop, threadPool: NIOThreadPool,
          logger: Logger, fileSystem: any FileSystem = PosixFileSystem()) throws {
+        self.staticConfig = config
+        let dynamic = controlPlane.quorum.image.dynamicBrokerConfigs(for: config.nodeID)
+        let config = config.withDynamic(broker: dynamic.broker, defaults: dynamic.defaults)
         self.config = config
         self.loop = loop
         self.threadPool = threadPool
@@ -101,6 +110,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     func finishStartup(latest: MetadataImage?) {
         loop.preconditionInEventLoop()
         image = latest ?? image
+        refreshDynamicConfig()
         metadataCaughtUp = true
         let delta = replicas.apply(image, deleteStrays: true)
         followRoleChanges(delta.roles, removed: delta.removed)
@@ -114,6 +124,9 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     func metadataApplied(_ next: MetadataImage, _ records: [MetadataRecord]) {
         loop.preconditionInEventLoop()
         image = next
+        if records.contains(where: { if case .brokerConfig = $0 { return true } else { return false } }) {
+            refreshDynamicConfig()
+        }
         let delta = replicas.apply(next)
         for key in delta.removed { fetchWaiters.partitionRemoved(key, broker: self) }
         followRoleChanges(delta.roles, removed: delta.removed)
@@ -125,6 +138,17 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
             }
         }
         if topicsChanged && !shuttingDown { groups.topicsChanged() }
+    }
+
+    /// Puts the image's dynamic broker configs (this broker's and the cluster-wide defaults) on
+    /// top of the static configuration; partition logs pick the new defaults up in `replicas.apply`.
+    private func refreshDynamicConfig() {
+        let dynamic = image.dynamicBrokerConfigs(for: nodeID)
+        let next = staticConfig.withDynamic(broker: dynamic.broker, defaults: dynamic.defaults)
+        guard next.dynamicValues != config.dynamicValues || next.dynamicDefaults != config.dynamicDefaults else { return }
+        config = next
+        replicas.config = next
+        logger.info("dynamic broker configuration now \((next.dynamicValues.merging(next.dynamicDefaults) { mine, _ in mine }).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
     }
 
     private func schedulePeriodicWork() {

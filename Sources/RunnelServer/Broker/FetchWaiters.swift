@@ -66,6 +66,14 @@ struct FetchWaiters {
         prune(key)
     }
 
+    /// The log start offset moved (DeleteRecords): parked follower fetches answer now, so the
+    /// followers learn the new start from the answer without waiting out their long poll.
+    mutating func logStartMoved(_ key: TopicPartition) {
+        guard let waiters = byPartition[key] else { return }
+        for waiter in waiters where waiter.isReplica { waiter.run(force: true) }
+        prune(key)
+    }
+
     /// A waiter's deadline passed: answer with what is there.
     mutating func expire(_ waiter: Waiter) {
         waiter.run(force: true)

@@ -180,6 +180,15 @@ final class Partition: AdoptingReplica {
         log.offset(forTimestamp: timestamp, compressed: compressed)
     }
 
+    /// The log's configuration in effect (tests check that a change reached it).
+    var logConfigForTests: LogConfig { log.config }
+
+    /// Bytes of the log's segments (DescribeLogDirs).
+    var sizeBytes: Int { log.sizeBytes }
+
+    /// The largest record timestamp in the log (ListOffsets MAX_TIMESTAMP).
+    var maxTimestamp: TimestampMs { log.maxTimestamp }
+
     /// OffsetForLeaderEpoch and the diverging-epoch check (see `LeaderEpochCache.endOffset`).
     func endOffset(for epoch: LeaderEpoch) -> (epoch: LeaderEpoch, endOffset: Offset)? {
         epochCache.endOffset(for: epoch, logEndOffset: log.logEndOffset)
@@ -362,6 +371,34 @@ final class Partition: AdoptingReplica {
         highWatermark = min(highWatermark, end)
         producers = ProducerStateTable()
         rebuildProducerState()
+    }
+
+    /// Log start offsets the followers reported in their fetches (leader side; DeleteRecords
+    /// waits for the ISR's).
+    private(set) var followerLogStarts: [BrokerID: Offset] = [:]
+
+    func followerReported(logStart: Offset, by id: BrokerID) {
+        followerLogStarts[id] = logStart
+    }
+
+    /// The lowest log start offset in the ISR as far as this leader knows (its own, and what each
+    /// follower last reported; nil while not leading). A follower that has not reported counts as 0.
+    var isrLogStart: Offset? {
+        guard let isr = leaderState?.isr else { return nil }
+        return isr.map { $0 == nodeID ? log.logStartOffset : followerLogStarts[$0] ?? .zero }.min()
+    }
+
+    /// DeleteRecords on the leader (the caller checked `offset` against the high watermark), or
+    /// a follower taking the leader's log start offset from a fetch answer: moves the log start
+    /// offset up to `offset` (never past the log end) and drops the segments wholly below it.
+    /// Returns whether it moved.
+    @discardableResult
+    func moveLogStart(to offset: Offset) throws(StorageError) -> Bool {
+        guard offset > log.logStartOffset, !log.isOffline else { return false }
+        let before = log.logStartOffset
+        try log.deleteRecords(before: offset)
+        if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
+        return log.logStartOffset != before
     }
 
     // MARK: Retention and flushing

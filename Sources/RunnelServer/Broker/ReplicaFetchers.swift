@@ -273,6 +273,11 @@ final class ReplicaFetcher {
                             }
                         }
                         replica.followerHighWatermark(Offset(data.highWatermark))
+                        // DeleteRecords or retention on the leader: follow its log start offset
+                        // (as far as this replica's log reaches; Kafka's maybeIncrementLogStartOffset).
+                        if data.logStartOffset > replica.logStartOffset.rawValue {
+                            try replica.moveLogStart(to: Offset(data.logStartOffset))
+                        }
                     case .offsetOutOfRange:
                         if asked.offset < Offset(data.logStartOffset) {
                             try replica.restart(at: Offset(data.logStartOffset))

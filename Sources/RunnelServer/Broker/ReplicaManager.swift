@@ -24,7 +24,8 @@ final class ReplicaManager {
 
     let nodeID: BrokerID
     let logs: LogManager
-    private let config: BrokerConfig
+    /// The broker's configuration in effect (dynamic keys included); `Broker` refreshes it.
+    var config: BrokerConfig
     private let loop: any EventLoop
     private let threadPool: NIOThreadPool
     private let logger: Logger

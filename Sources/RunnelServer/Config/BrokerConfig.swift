@@ -7,11 +7,19 @@ import RunnelCore
 /// Unknown keys and bad values throw a `ConfigError` naming the key, value and what is allowed.
 public struct BrokerConfig: Sendable {
     /// Where each explicitly set value came from (for DescribeConfigs and error messages).
-    public enum Source: String, Sendable { case defaultValue = "default", file, environment, override }
+    public enum Source: String, Sendable {
+        case defaultValue = "default", file, environment, override
+        /// From the metadata log (AlterConfigs): this broker's own, or the cluster-wide default.
+        case dynamicBroker = "dynamic", dynamicDefault = "dynamic default"
+    }
 
     /// Normalized values of every set key (explicit or defaulted).
     public private(set) var values: [String: String]
     public private(set) var sources: [String: Source]
+    /// Dynamic keys from the metadata log (see `withDynamic`): this broker's, and the cluster-wide
+    /// defaults. Both override the static values above.
+    public private(set) var dynamicValues: [String: String] = [:]
+    public private(set) var dynamicDefaults: [String: String] = [:]
 
     // Typed views, derived once.
     public let nodeID: BrokerID
@@ -117,9 +125,17 @@ public struct BrokerConfig: Sendable {
     /// The voters of the metadata quorum: the configured ones, or this node alone.
     public var effectiveVoters: [BrokerID] { quorumVoters.isEmpty ? [nodeID] : quorumVoters.map(\.id) }
 
-    public func string(_ key: String) -> String? { values[key] }
-    public func int(_ key: String) -> Int64? { values[key].flatMap { Int64($0) } }
-    public func bool(_ key: String) -> Bool { values[key] == "true" }
+    /// This configuration with the dynamic layers of the metadata log (validated when written).
+    public func withDynamic(broker: [String: String], defaults: [String: String]) -> BrokerConfig {
+        var copy = self
+        copy.dynamicValues = broker
+        copy.dynamicDefaults = defaults
+        return copy
+    }
+
+    public func string(_ key: String) -> String? { dynamicValues[key] ?? dynamicDefaults[key] ?? values[key] }
+    public func int(_ key: String) -> Int64? { string(key).flatMap { Int64($0) } }
+    public func bool(_ key: String) -> Bool { string(key) == "true" }
 
     /// log.retention.ms, else minutes, else hours (Kafka's precedence).
     public var retentionMs: Int64 { Int64(resolve(BrokerKeys.chain(of: "log.retention.ms"))!)! }
@@ -139,20 +155,27 @@ public struct BrokerConfig: Sendable {
     public struct SynonymValue: Equatable, Sendable {
         public let synonym: BrokerSynonym
         public let value: String
-        /// Set by an operator (file, environment, --override) rather than by its default.
-        public let isExplicit: Bool
+        /// Where it comes from: the dynamic layers, the static configuration, or the key's default.
+        public let source: Source
+        /// Set by an operator (dynamically, file, environment, --override) rather than by its default.
+        public var isExplicit: Bool { source != .defaultValue }
     }
 
-    /// The values of the keys of `chain`, in Kafka's order: the explicitly set ones in chain order,
-    /// then the keys' defaults in chain order (a set key's default is listed too).
+    /// The values of the keys of `chain`, in Kafka's order: this broker's dynamic ones in chain
+    /// order, then the cluster-wide dynamic ones, then the statically set ones, then the keys'
+    /// defaults (a key set in several layers is listed in each).
     public func synonymValues(_ chain: [BrokerSynonym]) -> [SynonymValue] {
+        let dynamic = chain.compactMap { s in dynamicValues[s.name].map { SynonymValue(synonym: s, value: $0, source: .dynamicBroker) } }
+        let dynamicDefault = chain.compactMap { s in
+            dynamicDefaults[s.name].map { SynonymValue(synonym: s, value: $0, source: .dynamicDefault) }
+        }
         let set = chain.compactMap { s in
-            sources[s.name].flatMap { $0 == .defaultValue ? nil : SynonymValue(synonym: s, value: values[s.name]!, isExplicit: true) }
+            sources[s.name].flatMap { $0 == .defaultValue ? nil : SynonymValue(synonym: s, value: values[s.name]!, source: $0) }
         }
         let defaults = chain.compactMap { s in
-            BrokerKeys.byName[s.name]?.defaultValue.map { SynonymValue(synonym: s, value: $0, isExplicit: false) }
+            BrokerKeys.byName[s.name]?.defaultValue.map { SynonymValue(synonym: s, value: $0, source: .defaultValue) }
         }
-        return set + defaults
+        return dynamic + dynamicDefault + set + defaults
     }
 
     /// The value `chain` resolves to (its first key that has a value), converted to the unit of

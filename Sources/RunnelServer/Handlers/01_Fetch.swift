@@ -127,6 +127,7 @@ extension Broker {
                     read.hasError = true   // answer now: the follower truncates before it fetches again
                 } else {
                     if let replica, firstPass, wanted.fetchOffset <= partition.logEndOffset.rawValue {
+                        if version >= 5 { followerReportedLogStart(replica, Offset(wanted.logStartOffset), key, partition) }
                         replicaFetched(replica, partition: partition, position: Offset(wanted.fetchOffset))
                         result.highWatermark = partition.highWatermark.rawValue
                     }

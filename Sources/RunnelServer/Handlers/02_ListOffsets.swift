@@ -7,12 +7,14 @@ import NIOCore
 import NIOPosix
 import RunnelCore
 
-// ListOffsets (key 2), versions 0-6. LATEST (-1) is the high watermark (the log end on one
+// ListOffsets (key 2), versions 0-8. LATEST (-1) is the high watermark (the log end on one
 // node; read_committed is the same until transactions exist), EARLIEST (-2) the log start
-// offset, any other timestamp the first offset whose record timestamp is >= it (offset -1 when
-// there is none). v0 answers with the old offsets list. current_leader_epoch (v4+) is checked:
-// older → FENCED_LEADER_EPOCH (74), newer → UNKNOWN_LEADER_EPOCH (75).
-// Not implemented: MAX_TIMESTAMP (-3, v7), hence v7 is not advertised.
+// offset, MAX_TIMESTAMP (-3, v7+) the first record with the log's largest timestamp,
+// EARLIEST_LOCAL (-4, v8+) the log start offset too (no tiered storage), any other timestamp
+// the first offset whose record timestamp is >= it (offset -1 when there is none). Found
+// offsets at or above the high watermark are not reported. v0 answers with the old offsets
+// list. current_leader_epoch (v4+) is checked: older → FENCED_LEADER_EPOCH (74), newer →
+// UNKNOWN_LEADER_EPOCH (75).
 extension Broker {
     func handleListOffsets(_ request: ListOffsetsRequest, _ context: RequestContext,
                            _ respond: Responder<ListOffsetsResponse>) {
@@ -37,7 +39,11 @@ extension Broker {
                 let found: (offset: Offset, timestamp: TimestampMs)?
                 switch wanted.timestamp {
                 case -1: found = (partition.highWatermark, .none)
-                case -2: found = (partition.logStartOffset, .none)
+                case -2, -4: found = (partition.logStartOffset, .none)
+                case -3:
+                    let max = partition.maxTimestamp
+                    found = max == .none ? nil : partition.offset(forTimestamp: max, compressed: Self.scanCompressedBatch)
+                        .flatMap { $0.offset < partition.highWatermark ? $0 : nil }
                 default:
                     found = partition.offset(forTimestamp: TimestampMs(wanted.timestamp), compressed: Self.scanCompressedBatch)
                         .flatMap { $0.offset < partition.highWatermark ? $0 : nil }

@@ -8,9 +8,11 @@ import NIOPosix
 import RunnelCore
 
 // DescribeConfigs (key 32), versions 0-4. Resource types TOPIC (2) and BROKER (4; name = this
-// node's id, or "" for the cluster default). Every key has a value (none is sensitive), with its
-// source (v1+: TOPIC_CONFIG 1 for a topic override, STATIC_BROKER_CONFIG 4 for an explicitly set
-// broker key, DEFAULT_CONFIG 5),
+// node's id, or "" for the cluster-wide dynamic defaults, which lists only the keys set there, as
+// Kafka does). Every key has a value (none is sensitive), with its source (v1+: TOPIC_CONFIG 1
+// for a topic override, DYNAMIC_BROKER_CONFIG 2 and DYNAMIC_DEFAULT_BROKER_CONFIG 3 for keys set
+// by AlterConfigs, STATIC_BROKER_CONFIG 4 for an explicitly set broker key, DEFAULT_CONFIG 5);
+// a broker key is read-only unless it can change at run time,
 // synonyms (v1+, when asked), config types and documentation (v3+). A subset of keys may be
 // asked for. Other resource types → INVALID_REQUEST; unknown topic → UNKNOWN_TOPIC_OR_PARTITION.
 extension Broker {
@@ -25,6 +27,8 @@ extension Broker {
 
     enum ConfigSource {
         static let topic: Int8 = 1
+        static let dynamicBroker: Int8 = 2
+        static let dynamicDefault: Int8 = 3
         static let staticBroker: Int8 = 4
         static let defaultValue: Int8 = 5
     }
@@ -54,7 +58,7 @@ extension Broker {
                     response.results.append(result)
                     continue
                 }
-                described = describeBrokerConfigs()
+                described = resource.resourceName.isEmpty ? describeDynamicDefaults() : describeBrokerConfigs()
             default:
                 result.errorCode = KafkaErrorCode.invalidRequest.rawValue
                 result.errorMessage = "Resource type \(resource.resourceType) is not supported (only TOPIC 2 and BROKER 4)."
@@ -66,7 +70,7 @@ extension Broker {
                 var out = DescribeConfigsResponse.DescribeConfigsResourceResult()
                 out.name = c.name
                 out.value = c.value
-                out.readOnly = resource.resourceType == 4
+                out.readOnly = resource.resourceType == 4 && !ConfigAlteration.dynamicBrokerKeys.contains(c.name)
                 out.isDefault = c.source == ConfigSource.defaultValue
                 out.configSource = c.source
                 out.configType = c.type
@@ -112,9 +116,27 @@ extension Broker {
         }
     }
 
+    /// The cluster-wide dynamic defaults (the empty broker name): only the keys set there.
+    func describeDynamicDefaults() -> [DescribedConfig] {
+        config.dynamicDefaults.keys.sorted().compactMap { name in
+            guard let key = BrokerKeys.byName[name] else { return nil }
+            let value = config.dynamicDefaults[name]
+            return DescribedConfig(name: name, value: value, source: ConfigSource.dynamicDefault,
+                                   synonyms: [(name, value, ConfigSource.dynamicDefault)], type: Self.configType(key.kind), doc: key.doc)
+        }
+    }
+
     func brokerSynonyms(_ chain: [BrokerSynonym]) -> [(name: String, value: String?, source: Int8)] {
-        config.synonymValues(chain).map {
-            ($0.synonym.name, $0.value, $0.isExplicit ? ConfigSource.staticBroker : ConfigSource.defaultValue)
+        config.synonymValues(chain).map { ($0.synonym.name, $0.value, Self.sourceCode($0.source)) }
+    }
+
+    /// Kafka's ConfigSource code of a broker value.
+    static func sourceCode(_ source: BrokerConfig.Source) -> Int8 {
+        switch source {
+        case .dynamicBroker: return ConfigSource.dynamicBroker
+        case .dynamicDefault: return ConfigSource.dynamicDefault
+        case .defaultValue: return ConfigSource.defaultValue
+        case .file, .environment, .override: return ConfigSource.staticBroker
         }
     }
 

@@ -20,14 +20,18 @@ import RunnelCore
 /// |-----|------------------|------------|-------|
 /// | 0   | Produce          | 0-9        | v0-2 carry message formats v0/v1: refused per partition |
 /// | 1   | Fetch            | 0-12       | v0-3 would need down-conversion: UNSUPPORTED_VERSION per partition; sessions declined |
-/// | 2   | ListOffsets      | 0-6        | earliest, latest, by timestamp (v7 would add max-timestamp -3) |
+/// | 2   | ListOffsets      | 0-8        | earliest, latest, by timestamp; max-timestamp -3 (v7), earliest-local -4 (v8) |
 /// | 3   | Metadata         | 0-12       | topic ids from v10; auto-creation |
 /// | 18  | ApiVersions      | 0-4        | unsupported version → error 35 with a v0 body |
 /// | 23  | OffsetForLeaderEpoch | 0-4    | from the leader-epoch cache; leaders only |
 /// | 19  | CreateTopics     | 0-7        | replicas placed as Kafka does; validate_only |
 /// | 20  | DeleteTopics     | 0-6        | by name, and by topic id (v6) |
 /// | 22  | InitProducerId   | 0-4        | idempotent producers only; transactional ids refused |
+/// | 21  | DeleteRecords    | 0-2        | by each partition's leader; followers follow its log start |
 /// | 32  | DescribeConfigs  | 0-4        | topic and broker resources, synonyms, documentation |
+/// | 33  | AlterConfigs     | 0-2        | topic and dynamic broker keys; forwarded to the active controller |
+/// | 35  | DescribeLogDirs  | 0-4        | the one log dir, bytes per partition |
+/// | 44  | IncrementalAlterConfigs | 0-1 | SET/DELETE/APPEND/SUBTRACT; forwarded to the active controller |
 /// | 37  | CreatePartitions | 0-3        | |
 /// | 43  | ElectLeaders     | 0-2        | preferred and unclean; forwarded to the active controller |
 /// | 55  | DescribeQuorum   | 0-2        | the metadata quorum, from the active controller (forwarded) |
@@ -46,12 +50,16 @@ import RunnelCore
 /// | 68  | ConsumerGroupHeartbeat | 1    | KIP-848; v0 (server-made member ids) is not implemented |
 /// | 69  | ConsumerGroupDescribe  | 0    | |
 ///
-/// Not implemented (so not advertised): transactions, SASL, DeleteRecords.
+/// Not implemented (so not advertised): transactions, SASL.
 enum ApiSupport {
     static let advertised: [(apiKey: Int16, min: Int16, max: Int16)] = [
         (0, 0, 9),
         (1, 0, 12),
-        (2, 0, 6),
+        (2, 0, 8),
+        (21, 0, 2),
+        (33, 0, 2),
+        (35, 0, 4),
+        (44, 0, 1),
         (3, 0, 12),
         (18, 0, 4),
         (19, 0, 7),

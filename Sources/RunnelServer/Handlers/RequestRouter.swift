@@ -77,6 +77,11 @@ enum RequestRouter {
         case .deleteTopics: serve(DeleteTopicsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleDeleteTopics))
         case .initProducerId: serve(InitProducerIdRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleInitProducerId))
         case .describeConfigs: serve(DescribeConfigsRequest.self, &body, context, broker, done, broker.handleDescribeConfigs)
+        case .alterConfigs: serve(AlterConfigsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleAlterConfigs))
+        case .incrementalAlterConfigs:
+            serve(IncrementalAlterConfigsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleIncrementalAlterConfigs))
+        case .deleteRecords: serve(DeleteRecordsRequest.self, &body, context, broker, done, broker.handleDeleteRecords)
+        case .describeLogDirs: serve(DescribeLogDirsRequest.self, &body, context, broker, done, broker.handleDescribeLogDirs)
         case .createPartitions: serve(CreatePartitionsRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleCreatePartitions))
         case .electLeaders: serve(ElectLeadersRequest.self, &body, context, broker, done, controlPlane.viaActiveController(broker.handleElectLeaders))
         case .describeQuorum: serve(DescribeQuorumRequest.self, &body, context, broker, done, broker.handleDescribeQuorum)
