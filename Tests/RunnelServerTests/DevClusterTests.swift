@@ -96,6 +96,18 @@ import Testing
         #expect(throws: ConfigError.self) { try Self.threeNodes(overrides: [item]) }
     }
 
+    @Test func oneMetricsListenerOverrideGivesEachNodeItsOwnPort() throws {
+        let cluster = try Self.threeNodes(overrides: ["runnel.metrics.listener=http://127.0.0.1:9644"])
+        let listeners = cluster.nodes.map { node in
+            cluster.properties(of: node).first { $0.key == "runnel.metrics.listener" }?.value
+        }
+        #expect(listeners == ["http://127.0.0.1:9644", "http://127.0.0.1:9645", "http://127.0.0.1:9646"])
+        // No port to offset: passed on as given, for the broker to refuse with its own message.
+        let odd = try Self.threeNodes(overrides: ["runnel.metrics.listener=nonsense"])
+        #expect(odd.nodes.map { node in odd.properties(of: node).first { $0.key == "runnel.metrics.listener" }?.value }
+                == Array(repeating: "nonsense", count: 3))
+    }
+
     @Test func overrideWithoutEqualsIsRefused() {
         #expect(throws: ConfigError.self) { try Self.threeNodes(overrides: ["num.partitions"]) }
     }

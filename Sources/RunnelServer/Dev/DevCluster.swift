@@ -138,8 +138,28 @@ public struct DevCluster: Sendable, Equatable {
             overrides.last(where: { $0.key == p.key }).map { Property(key: p.key, value: $0.value, comment: "From --override.") } ?? p
         }
         let added = overrides.filter { o in !generated.contains(where: { $0.key == o.key }) }
-            .map { Property(key: $0.key, value: $0.value, comment: "From --override.") }
+            .map { o in
+                if o.key == "runnel.metrics.listener", let perNode = Self.metricsListener(o.value, node: node) {
+                    return Property(key: o.key, value: perNode,
+                                    comment: "From --override, its port plus \(node.id - 1): each node has its own metrics port.")
+                }
+                return Property(key: o.key, value: o.value, comment: "From --override.")
+            }
         return replaced + added
+    }
+
+    /// `runnel.metrics.listener` for `node`: the given URL's port plus the node's index, so that
+    /// one --override gives node 1 the port named and the others the ones after it (the nodes
+    /// share one host). nil when the value has no port to offset (the broker then refuses it).
+    static func metricsListener(_ value: String, node: Node) -> String? {
+        var url = value
+        let slash = url.hasSuffix("/") ? "/" : ""
+        if !slash.isEmpty { url.removeLast() }
+        guard let colon = url.lastIndex(of: ":"), let port = Int(url[url.index(after: colon)...]),
+              url[..<colon].contains("//") else { return nil }
+        let shifted = port + Int(node.id) - 1
+        guard (1...65535).contains(shifted) else { return nil }
+        return String(url[..<colon]) + ":" + String(shifted) + slash
     }
 
     /// The text of `node`'s properties file: every line of `properties(of:)`, each after its comment.
