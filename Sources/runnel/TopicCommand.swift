@@ -7,8 +7,8 @@ import RunnelCore
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, list, describe, alter and delete topics.",
-        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self]
+        abstract: "Create, list, describe, alter and delete topics; delete a topic's oldest records.",
+        subcommands: [Create.self, List.self, Describe.self, Alter.self, Delete.self, DeleteRecords.self]
     )
 
     struct Alter: AsyncParsableCommand {
@@ -137,6 +137,41 @@ struct TopicCommand: AsyncParsableCommand {
         func run() async throws {
             try await client.withClient { client in try await client.deleteTopics([name]) }
             print("deleted topic \(name)")
+        }
+    }
+}
+
+extension TopicCommand {
+    /// `runnel topic delete-records`: DeleteRecords through each partition's leader (what Kafka's
+    /// kafka-delete-records.sh does from a JSON file).
+    struct DeleteRecords: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-records",
+            abstract: "Delete a topic's records below an offset: each partition's log start offset moves up to it.")
+
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Topic name.") var name: String
+        @Option(name: [.short, .long], help: "A partition (repeatable; default: every partition).")
+        var partition: [Int32] = []
+        @Option(name: .long, parsing: .unconditional,
+                help: ArgumentHelp("Delete records below this offset; -1 = up to the high watermark.", valueName: "OFFSET"))
+        var before: Int64
+
+        func validate() throws {
+            guard before >= -1 else { throw ValidationError("--before must be an offset or -1 (the high watermark), got \(before)") }
+            guard partition.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--partition must not be negative") }
+        }
+
+        func run() async throws {
+            let deleted = try await client.withClient { client in
+                let partitions = partition.isEmpty
+                    ? try await client.topicMetadata(name).partitions.map(\.id)
+                    : partition.map { PartitionID($0) }
+                return try await client.deleteRecords(topic: name, before: partitions.map { ($0, before) })
+            }
+            for entry in deleted {
+                print("\(name)[\(entry.partition)]: log start offset now \(entry.lowWatermark)")
+            }
         }
     }
 }

@@ -34,6 +34,32 @@ struct CLITests {
         }
     }
 
+    /// `runnel topic delete-records`: one partition below an offset, every partition up to its
+    /// high watermark (-1), and an offset past the end is refused naming the partition.
+    @Test func deleteRecordsMovesTheLogStart() async throws {
+        try await withBroker { broker in
+            let b = ["-b", broker.bootstrap]
+            let topic = uniqueTopic("dr")
+            #expect(try runCLI(["topic", "create", topic, "-p", "2"] + b).status == 0)
+            #expect(try runCLI(["produce", topic, "-p", "0"] + b, stdin: (1...20).map(String.init).joined(separator: "\n") + "\n").status == 0)
+            #expect(try runCLI(["produce", topic, "-p", "1"] + b, stdin: "a\nb\nc\n").status == 0)
+
+            let one = try runCLI(["topic", "delete-records", topic, "-p", "0", "--before", "5"] + b)
+            #expect(one.status == 0, "\(one.stderr)")
+            #expect(one.stdoutLines == ["\(topic)[0]: log start offset now 5"])
+            let first = try runCLI(["consume", topic, "-p", "0", "-o", "beginning", "-n", "1", "-f", "%o %s\n"] + b)
+            #expect(first.stdoutLines == ["5 6"], "\(first.stderr)")
+
+            let all = try runCLI(["topic", "delete-records", topic, "--before", "-1"] + b)
+            #expect(all.status == 0, "\(all.stderr)")
+            #expect(all.stdoutLines == ["\(topic)[0]: log start offset now 20", "\(topic)[1]: log start offset now 3"])
+
+            let past = try runCLI(["topic", "delete-records", topic, "-p", "1", "--before", "100"] + b)
+            #expect(past.status != 0)
+            #expect(past.stderr.contains("delete records of \(topic)[1]: offset out of range"), "\(past.stderr)")
+        }
+    }
+
     /// `runnel cluster info` and `cluster elect-leaders` against one broker (its own controller
     /// and only voter); `topic describe` shows leader epochs.
     @Test func clusterInfoAndElectLeadersOnOneBroker() async throws {
