@@ -16,7 +16,7 @@ import time
 
 from confluent_kafka import Producer
 
-from workload import PRODUCER_BASE
+from workload import PRODUCER_BASE, produce_paced
 
 bootstrap, topic, partitions, rate, name, conf, max_seconds = sys.argv[1:8]
 partitions, rate = int(partitions), float(rate)
@@ -36,30 +36,17 @@ def emit(**kv):
     print(json.dumps({"t": time.monotonic(), **kv}), flush=True)
 
 
-def report(err, msg):
-    if err is None:
-        emit(ack=[msg.value().decode(), msg.partition(), msg.offset()])
-    else:
-        emit(fail=[msg.value().decode(), msg.partition(), err.name()])
+def report(_name):
+    def delivered(err, msg):
+        if err is None:
+            emit(ack=[msg.value().decode(), msg.partition(), msg.offset()])
+        else:
+            emit(fail=[msg.value().decode(), msg.partition(), err.name()])
+    return delivered
 
 
 p = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **json.loads(conf), "client.id": name,
               "debug": "msg", "error_cb": lambda e: emit(error=str(e))})
-n = 0
-start = time.monotonic()
-while not stopping and time.monotonic() < end:
-    if n > (time.monotonic() - start) * rate:
-        p.poll(0.005)
-        continue
-    value = f"{name}-{n}"
-    part = n % partitions
-    while not stopping:
-        try:
-            p.produce(topic, value=value.encode(), partition=part, on_delivery=report)
-            emit(send=[value, part])
-            break
-        except BufferError:
-            p.poll(0.05)
-    p.poll(0)
-    n += 1
+produce_paced({name: p}, topic, partitions, rate, lambda: stopping or time.monotonic() >= end,
+              sent=lambda _name, value, part: emit(send=[value.decode(), part]), report=report)
 emit(remaining=p.flush(70))

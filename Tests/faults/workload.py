@@ -108,6 +108,32 @@ BATCH_ERROR = re.compile(r"\[(\d+)\]: MessageSet with (\d+) message\(s\) \(MsgId
                          r"encountered error: (.*) \(actions ([^)]*)\)")
 
 
+def produce_paced(clients: dict, topic: str, partitions: int, rate: float, stopping, sent, report) -> None:
+    """Round n sends `<name>-n` from every client to partition n % partitions, `rate` rounds a
+    second, until `stopping()`; `sent(name, value, partition)` after each produce call,
+    `report(name)` makes each client's delivery callback. (Producers' thread and
+    plain_producer.py's process both run it.)"""
+    n = 0
+    start = time.monotonic()
+    while not stopping():
+        if n > (time.monotonic() - start) * rate:
+            for p in clients.values():
+                p.poll(0.005)
+            continue
+        for name, p in clients.items():
+            value = f"{name}-{n}".encode()
+            part = n % partitions
+            while not stopping():
+                try:
+                    p.produce(topic, value=value, partition=part, on_delivery=report(name))
+                    sent(name, value, part)
+                    break
+                except BufferError:
+                    p.poll(0.05)
+            p.poll(0)
+        n += 1
+
+
 class ChildProducer:
     """plain_producer.py as a process: its events go into the history as this producer's, and
     librdkafka's reports of failed batches, read from its stderr, as "batch-error"."""
@@ -202,25 +228,9 @@ class Producers:
         return cb
 
     def _run(self) -> None:
-        n = 0
-        start = time.monotonic()
-        while not self.stop_event.is_set():
-            if n > (time.monotonic() - start) * self.rate:
-                for p in self.clients.values():
-                    p.poll(0.005)
-                continue
-            for name, p in self.clients.items():
-                value = f"{name}-{n}".encode()
-                part = n % self.partitions
-                while not self.stop_event.is_set():
-                    try:
-                        p.produce(self.topic, value=value, partition=part, on_delivery=self._report(name))
-                        self.h.add("send", time.monotonic(), name, value, part)
-                        break
-                    except BufferError:
-                        p.poll(0.05)
-                p.poll(0)
-            n += 1
+        produce_paced(self.clients, self.topic, self.partitions, self.rate, self.stop_event.is_set,
+                      sent=lambda name, value, part: self.h.add("send", time.monotonic(), name, value, part),
+                      report=self._report)
         for child in self.children.values():
             child.terminate()
         self.remaining = sum(p.flush(70) for p in self.clients.values())

@@ -171,11 +171,11 @@ extension Broker {
         slice.withUnsafeBytes { bytes in
             var at = 0
             while at + RecordBatchHeader.Field.attributes + 2 <= bytes.count {
-                let length = Int(bytes.loadBigEndian(Int32.self, at: at + 8))
+                let length = Int(bytes.loadBigEndian(Int32.self, at: at + RecordBatchHeader.Field.batchLength))
                 let attributes = bytes.loadBigEndian(Int16.self, at: at + RecordBatchHeader.Field.attributes)
                 if attributes & Compression.attributeMask == Compression.zstd.rawValue { return true }
                 guard length > 0 else { return false }
-                at += 12 + length
+                at += RecordBatchHeader.logOverhead + length
             }
             return false
         }
