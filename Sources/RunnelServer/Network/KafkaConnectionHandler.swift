@@ -27,6 +27,8 @@ struct ConnectionInfo {
     var host: String = "/unknown"
     /// The listener the connection came in on (e.g. "PLAINTEXT", "CONTROLLER").
     var listenerName: String = ""
+    /// Who the connection acts as (anonymous until SASL or a client certificate says otherwise).
+    var principal: KafkaPrincipal = .anonymous
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a
@@ -41,7 +43,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let dispatcher: any RequestDispatcher
-    private let info: ConnectionInfo
+    private var info: ConnectionInfo
     private let logger: Logger
     private let inFlightMax: Int
     /// Sequence number of the next request to arrive and of the next response to write.
