@@ -110,7 +110,10 @@ public enum RecordBatchValidator {
         switch compression {
         case .none:
             maxTimestampDelta = try RecordBatchFrame.walkRecords(section, header: header, at: position, contiguous: true) { _ in }
-            if let target { rebuilt = rebuild(original, records: section, as: target, context: context ?? .forCurrentThread) }
+            if let target {
+                rebuilt = rebuild(original, records: section, as: target, maxTimestamp: header.baseTimestamp &+ maxTimestampDelta,
+                                  context: context ?? .forCurrentThread)
+            }
         default:
             let context = context ?? .forCurrentThread
             defer { context.trimScratch() }
@@ -122,7 +125,8 @@ public enum RecordBatchValidator {
             }
             (maxTimestampDelta, rebuilt) = try inflated.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
                 let delta = try RecordBatchFrame.walkRecords(bytes, header: header, at: position, contiguous: true) { _ in }
-                return (delta, target.map { rebuild(original, records: bytes, as: $0, context: context) })
+                return (delta, target.map { rebuild(original, records: bytes, as: $0, maxTimestamp: header.baseTimestamp &+ delta,
+                                                    context: context) })
             }
         }
         let maxTimestamp = header.baseTimestamp &+ maxTimestampDelta
@@ -130,9 +134,11 @@ public enum RecordBatchValidator {
     }
 
     /// `batch` with its (uncompressed, already checked) `records` compressed with `target`: the
-    /// header is copied, then codec bits, batchLength and CRC are set anew.
+    /// header is copied, then codec bits, batchLength and CRC are set anew, and a CreateTime
+    /// batch's maxTimestamp becomes its records' largest (`maxTimestamp`), as Kafka's builder
+    /// writes it when it recompresses; a LogAppendTime batch keeps its own.
     static func rebuild(_ batch: UnsafeRawBufferPointer, records: UnsafeRawBufferPointer, as target: Recompression,
-                        context: CompressionContext) -> RebuiltBatch {
+                        maxTimestamp: Int64, context: CompressionContext) -> RebuiltBatch {
         let estimate = target.codec == .none ? records.count : records.count / 2 + 64
         var bytes = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + estimate)
         bytes.writeBytes(UnsafeRawBufferPointer(rebasing: batch[0..<RecordBatchHeader.size]))
@@ -142,6 +148,7 @@ public enum RecordBatchValidator {
             typealias F = RecordBatchHeader.Field
             let attributes = UnsafeRawBufferPointer(out).loadBigEndian(Int16.self, at: F.attributes)
             out.storeBigEndian((attributes & ~Compression.attributeMask) | target.codec.rawValue, at: F.attributes)
+            if attributes & 0x8 == 0 { out.storeBigEndian(maxTimestamp, at: F.maxTimestamp) }   // bit 3: LogAppendTime
             out.storeBigEndian(Int32(out.count - RecordBatchHeader.logOverhead), at: F.batchLength)
             RecordBatchBuilder.storeCRC(out)
             return RecordBatchHeader(UnsafeRawBufferPointer(out))!

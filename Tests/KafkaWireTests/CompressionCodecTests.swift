@@ -404,6 +404,24 @@ import Testing
         #expect(before == after)
     }
 
+    @Test func recompressionWritesTheRecordsLargestTimestampAsMaxTimestamp() throws {
+        var builder = RecordBatchBuilder(compression: .none)
+        for i in 0..<5 { builder.append(timestamp: TimestampMs(2_000 + Int64(i)), key: nil, value: recordBuffer("v\(i)")) }
+        var bytes = builder.finish().batchBytes
+        // A producer whose header disagrees with its records (maxTimestamp sits at byte 35).
+        for (i, byte) in withUnsafeBytes(of: Int64(9_999).bigEndian, Array.init).enumerated() { bytes[35 + i] = byte }
+        HandBatch.fixCRC(&bytes)
+        let createTime = try RecordBatchValidator.validateProduce(recordBuffer(bytes), decompressedBytesMax: Self.limit,
+                                                                  recompression: Recompression(codec: .gzip))
+        #expect(createTime.first?.header.maxTimestamp == 9_999, "stored as sent, the producer's header stays")
+        #expect(try #require(createTime.first?.rebuilt).header.maxTimestamp == 2_004)
+        bytes[22] |= 0x08  // LogAppendTime: maxTimestamp is the time every record reads, kept
+        HandBatch.fixCRC(&bytes)
+        let appendTime = try RecordBatchValidator.validateProduce(recordBuffer(bytes), decompressedBytesMax: Self.limit,
+                                                                  recompression: Recompression(codec: .gzip))
+        #expect(try #require(appendTime.first?.rebuilt).header.maxTimestamp == 9_999)
+    }
+
     @Test func controlBatchesAreNeverRecompressed() throws {
         var builder = RecordBatchBuilder(compression: .none, isTransactional: true)
         builder.append(timestamp: TimestampMs(0), key: recordBuffer([0, 0, 0, 1]), value: recordBuffer([0, 0, 0, 0, 0, 0]))

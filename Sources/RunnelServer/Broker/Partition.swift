@@ -129,6 +129,9 @@ final class Partition: AdoptingReplica {
         let position = acksAllFsync ? groupCommit.durableEnd : end
         leaderState = LeaderState(leader: nodeID, leaderEpoch: leaderEpoch, replicas: replicas, isr: isr,
                                   highWatermark: highWatermark, logEnd: end, position: position, now: now)
+        // What followers reported to an earlier term of this leader may be stale (a follower may
+        // have lost its log since): each reports again with its next fetch.
+        followerLogStarts.removeAll()
         logger.info("\(log.topic)-\(log.partition): leader in epoch \(leaderEpoch) from offset \(end), ISR \(isr), high watermark \(leaderState!.highWatermark)",
                     metadata: .partition(key, epoch: leaderEpoch))
         highWatermarkMoved()

@@ -67,7 +67,7 @@ extension Broker {
         for coordinator in groups.coordinators.values {
             snapshot.groupStates += coordinator.groupStates
             for committed in coordinator.committedOffsets {
-                guard let partition = leaderPartition(committed.partition) else { continue }
+                guard let partition = partitions[committed.partition], !partition.isOffline else { continue }
                 snapshot.lags.append((committed.group, committed.partition,
                                       max(0, partition.highWatermark.rawValue - committed.offset.rawValue)))
             }

@@ -66,7 +66,7 @@ enum MetricCatalog {
                               help: "Consumer groups this broker coordinates, by group state.", buckets: [])
     static let groupLag = Entry(
         name: "runnel_consumer_group_lag", kind: .gauge, labels: ["group", "topic", "partition"],
-        help: "High watermark minus the committed offset, per group and partition this broker both coordinates and leads.",
+        help: "High watermark minus the committed offset, per group this broker coordinates and partition it holds a replica of (a follower's high watermark may trail the leader's).",
         buckets: [])
     static let raftTerm = Entry(name: "runnel_raft_term", kind: .gauge, labels: [],
                                 help: "Current Raft term of the metadata quorum, as this node knows it.", buckets: [])
