@@ -85,6 +85,11 @@ import Testing
         #expect(try produce(h, "secret") == 29)
         #expect(try fetch(h, "logs-a") == 0)
         #expect(try fetch(h, "secret") == 29)
+        // A follower's fetch (replica id >= 0) needs CLUSTER_ACTION on the cluster, whatever the topic's ACLs.
+        var follower = FetchRequest()
+        follower.replicaId = 2
+        follower.topics = [.init(topic: "logs-a", partitions: [.init(partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20)])]
+        #expect(try #require(try h.send(follower, version: 12)).responses.first?.partitions.first?.errorCode == 29)
         // Metadata: all topics lists only what alice may describe; a named one she may not is 29.
         let all = try metadata(h, nil)
         #expect(all.topics.compactMap(\.name) == ["logs-a"])

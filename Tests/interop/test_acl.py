@@ -28,6 +28,7 @@ BROKER_OVERRIDES = {
     "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
     "allow.everyone.if.no.acl.found": "true",
 }
+CLUSTER_OVERRIDES = BROKER_OVERRIDES
 ANON = "User:ANONYMOUS"
 CLI_TIMEOUT_S = 60
 
@@ -198,3 +199,48 @@ def test_acls_are_listed_and_deleted_through_admin_clients_and_the_cli(module_br
     any_of_topic = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.MATCH, None, None,
                                     AclOperation.ANY, AclPermissionType.ANY)
     assert ck.describe_acls(any_of_topic, request_timeout=CLIENT_TIMEOUT_S).result(timeout=CLIENT_TIMEOUT_S) == []
+
+
+def cluster_acl(operation: AclOperation) -> AclBinding:
+    return AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, ANON, "*", operation,
+                      AclPermissionType.ALLOW)
+
+
+@pytest.mark.deadline(180)
+def test_a_cluster_agrees_on_acls_and_keeps_replicating(module_cluster):
+    """Three nodes: ACLs added through each node reach the controller (forwarded) and every node
+    applies them; once the cluster resource has ACLs, followers need CLUSTER_ACTION (D182), and
+    with it granted an RF=3 acks=all topic keeps all three replicas in sync."""
+    nodes = module_cluster.nodes
+    topic, replicated = unique_topic("c-secret"), unique_topic("c-rf3")
+    from confluent_kafka.admin import NewTopic
+    admin = ck_admin(nodes[1].bootstrap)
+    for t in (topic, replicated):
+        admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=3)],
+                            request_timeout=CLIENT_TIMEOUT_S)[t].result(timeout=CLIENT_TIMEOUT_S)
+    # One ACL through each node: whichever is the controller, the others forward theirs.
+    add_acls(nodes[0].bootstrap, [topic_acl(topic, AclOperation.WRITE, AclPermissionType.DENY)])
+    add_acls(nodes[1].bootstrap, [topic_acl(topic, AclOperation.DESCRIBE, AclPermissionType.ALLOW, principal="User:*")])
+    add_acls(nodes[2].bootstrap, [cluster_acl(AclOperation.ALTER), cluster_acl(AclOperation.DESCRIBE),
+                                  cluster_acl(AclOperation.CLUSTER_ACTION), cluster_acl(AclOperation.CREATE)])
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+                                  AclPermissionType.ANY)
+
+    def seen_by_every_node():
+        counts = []
+        for node in nodes:
+            ck = ck_admin(node.bootstrap)
+            counts.append(len(ck.describe_acls(everything, request_timeout=CLIENT_TIMEOUT_S).result(timeout=CLIENT_TIMEOUT_S)))
+        return counts if all(c == 6 for c in counts) else None
+
+    wait_until(seen_by_every_node, 20, "every node to list the 6 ACLs")
+    for node in nodes:
+        assert_refused_produce(node.bootstrap, topic)
+    # Followers fetch with CLUSTER_ACTION: acks=all on RF=3 is acknowledged and the ISR stays whole.
+    assert produce_one(module_cluster.bootstrap, replicated) is None
+
+    def isr():
+        md = ck_admin(nodes[0].bootstrap).list_topics(topic=replicated, timeout=CLIENT_TIMEOUT_S).topics[replicated]
+        return sorted(md.partitions[0].isrs)
+
+    assert isr() == [1, 2, 3]
