@@ -57,6 +57,19 @@ import Testing
         return try #require(try h.send(request, version: 12))
     }
 
+    @Test func authorizerClassNameAcceptsKafkasAndRunnelsNamesOnly() throws {
+        for name in ["org.apache.kafka.metadata.authorizer.StandardAuthorizer", "runnel", ""] {
+            let config = try BrokerConfig(overrides: ["authorizer.class.name=\(name)"])
+            #expect(Authorizer(config: config).isEnabled == !name.isEmpty)
+        }
+        let error = #expect(throws: ConfigError.self) {
+            try BrokerConfig(overrides: ["authorizer.class.name=kafka.security.authorizer.AclAuthorizer"])
+        }
+        #expect(error?.message.contains("'authorizer.class.name'") == true)
+        let config = try BrokerConfig(overrides: ["authorizer.class.name=runnel", "super.users=User:admin; User:ops ;"])
+        #expect(Authorizer(config: config).decision?.settings.superUsers == ["User:admin", "User:ops"])
+    }
+
     @Test func withoutAnAuthorizerTheAclApisSaySecurityDisabled() throws {
         let h = try BrokerHarness()
         #expect(try addAcls(h, [creation(.allow, "User:alice", .read, .topic, "t")]) == [54])
