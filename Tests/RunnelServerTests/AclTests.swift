@@ -113,6 +113,15 @@ import Testing
         #expect(try #require(try h.send(listOffsets, version: 8)).topics.first?.partitions.first?.errorCode == 29)
         // Admin writes: CREATE, DELETE, ALTER; the cluster for elections and ACLs.
         #expect(try createTopics(h, ["logs-b"]) == [29])
+        // CREATE on a prefix: created, but without DESCRIBE_CONFIGS its configs are not shown.
+        h.principal = Self.admin
+        #expect(try addAcls(h, [creation(.allow, "User:alice", .create, .topic, "new-", .prefixed)]) == [0])
+        h.principal = Self.alice
+        let created = try #require(try h.send(CreateTopicsRequest(topics: [.init(name: "new-1", numPartitions: 2, replicationFactor: 1)]),
+                                              version: 7)).topics
+        #expect(created.map(\.errorCode) == [0] && created.map(\.topicConfigErrorCode) == [29])
+        #expect(created.first?.configs == [] && created.first?.numPartitions == -1)
+        #expect(try h.onLoop { $0.image.topic(TopicName("new-1"))?.partitions.count } == 2)
         #expect(try #require(try h.send(DeleteTopicsRequest(topicNames: ["logs-a"]), version: 4)).responses.map(\.errorCode) == [29])
         let electAll = ElectLeadersRequest(electionType: 0, topicPartitions: nil)
         #expect(try #require(try h.send(electAll, version: 2)).errorCode == 31)

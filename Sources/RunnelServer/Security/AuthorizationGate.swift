@@ -39,17 +39,28 @@ extension Broker {
 
     static let authorizationFailed = "Authorization failed."
 
-    /// CreateTopics: CREATE on the cluster, or else on each topic.
+    /// CreateTopics: CREATE on the cluster, or else on each topic. A created topic's configs,
+    /// partition count and replication factor are returned only with DESCRIBE_CONFIGS on it;
+    /// otherwise topicConfigErrorCode says TOPIC_AUTHORIZATION_FAILED (Kafka's rule).
     static func gateCreateTopics(_ b: Broker, _ request: CreateTopicsRequest,
                                  _ context: RequestContext) -> AuthorizationGate<CreateTopicsRequest> {
-        if b.authorizeCluster(.create, context) { return .proceed(request, merge: { _ in }) }
+        let anyTopic = b.authorizeCluster(.create, context)
         var allowed = request
-        allowed.topics = request.topics.filter { b.authorize(.create, .topic, $0.name, context) }
-        let denied = request.topics.filter { !b.authorize(.create, .topic, $0.name, context) }.map {
+        allowed.topics = request.topics.filter { anyTopic || b.authorize(.create, .topic, $0.name, context) }
+        let denied = request.topics.filter { !anyTopic && !b.authorize(.create, .topic, $0.name, context) }.map {
             CreateTopicsResponse.CreatableTopicResult(name: $0.name, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue,
                                                       errorMessage: authorizationFailed)
         }
-        return .proceed(allowed, merge: { $0.topics += denied })
+        let hiddenConfigs = Set(allowed.topics.map(\.name).filter { !b.authorize(.describeConfigs, .topic, $0, context) })
+        return .proceed(allowed, merge: { response in
+            for i in response.topics.indices where hiddenConfigs.contains(response.topics[i].name) {
+                response.topics[i].topicConfigErrorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                response.topics[i].configs = []
+                response.topics[i].numPartitions = -1
+                response.topics[i].replicationFactor = -1
+            }
+            response.topics += denied
+        })
     }
 
     /// DeleteTopics: DELETE on each topic (named, or by id: an id this broker cannot resolve goes
