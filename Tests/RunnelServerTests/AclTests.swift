@@ -137,6 +137,13 @@ import Testing
         let join = KafkaMessages.JoinGroupRequest(groupId: "g2", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000,
                                                   memberId: "", protocolType: "consumer", protocols: [.init(name: "range", metadata: [])])
         #expect(try #require(try h.send(join, version: 9)).errorCode == 30)
+        var beat = KafkaMessages.ConsumerGroupHeartbeatRequest()
+        beat.groupId = "g1"
+        beat.memberId = "m1"
+        beat.memberEpoch = 0
+        beat.rebalanceTimeoutMs = 10_000
+        beat.subscribedTopicNames = ["logs-a", "secret"]
+        #expect(try #require(try h.send(beat, version: 1)).errorCode == 29)
         let commit = KafkaMessages.OffsetCommitRequest(groupId: "g1", generationIdOrMemberEpoch: -1, memberId: "", topics: [
             .init(name: "secret", partitions: [.init(partitionIndex: 0, committedOffset: 1)]),
         ])

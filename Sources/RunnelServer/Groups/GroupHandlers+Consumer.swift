@@ -9,14 +9,21 @@ import RunnelCore
 // version 0). Assignments travel as topic ids; the describe answer adds topic names from the
 // metadata image. SubscribedTopicRegex is resolved by the coordinator against the user topics
 // (D33); topic creation and deletion reach it through `GroupService.topicsChanged`. With ACLs on,
-// the heartbeat needs READ and the describe DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED);
-// the subscribed topics are not checked (Kafka 4 checks DESCRIBE on them; not done here, D183).
+// the heartbeat needs READ and the describe DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED),
+// and subscribed topic names DESCRIBE on each (else TOPIC_AUTHORIZATION_FAILED, as Kafka 4); a
+// regex subscription is not filtered by ACLs (D183).
 extension Broker {
     func handleConsumerGroupHeartbeat(_ request: KafkaMessages.ConsumerGroupHeartbeatRequest, _ context: RequestContext,
                                       _ respond: Responder<KafkaMessages.ConsumerGroupHeartbeatResponse>) {
         if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             var r = KafkaMessages.ConsumerGroupHeartbeatResponse()
             r.errorCode = error.rawValue
+            return respond.send(r)
+        }
+        // Kafka 4: a subscription naming a topic the member may not DESCRIBE is refused whole.
+        if let names = request.subscribedTopicNames, names.contains(where: { !authorize(.describe, .topic, $0, context) }) {
+            var r = KafkaMessages.ConsumerGroupHeartbeatResponse()
+            r.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
             return respond.send(r)
         }
         let beat = GroupCoordinator.ConsumerGroupHeartbeatRequest(
