@@ -19,6 +19,8 @@ public struct MetadataImage: Equatable, Sendable {
     /// Dynamic broker configs by resource name: a broker id ("1"), or "" for the cluster-wide
     /// default (Kafka's `<default>` entity). Keys validated by the broker before the record was written.
     public private(set) var brokerConfigs: [String: [String: String]] = [:]
+    /// The ACLs by id (StandardAuthorizer's data; `AclAuthorizer` decides with them).
+    public private(set) var acls: [TopicID: AclBinding] = [:]
     /// Next producer id InitProducerId may hand out.
     public private(set) var nextProducerID: Int64 = 0
     /// Records applied so far (the metadata log's length): the offset the next record gets.
@@ -106,6 +108,11 @@ public struct MetadataImage: Equatable, Sendable {
             }
             next.brokerConfigs[resourceName, default: [:]][key] = value
             if next.brokerConfigs[resourceName]?.isEmpty == true { next.brokerConfigs[resourceName] = nil }
+        case .acl(let id, let binding):
+            guard next.acls[id] == nil else { throw MetadataDecodeError(reason: "ACL \(id) added twice") }
+            next.acls[id] = binding
+        case .removeAcl(let id):
+            guard next.acls.removeValue(forKey: id) != nil else { throw MetadataDecodeError(reason: "removal of unknown ACL \(id)") }
         }
         return next
     }
@@ -120,8 +127,8 @@ public struct MetadataImage: Equatable, Sendable {
     // MARK: Snapshots
 
     /// Records that rebuild this image from an empty one (a metadata snapshot's content):
-    /// brokers, then topics with their partitions and configs, then dynamic broker configs, then the
-    /// producer-id mark.
+    /// brokers, then topics with their partitions and configs, then dynamic broker configs, then ACLs, then
+    /// the producer-id mark.
     /// `MetadataImage.restoring(snapshot:recordCount:)` replays them.
     public func snapshotRecords() -> [MetadataRecord] {
         var records: [MetadataRecord] = brokers.keys.sorted().map { .registerBroker(brokers[$0]!) }
@@ -135,6 +142,7 @@ public struct MetadataImage: Equatable, Sendable {
             let configs = brokerConfigs[resource]!
             records += configs.keys.sorted().map { .brokerConfig(resourceName: resource, key: $0, value: configs[$0]) }
         }
+        records += acls.keys.sorted { ($0.high, $0.low) < ($1.high, $1.low) }.map { .acl(id: $0, binding: acls[$0]!) }
         if nextProducerID > 0 { records.append(.producerIDs(nextProducerID: nextProducerID)) }
         return records
     }

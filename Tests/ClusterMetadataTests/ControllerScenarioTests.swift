@@ -141,6 +141,8 @@ struct ControllerScenario {
         case .unregisterBroker(let id, let epoch): return "unregister-broker \(id) epoch=\(epoch)"
         case .brokerConfig(let resource, let key, let value):
             return "broker-config \(resource.isEmpty ? "<default>" : resource) \(key)=\(value ?? "<removed>")"
+        case .acl(_, let binding): return "acl \(binding)"
+        case .removeAcl(let id): return "remove-acl \(id)"
         }
     }
 
@@ -161,7 +163,8 @@ struct ControllerScenario {
     }
 }
 
-@Test(arguments: ScenarioFile.files(besides: #filePath).map(\.lastPathComponent))
+// The acl_*.txt files are AclScenarioTests'.
+@Test(arguments: ScenarioFile.files(besides: #filePath).map(\.lastPathComponent).filter { !$0.hasPrefix("acl_") })
 func controllerScenario(_ name: String) throws {
     let url = ScenarioFile.files(besides: #filePath).first { $0.lastPathComponent == name }!
     var scenario = ControllerScenario()

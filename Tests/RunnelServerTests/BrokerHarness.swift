@@ -16,6 +16,8 @@ final class BrokerHarness {
     let directory: TemporaryDirectory
     let overrides: [String]
     let fileSystem: any FileSystem
+    /// The principal requests are sent as (what SASL or mTLS would have set on the connection).
+    var principal: KafkaPrincipal = .anonymous
     /// What the broker logged (kept here, not printed, so a passing run shows only results).
     let log = LogCapture()
     private(set) var broker: Broker!
@@ -58,8 +60,9 @@ final class BrokerHarness {
     func dispatch(_ frame: ByteBuffer) throws -> DispatchResult {
         let broker = self.broker!
         let promise = broker.loop.makePromise(of: DispatchResult.self)
+        let connection = ConnectionInfo(id: 1, remote: "harness", host: "/127.0.0.1", listenerName: "PLAINTEXT", principal: principal)
         broker.loop.execute {
-            broker.dispatch(frame: frame, connection: ConnectionInfo(id: 1, remote: "harness")) { promise.succeed($0) }
+            broker.dispatch(frame: frame, connection: connection) { promise.succeed($0) }
         }
         return try promise.futureResult.wait()
     }

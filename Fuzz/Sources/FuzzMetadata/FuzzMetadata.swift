@@ -90,10 +90,13 @@ enum FuzzMetadata {
             .unregisterBroker(id: BrokerID(2), epoch: 3),
             .brokerConfig(resourceName: "", key: "log.retention.ms", value: "60000"),
             .brokerConfig(resourceName: "1", key: "message.max.bytes", value: nil),
+            .acl(id: topic, binding: AclBinding(resourceType: .topic, resourceName: "ord", patternType: .prefixed,
+                                                principal: "User:alice", host: "*", operation: .read, permission: .allow)),
             .removeTopic(id: topic),
         ]
         var seeds: [(name: String, bytes: [UInt8])] = []
         for (i, record) in records.enumerated() { seeds.append(("record-\(i)", [0] + record.encode())) }
+        seeds.append(("record-remove-acl", [0] + MetadataRecord.removeAcl(id: topic).encode()))
         let batch = Array(records.dropLast())
         seeds.append(("batch", [1] + MetadataRecord.encodeBatch(batch)))
         if let image = try? MetadataImage().applying(batch) {

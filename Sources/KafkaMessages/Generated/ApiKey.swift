@@ -30,6 +30,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
     case endTxn = 26
     case writeTxnMarkers = 27
     case txnOffsetCommit = 28
+    case describeAcls = 29
+    case createAcls = 30
+    case deleteAcls = 31
     case describeConfigs = 32
     case alterConfigs = 33
     case describeLogDirs = 35
@@ -81,6 +84,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .endTxn: return "EndTxn"
         case .writeTxnMarkers: return "WriteTxnMarkers"
         case .txnOffsetCommit: return "TxnOffsetCommit"
+        case .describeAcls: return "DescribeAcls"
+        case .createAcls: return "CreateAcls"
+        case .deleteAcls: return "DeleteAcls"
         case .describeConfigs: return "DescribeConfigs"
         case .alterConfigs: return "AlterConfigs"
         case .describeLogDirs: return "DescribeLogDirs"
@@ -135,6 +141,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .endTxn: return 0...5
         case .writeTxnMarkers: return 0...1
         case .txnOffsetCommit: return 0...4
+        case .describeAcls: return 1...3
+        case .createAcls: return 1...3
+        case .deleteAcls: return 1...3
         case .describeConfigs: return 0...4
         case .alterConfigs: return 0...2
         case .describeLogDirs: return 0...4
@@ -188,6 +197,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .endTxn: return 3...
         case .writeTxnMarkers: return 1...
         case .txnOffsetCommit: return 3...
+        case .describeAcls: return 2...
+        case .createAcls: return 2...
+        case .deleteAcls: return 2...
         case .describeConfigs: return 4...
         case .alterConfigs: return 2...
         case .describeLogDirs: return 2...
@@ -241,6 +253,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .endTxn: return EndTxnResponse.self
         case .writeTxnMarkers: return WriteTxnMarkersResponse.self
         case .txnOffsetCommit: return TxnOffsetCommitResponse.self
+        case .describeAcls: return DescribeAclsResponse.self
+        case .createAcls: return CreateAclsResponse.self
+        case .deleteAcls: return DeleteAclsResponse.self
         case .describeConfigs: return DescribeConfigsResponse.self
         case .alterConfigs: return AlterConfigsResponse.self
         case .describeLogDirs: return DescribeLogDirsResponse.self
@@ -294,6 +309,9 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .endTxn: return EndTxnRequest.self
         case .writeTxnMarkers: return WriteTxnMarkersRequest.self
         case .txnOffsetCommit: return TxnOffsetCommitRequest.self
+        case .describeAcls: return DescribeAclsRequest.self
+        case .createAcls: return CreateAclsRequest.self
+        case .deleteAcls: return DeleteAclsRequest.self
         case .describeConfigs: return DescribeConfigsRequest.self
         case .alterConfigs: return AlterConfigsRequest.self
         case .describeLogDirs: return DescribeLogDirsRequest.self

@@ -34,6 +34,9 @@ public struct ApiVersionTable: Sendable, Equatable {
         .offsetDelete: 0...0,
         .consumerGroupHeartbeat: 1...1,
         .consumerGroupDescribe: 0...0,
+        .describeAcls: 1...3,
+        .createAcls: 1...3,
+        .deleteAcls: 1...3,
     ]
 
     /// What the broker advertised, by API key.

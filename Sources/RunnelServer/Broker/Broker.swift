@@ -45,8 +45,8 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     lazy var replicaFetchers = makeReplicaFetchers()
     /// The group coordinator shell (one pure coordinator per __consumer_offsets partition).
     lazy var groups = GroupService(host: self, brokerConfig: config)
-    /// What each request may do (ACLs plug in there; until then everything is allowed).
-    let authorizer = Authorizer()
+    /// What each request may do: everything unless `authorizer.class.name` turns ACLs on.
+    let authorizer: Authorizer
     /// The port actually bound, when the listener asked for port 0 (set by BrokerRuntime).
     var boundPort: Int?
     /// Next producer id to hand out; ids up to image.nextProducerID are reserved for this run.
@@ -80,6 +80,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
         let dynamic = controlPlane.quorum.image.dynamicBrokerConfigs(for: config.nodeID)
         let config = config.withDynamic(broker: dynamic.broker, defaults: dynamic.defaults)
         self.config = config
+        authorizer = Authorizer(config: config)
         self.loop = loop
         self.threadPool = threadPool
         self.logger = logger

@@ -88,6 +88,12 @@ public enum BrokerKeys {
         ConfigKey("num.network.threads", "1", .int(1...64), "NIO event-loop threads for connections."),
         ConfigKey("num.io.threads", "2", .int(1...64), "Threads for fsync and other blocking file work."),
         ConfigKey("connections.max.idle.ms", "600000", ms, "Close connections idle for this long."),
+        // Authorization (ACLs, D180).
+        ConfigKey("authorizer.class.name", "", .choice(["", "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "runnel"]),
+                  "Turns ACLs on: Kafka's StandardAuthorizer class name or its short name `runnel`; empty = everything is allowed."),
+        ConfigKey("super.users", "", .string, "Principals allowed everything whatever the ACLs say, separated by semicolons (User:admin;User:broker)."),
+        ConfigKey("allow.everyone.if.no.acl.found", "false", .bool,
+                  "With ACLs on, allow an operation on a resource that no ACL names at all."),
         // Groups (used by the group coordinator).
         ConfigKey("offsets.topic.num.partitions", "50", .int(1...1000), "Partitions of __consumer_offsets."),
         ConfigKey("offsets.topic.replication.factor", "1", .int(1...Int64(Int16.max)), "Replication factor of __consumer_offsets."),

@@ -17,6 +17,8 @@ import RunnelCore
 /// | 22   | InitProducerId     | 0-4      | likewise (producer-id blocks come from the controller) |
 /// | 37   | CreatePartitions   | 0-3      | likewise |
 /// | 43   | ElectLeaders       | 0-2      | likewise |
+/// | 30   | CreateAcls         | 1-3      | likewise |
+/// | 31   | DeleteAcls         | 1-3      | likewise |
 /// | 55   | DescribeQuorum     | 0-2      | answered from this node's `MetadataQuorum` (NOT_LEADER_OR_FOLLOWER unless it leads) |
 /// | 62   | BrokerRegistration | 0-4      | |
 /// | 63   | BrokerHeartbeat    | 0-1      | |
@@ -32,6 +34,8 @@ final class ControllerRouter: RequestDispatcher {
         (ApiKey.initProducerId.rawValue, 0, 4),
         (ApiKey.createPartitions.rawValue, 0, 3),
         (ApiKey.electLeaders.rawValue, 0, 2),
+        (ApiKey.createAcls.rawValue, 1, 3),
+        (ApiKey.deleteAcls.rawValue, 1, 3),
         (ApiKey.describeQuorum.rawValue, 0, 2),
         (ApiKey.brokerRegistration.rawValue, 0, 4),
         (ApiKey.brokerHeartbeat.rawValue, 0, 1),
@@ -67,7 +71,8 @@ final class ControllerRouter: RequestDispatcher {
 
     private static let brokerHandled: Set<Int16> = [ApiKey.createTopics.rawValue, ApiKey.deleteTopics.rawValue,
                                                     ApiKey.initProducerId.rawValue, ApiKey.createPartitions.rawValue,
-                                                    ApiKey.electLeaders.rawValue]
+                                                    ApiKey.electLeaders.rawValue, ApiKey.createAcls.rawValue,
+                                                    ApiKey.deleteAcls.rawValue]
 
     private func route(frame: ByteBuffer, connection: ConnectionInfo, done: @escaping (DispatchResult) -> Void) {
         var body = frame

@@ -9,17 +9,24 @@ import RunnelCore
 // types filter v5), DeleteGroups (42, 0-2; NON_EMPTY_GROUP with members, GROUP_ID_NOT_FOUND when
 // unknown), OffsetDelete (47, 0; GROUP_SUBSCRIBED_TO_TOPIC while a member subscribes). Requests
 // naming several groups are split by coordinator partition and the answers merged in request
-// order.
+// order. With ACLs on: DescribeGroups needs DESCRIBE and DeleteGroups DELETE on each group (else
+// GROUP_AUTHORIZATION_FAILED for that group); ListGroups lists every group with DESCRIBE on the
+// cluster, otherwise only those the principal may describe; OffsetDelete needs DELETE on the
+// group and READ on each topic (else TOPIC_AUTHORIZATION_FAILED for its partitions).
 extension Broker {
     /// Runs `event` once per coordinator partition holding one of `groupIDs` and returns the
     /// responses, in partition order, to `done`. Groups whose coordinator is unavailable are
     /// reported through `unavailable`.
-    private func fanOut(groupIDs: [String], unavailable: (String, GroupErrorCode) -> Void,
+    private func fanOut(groupIDs: [String], operation: AclOperation, _ context: RequestContext,
+                        unavailable: (String, GroupErrorCode) -> Void,
                         event: @escaping ([String], inout GroupCoordinatorStateMachine, RequestToken, TimestampMs) -> [GroupAction],
                         done: @escaping ([GroupResponse]) -> Void) {
         var byPartition: [Int32: [String]] = [:]
         for id in groupIDs {
-            if let error = groups.unavailable(group: id) { unavailable(id, error); continue }
+            if let error = groupAuthorizationError(operation, id, context) ?? groups.unavailable(group: id) {
+                unavailable(id, error)
+                continue
+            }
             byPartition[groups.partition(forGroup: id), default: []].append(id)
         }
         var responses: [GroupResponse] = []
@@ -37,7 +44,7 @@ extension Broker {
     func handleDescribeGroups(_ request: DescribeGroupsRequest, _ context: RequestContext, _ respond: Responder<DescribeGroupsResponse>) {
         var described: [String: DescribeGroupsResponse.DescribedGroup] = [:]
         let version = context.version
-        fanOut(groupIDs: request.groups, unavailable: { id, error in
+        fanOut(groupIDs: request.groups, operation: .describe, context, unavailable: { id, error in
             described[id] = .init(errorCode: error.rawValue, groupId: id, groupState: "", protocolType: "", protocolData: "", members: [])
         }, event: { ids, c, token, now in c.describeGroups(ids, token: token, now: now) }) { responses in
             for case .describeGroups(let groups) in responses {
@@ -53,7 +60,7 @@ extension Broker {
                               clientHost: $0.clientHost, memberMetadata: $0.metadata, memberAssignment: $0.assignment)
                     }
                     if version >= 3 && request.includeAuthorizedOperations && d.errorCode == 0 {
-                        d.authorizedOperations = self.authorizer.authorizedOperations(.group, name: g.groupID, context: context)
+                        d.authorizedOperations = self.authorizedOperations(.group, name: g.groupID, context: context)
                     }
                     described[g.groupID] = d
                 }
@@ -69,13 +76,17 @@ extension Broker {
             return respond.send(.init(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue))
         }
         let partitions = groups.coordinators.keys.sorted()
+        // Kafka: DESCRIBE on the cluster lists every group, otherwise those the principal may describe.
+        let listsAll = authorizeCluster(.describe, context)
         var listed: [ListGroupsResponse.ListedGroup] = []
         var pending = partitions.count
         if pending == 0 { return respond.send(.init()) }
         for p in partitions {
             groups.submit(partition: p, respond: { response in
                 if case .listGroups(let gs) = response {
-                    listed += gs.map { .init(groupId: $0.groupID, protocolType: $0.protocolType, groupState: $0.state, groupType: $0.type) }
+                    listed += gs.filter { listsAll || self.authorize(.describe, .group, $0.groupID, context) }.map {
+                        .init(groupId: $0.groupID, protocolType: $0.protocolType, groupState: $0.state, groupType: $0.type)
+                    }
                 }
                 pending -= 1
                 if pending == 0 {
@@ -91,7 +102,7 @@ extension Broker {
 
     func handleDeleteGroups(_ request: DeleteGroupsRequest, _ context: RequestContext, _ respond: Responder<DeleteGroupsResponse>) {
         var results: [String: Int16] = [:]
-        fanOut(groupIDs: request.groupsNames, unavailable: { id, error in results[id] = error.rawValue },
+        fanOut(groupIDs: request.groupsNames, operation: .delete, context, unavailable: { id, error in results[id] = error.rawValue },
                event: { ids, c, token, now in c.deleteGroups(ids, token: token, now: now) }) { responses in
             for case .deleteGroups(let rs) in responses { for r in rs { results[r.groupID] = r.error.rawValue } }
             var r = DeleteGroupsResponse()
@@ -102,10 +113,11 @@ extension Broker {
 
     func handleOffsetDelete(_ request: KafkaMessages.OffsetDeleteRequest, _ context: RequestContext,
                             _ respond: Responder<KafkaMessages.OffsetDeleteResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.delete, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             return respond.send(.init(errorCode: error.rawValue))
         }
-        let partitions = request.topics.flatMap { t in
+        let deniedTopics = Set(request.topics.map(\.name).filter { !authorize(.read, .topic, $0, context) })
+        let partitions = request.topics.filter { !deniedTopics.contains($0.name) }.flatMap { t in
             t.partitions.map { TopicPartition(topic: TopicName(t.name), partition: PartitionID($0.partitionIndex)) }
         }
         let delete = GroupCoordinator.OffsetDeleteRequest(groupID: request.groupId, partitions: partitions)
@@ -113,6 +125,12 @@ extension Broker {
             guard case .offsetDelete(let d) = response else { return respond.send(.init(errorCode: KafkaErrorCode.notCoordinator.rawValue)) }
             var errors: [TopicPartition: Int16] = [:]
             for p in d.partitions { errors[p.topicPartition] = p.error.rawValue }
+            for t in request.topics where deniedTopics.contains(t.name) {
+                for p in t.partitions {
+                    errors[TopicPartition(topic: TopicName(t.name), partition: PartitionID(p.partitionIndex))] =
+                        KafkaErrorCode.topicAuthorizationFailed.rawValue
+                }
+            }
             var r = KafkaMessages.OffsetDeleteResponse()
             r.errorCode = d.error.rawValue
             r.topics = request.topics.map { t in

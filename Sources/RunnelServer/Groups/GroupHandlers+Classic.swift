@@ -7,11 +7,12 @@ import RunnelCore
 // Classic consumer-group protocol (keys 11-14). The broker decodes, the pure coordinator decides
 // (GroupCoordinator module), and these map between the two. Versions: JoinGroup 0-9 (v4+ answers
 // an empty member id with MEMBER_ID_REQUIRED; v5+ static membership; v9 skip_assignment),
-// SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5 (v3+ batched members).
+// SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5 (v3+ batched members). With ACLs on, each needs
+// READ on the group, else GROUP_AUTHORIZATION_FAILED (30) before anything else is looked at.
 extension Broker {
     func handleJoinGroup(_ request: KafkaMessages.JoinGroupRequest, _ context: RequestContext,
                          _ respond: Responder<KafkaMessages.JoinGroupResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             var r = KafkaMessages.JoinGroupResponse()
             r.errorCode = error.rawValue
             r.memberId = request.memberId
@@ -41,7 +42,7 @@ extension Broker {
 
     func handleSyncGroup(_ request: KafkaMessages.SyncGroupRequest, _ context: RequestContext,
                          _ respond: Responder<KafkaMessages.SyncGroupResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             return respond.send(.init(errorCode: error.rawValue))
         }
         let sync = GroupCoordinator.SyncGroupRequest(
@@ -57,7 +58,7 @@ extension Broker {
 
     func handleHeartbeat(_ request: KafkaMessages.HeartbeatRequest, _ context: RequestContext,
                          _ respond: Responder<KafkaMessages.HeartbeatResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             return respond.send(.init(errorCode: error.rawValue))
         }
         let beat = GroupCoordinator.HeartbeatRequest(groupID: request.groupId, generationID: request.generationId,
@@ -70,7 +71,7 @@ extension Broker {
 
     func handleLeaveGroup(_ request: KafkaMessages.LeaveGroupRequest, _ context: RequestContext,
                           _ respond: Responder<KafkaMessages.LeaveGroupResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             return respond.send(.init(errorCode: error.rawValue))
         }
         let members: [(memberID: String, groupInstanceID: String?)] = context.version >= 3

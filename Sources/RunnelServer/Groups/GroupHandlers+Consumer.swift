@@ -8,13 +8,22 @@ import RunnelCore
 // generates its member id; librdkafka asks for exactly v1) and ConsumerGroupDescribe (key 69,
 // version 0). Assignments travel as topic ids; the describe answer adds topic names from the
 // metadata image. SubscribedTopicRegex is resolved by the coordinator against the user topics
-// (D33); topic creation and deletion reach it through `GroupService.topicsChanged`.
+// (D33); topic creation and deletion reach it through `GroupService.topicsChanged`. With ACLs on,
+// the heartbeat needs READ and the describe DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED),
+// and subscribed topic names DESCRIBE on each (else TOPIC_AUTHORIZATION_FAILED, as Kafka 4); a
+// regex subscription is not filtered by ACLs (D183).
 extension Broker {
     func handleConsumerGroupHeartbeat(_ request: KafkaMessages.ConsumerGroupHeartbeatRequest, _ context: RequestContext,
                                       _ respond: Responder<KafkaMessages.ConsumerGroupHeartbeatResponse>) {
-        if let error = groups.unavailable(group: request.groupId) {
+        if let error = groupAuthorizationError(.read, request.groupId, context) ?? groups.unavailable(group: request.groupId) {
             var r = KafkaMessages.ConsumerGroupHeartbeatResponse()
             r.errorCode = error.rawValue
+            return respond.send(r)
+        }
+        // Kafka 4: a subscription naming a topic the member may not DESCRIBE is refused whole.
+        if let names = request.subscribedTopicNames, names.contains(where: { !authorize(.describe, .topic, $0, context) }) {
+            var r = KafkaMessages.ConsumerGroupHeartbeatResponse()
+            r.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
             return respond.send(r)
         }
         let beat = GroupCoordinator.ConsumerGroupHeartbeatRequest(
@@ -49,7 +58,7 @@ extension Broker {
         var described: [String: ConsumerGroupDescribeResponse.DescribedGroup] = [:]
         var byPartition: [Int32: [String]] = [:]
         for id in request.groupIds {
-            if let error = groups.unavailable(group: id) {
+            if let error = groupAuthorizationError(.describe, id, context) ?? groups.unavailable(group: id) {
                 var d = ConsumerGroupDescribeResponse.DescribedGroup()
                 d.groupId = id
                 d.errorCode = error.rawValue
@@ -71,7 +80,7 @@ extension Broker {
                     for g in gs {
                         var d = describedConsumerGroup(g)
                         if request.includeAuthorizedOperations && d.errorCode == 0 {
-                            d.authorizedOperations = authorizer.authorizedOperations(.group, name: g.groupID, context: context)
+                            d.authorizedOperations = authorizedOperations(.group, name: g.groupID, context: context)
                         }
                         described[g.groupID] = d
                     }

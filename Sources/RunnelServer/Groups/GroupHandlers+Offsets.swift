@@ -8,6 +8,9 @@ import RunnelCore
 // generation) and OffsetFetch (key 9, versions 0-9; v8+ several groups per request, answered
 // group by group from their coordinators and merged). Commits to unknown topics or partitions
 // get UNKNOWN_TOPIC_OR_PARTITION here, before the coordinator sees them, as Kafka does.
+// With ACLs on: OffsetCommit needs READ on the group (else GROUP_AUTHORIZATION_FAILED for every
+// partition) and READ on each topic (else TOPIC_AUTHORIZATION_FAILED); OffsetFetch needs DESCRIBE
+// on the group and on each topic (see gatherOffsetFetch).
 extension Broker {
     func handleOffsetCommit(_ request: KafkaMessages.OffsetCommitRequest, _ context: RequestContext,
                             _ respond: Responder<KafkaMessages.OffsetCommitResponse>) {
@@ -23,10 +26,20 @@ extension Broker {
         }
         var errors: [TopicPartition: Int16] = [:]
         var offsets: [(TopicPartition, CommittedOffset)] = []
+        let groupDenied = groupAuthorizationError(.read, request.groupId, context)
         for t in request.topics {
             let topic = image.topic(TopicName(t.name))
+            let topicDenied = groupDenied == nil && !authorize(.read, .topic, t.name, context)
             for p in t.partitions {
                 let tp = TopicPartition(topic: TopicName(t.name), partition: PartitionID(p.partitionIndex))
+                if let groupDenied {
+                    errors[tp] = groupDenied.rawValue
+                    continue
+                }
+                if topicDenied {
+                    errors[tp] = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                    continue
+                }
                 guard let topic, p.partitionIndex >= 0, Int(p.partitionIndex) < topic.partitions.count else {
                     errors[tp] = KafkaErrorCode.unknownTopicOrPartition.rawValue
                     continue
@@ -66,7 +79,7 @@ extension Broker {
             wanted = [OffsetFetchGroup(groupID: request.groupId,
                                        topics: request.topics.map { $0.map { (TopicName($0.name), $0.partitionIndexes.map { PartitionID($0) }) } })]
         }
-        gatherOffsetFetch(wanted) { results in
+        gatherOffsetFetch(wanted, context) { results in
             var r = KafkaMessages.OffsetFetchResponse()
             if version >= 8 {
                 r.groups = results.map { g in
@@ -91,17 +104,41 @@ extension Broker {
     }
 
     /// Asks each group's coordinator and calls `done` with the results in request order.
-    private func gatherOffsetFetch(_ wanted: [OffsetFetchGroup], done: @escaping ([OffsetFetchGroupResult]) -> Void) {
+    /// With ACLs on, a group the principal may not DESCRIBE gets GROUP_AUTHORIZATION_FAILED
+    /// without asking its coordinator, and a topic it may not DESCRIBE is left out of an
+    /// all-topics answer or answered TOPIC_AUTHORIZATION_FAILED when named (Kafka's rules).
+    private func gatherOffsetFetch(_ wanted: [OffsetFetchGroup], _ context: RequestContext,
+                                   done: @escaping ([OffsetFetchGroupResult]) -> Void) {
         var results = [OffsetFetchGroupResult?](repeating: nil, count: wanted.count)
         var pending = wanted.count
         func finish(_ i: Int, _ result: OffsetFetchGroupResult) {
+            var result = result
+            if authorizer.isEnabled {
+                var mayDescribe: [TopicName: Bool] = [:]
+                func may(_ t: TopicName) -> Bool {
+                    if let known = mayDescribe[t] { return known }
+                    let answer = authorize(.describe, .topic, t.rawValue, context)
+                    mayDescribe[t] = answer
+                    return answer
+                }
+                if wanted[i].topics == nil {
+                    result.partitions = result.partitions.filter { may($0.topicPartition.topic) }
+                } else {
+                    for j in result.partitions.indices where !may(result.partitions[j].topicPartition.topic) {
+                        result.partitions[j].offset = Offset(-1)
+                        result.partitions[j].leaderEpoch = LeaderEpoch(-1)
+                        result.partitions[j].metadata = ""
+                        result.partitions[j].error = .topicAuthorizationFailed
+                    }
+                }
+            }
             results[i] = result
             pending -= 1
             if pending == 0 { done(results.map { $0! }) }
         }
         if wanted.isEmpty { return done([]) }
         for (i, group) in wanted.enumerated() {
-            if let error = groups.unavailable(group: group.groupID) {
+            if let error = groupAuthorizationError(.describe, group.groupID, context) ?? groups.unavailable(group: group.groupID) {
                 finish(i, OffsetFetchGroupResult(groupID: group.groupID, error: error, partitions: []))
                 continue
             }

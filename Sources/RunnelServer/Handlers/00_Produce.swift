@@ -25,6 +25,8 @@ import RunnelCore
 // with NOT_ENOUGH_REPLICAS_AFTER_APPEND (20) when the ISR shrank below the minimum meanwhile,
 // NOT_LEADER_OR_FOLLOWER when leadership moved first, REQUEST_TIMED_OUT (7) at the request's
 // timeout, KAFKA_STORAGE_ERROR when the leader's own fsync failed.
+// With ACLs on, a topic the principal may not WRITE gets TOPIC_AUTHORIZATION_FAILED (29) for
+// each of its partitions, as in Kafka.
 // Unknown topics are not auto-created here (Kafka creates them on Metadata).
 // Not implemented: transactional batches (→ INVALID_TXN_STATE 48), message formats v0/v1
 // (→ INVALID_RECORD 87), so Produce v0-2 only ever fails per partition.
@@ -39,6 +41,13 @@ extension Broker {
             topicResult.name = topic.name
             let topicName = TopicName(topic.name)
             let overrides = image.topic(topicName)?.configs ?? [:]
+            guard authorize(.write, .topic, topic.name, context) else {
+                topicResult.partitionResponses = topic.partitionData.map {
+                    .init(index: $0.index, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, baseOffset: -1)
+                }
+                response.responses.append(topicResult)
+                continue
+            }
             for data in topic.partitionData {
                 var result = ProduceResponse.PartitionProduceResponse()
                 result.index = data.index

@@ -30,6 +30,8 @@ import RunnelCore
 // leader's nearest epoch) gets the diverging epoch (v12, KIP-320) and no records: it truncates
 // and fetches again. Not implemented: read_committed filtering (nothing is transactional yet),
 // preferred read replicas.
+// With ACLs on: a consumer's topic without READ, or every topic of a follower without
+// CLUSTER_ACTION on the cluster, gets TOPIC_AUTHORIZATION_FAILED (29) per partition.
 extension Broker {
     func handleFetch(_ request: FetchRequest, _ context: RequestContext, _ respond: Responder<FetchResponse>) {
         if request.sessionId != 0 {
@@ -42,13 +44,14 @@ extension Broker {
         let minBytes = Int(max(0, request.minBytes))
         let maxWaitMs = min(max(0, request.maxWaitMs), Limits.fetchMaxWaitMsMax)
         let replica = request.replicaId >= 0 ? BrokerID(request.replicaId) : nil
-        let first = readFetch(request, version: context.version, replica: replica, firstPass: true)
+        let denied = deniedFetchTopics(request, replica: replica, context)
+        let first = readFetch(request, version: context.version, replica: replica, firstPass: true, denied: denied)
         if first.bytes >= minBytes || maxWaitMs == 0 || first.hasError || shuttingDown || keys.isEmpty {
             respond.send(first.response, reservingCapacity: first.encodedSizeEstimate)
             return
         }
         let waiter = FetchWaiters.Waiter(isReplica: replica != nil) { [unowned self] force in
-            let attempt = readFetch(request, version: context.version, replica: replica, firstPass: false)
+            let attempt = readFetch(request, version: context.version, replica: replica, firstPass: false, denied: denied)
             guard force || attempt.bytes >= minBytes || attempt.hasError else { return false }
             respond.send(attempt.response, reservingCapacity: attempt.encodedSizeEstimate)
             return true
@@ -56,6 +59,16 @@ extension Broker {
         fetchWaiters.park(waiter, on: keys, maxWait: .milliseconds(Int64(maxWaitMs)), loop: loop) { [unowned self] w in
             fetchWaiters.expire(w)
         }
+    }
+
+    /// The topics this request may not read: with ACLs on, a consumer needs READ on each topic, a
+    /// follower CLUSTER_ACTION on the cluster (else every topic is refused), as in Kafka.
+    private func deniedFetchTopics(_ request: FetchRequest, replica: BrokerID?, _ context: RequestContext) -> Set<String> {
+        guard authorizer.isEnabled else { return [] }
+        if replica != nil {
+            return authorizeCluster(.clusterAction, context) ? [] : Set(request.topics.map(\.topic))
+        }
+        return Set(request.topics.map(\.topic).filter { !authorize(.read, .topic, $0, context) })
     }
 
     /// Stored batches written into the response when it is encoded (one copy).
@@ -85,7 +98,8 @@ extension Broker {
 
     /// One pass over the requested partitions, reading what is there now. For a follower
     /// (`replica`), the first pass also records its positions.
-    func readFetch(_ request: FetchRequest, version: Int16, replica: BrokerID?, firstPass: Bool) -> FetchRead {
+    func readFetch(_ request: FetchRequest, version: Int16, replica: BrokerID?, firstPass: Bool,
+                   denied: Set<String> = []) -> FetchRead {
         var read = FetchRead()
         var remaining = version >= 3 ? Int(max(0, request.maxBytes)) : Int.max
         var minOneBatch = true
@@ -98,6 +112,13 @@ extension Broker {
                 result.partitionIndex = wanted.partition
                 result.abortedTransactions = version >= 4 ? [] : nil
                 result.records = ResponseRecords()
+                if denied.contains(topic.topic) {
+                    result.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                    result.highWatermark = -1
+                    read.hasError = true
+                    topicResult.partitions.append(result)
+                    continue
+                }
                 let key = TopicPartition(TopicName(topic.topic), PartitionID(wanted.partition))
                 guard let partition = leaderPartition(key) else {
                     result.errorCode = missingPartitionError(key)

@@ -14,7 +14,8 @@ import RunnelCore
 // the first offset whose record timestamp is >= it (offset -1 when there is none). Found
 // offsets at or above the high watermark are not reported. v0 answers with the old offsets
 // list. current_leader_epoch (v4+) is checked: older → FENCED_LEADER_EPOCH (74), newer →
-// UNKNOWN_LEADER_EPOCH (75).
+// UNKNOWN_LEADER_EPOCH (75). With ACLs on, a topic the principal may not DESCRIBE gets
+// TOPIC_AUTHORIZATION_FAILED (29) per partition.
 extension Broker {
     func handleListOffsets(_ request: ListOffsetsRequest, _ context: RequestContext,
                            _ respond: Responder<ListOffsetsResponse>) {
@@ -22,6 +23,13 @@ extension Broker {
         for topic in request.topics {
             var topicResult = ListOffsetsResponse.ListOffsetsTopicResponse()
             topicResult.name = topic.name
+            guard authorize(.describe, .topic, topic.name, context) else {
+                topicResult.partitions = topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue)
+                }
+                response.topics.append(topicResult)
+                continue
+            }
             for wanted in topic.partitions {
                 var result = ListOffsetsResponse.ListOffsetsPartitionResponse()
                 result.partitionIndex = wanted.partitionIndex

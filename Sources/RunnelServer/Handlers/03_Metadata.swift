@@ -16,8 +16,11 @@ import RunnelCore
 // - Unknown topics are created when auto.create.topics.enable is true and the request allows
 //   it (AllowAutoTopicCreation, v4+; always allowed before v4), with num.partitions partitions.
 // - Authorized operations (v8+; the cluster's only in v8-10, where the field exists): when asked
-//   for, what `authorizer` allows (every topic/cluster operation until ACLs exist); otherwise
+//   for, what `authorizer` allows (every topic/cluster operation with ACLs off); otherwise
 //   Kafka's "not requested" value, Int32.min. Topics named by an unknown id get none, as in Kafka.
+// - With ACLs on: an all-topics request lists only the topics the principal may DESCRIBE; a
+//   topic named without DESCRIBE (existing or not) gets TOPIC_AUTHORIZATION_FAILED (29), and
+//   auto-creation needs CREATE on the cluster or on the topic (else 29 too), as in Kafka.
 // Not implemented: racks.
 extension Broker {
     func handleMetadata(_ request: MetadataRequest, _ context: RequestContext, _ respond: Responder<MetadataResponse>) {
@@ -29,12 +32,21 @@ extension Broker {
         let allowAutoCreate = config.bool("auto.create.topics.enable") && (context.version < 4 || request.allowAutoTopicCreation)
         let wantsAll = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
         if wantsAll {
-            response.topics = image.topicNames.map { topicMetadata(image.topic($0)!) }
+            response.topics = image.topicNames.filter { authorize(.describe, .topic, $0.rawValue, context) }
+                .map { topicMetadata(image.topic($0)!) }
         } else {
             for wanted in request.topics! {
                 if let name = wanted.name {
-                    response.topics.append(metadata(forTopicNamed: name, autoCreate: allowAutoCreate))
+                    response.topics.append(metadata(forTopicNamed: name, autoCreate: allowAutoCreate, context))
                 } else if let topic = image.topic(id: wanted.topicId) {
+                    guard authorize(.describe, .topic, topic.name.rawValue, context) else {
+                        var denied = MetadataResponse.MetadataResponseTopic()
+                        denied.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                        denied.name = nil
+                        denied.topicId = wanted.topicId
+                        response.topics.append(denied)
+                        continue
+                    }
                     response.topics.append(topicMetadata(topic))
                 } else {
                     var missing = MetadataResponse.MetadataResponseTopic()
@@ -51,25 +63,36 @@ extension Broker {
 
     private func addAuthorizedOperations(_ request: MetadataRequest, _ context: RequestContext, to response: inout MetadataResponse) {
         if request.includeClusterAuthorizedOperations && context.version <= 10 {
-            response.clusterAuthorizedOperations = authorizer.authorizedOperations(.cluster, name: "kafka-cluster", context: context)
+            response.clusterAuthorizedOperations = authorizedOperations(.cluster, name: AclResourceType.clusterName, context: context)
         }
         guard request.includeTopicAuthorizedOperations else { return }
         for i in response.topics.indices {
             guard let name = response.topics[i].name else { continue }
-            response.topics[i].topicAuthorizedOperations = authorizer.authorizedOperations(.topic, name: name, context: context)
+            response.topics[i].topicAuthorizedOperations = authorizedOperations(.topic, name: name, context: context)
         }
     }
 
-    private func metadata(forTopicNamed name: String, autoCreate: Bool) -> MetadataResponse.MetadataResponseTopic {
-        if let topic = image.topic(TopicName(name)) { return topicMetadata(topic) }
+    private func metadata(forTopicNamed name: String, autoCreate: Bool,
+                          _ context: RequestContext) -> MetadataResponse.MetadataResponseTopic {
         var missing = MetadataResponse.MetadataResponseTopic()
         missing.name = name
+        // Kafka's order: a topic the principal may not describe is refused whether it exists or
+        // not (its existence is not revealed); creating one needs CREATE on the cluster or topic.
+        guard authorize(.describe, .topic, name, context) else {
+            missing.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+            return missing
+        }
+        if let topic = image.topic(TopicName(name)) { return topicMetadata(topic) }
         if TopicName.invalidReason(name) != nil {
             missing.errorCode = KafkaErrorCode.invalidTopicException.rawValue
             return missing
         }
         guard autoCreate else {
             missing.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+            return missing
+        }
+        guard authorizeCluster(.create, context) || authorize(.create, .topic, name, context) else {
+            missing.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
             return missing
         }
         let partitions = Int32(config.int("num.partitions")!)

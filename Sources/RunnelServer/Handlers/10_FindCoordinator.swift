@@ -5,7 +5,9 @@ import RunnelCore
 
 // FindCoordinator (key 10), versions 0-4 (v4 batches keys). Key type 0 (group): this node, the
 // leader of every __consumer_offsets partition, which is created on first use. Key type 1
-// (transaction) → COORDINATOR_NOT_AVAILABLE (15): transactions are not implemented.
+// (transaction) → COORDINATOR_NOT_AVAILABLE (15): transactions are not implemented. With ACLs on,
+// a group key needs DESCRIBE on the group (else GROUP_AUTHORIZATION_FAILED, 30), a transactional
+// one DESCRIBE on the transactional id (else 53).
 extension Broker {
     func handleFindCoordinator(_ request: FindCoordinatorRequest, _ context: RequestContext,
                                _ respond: Responder<FindCoordinatorResponse>) {
@@ -14,7 +16,15 @@ extension Broker {
         var results: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
             var c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1, errorCode: 0, errorMessage: nil)
-            if request.keyType != 0 {
+            if request.keyType == 0 && !authorize(.describe, .group, key, context) {
+                c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
+                                                        errorCode: KafkaErrorCode.groupAuthorizationFailed.rawValue,
+                                                        errorMessage: Self.authorizationFailed)
+            } else if request.keyType == 1 && !authorize(.describe, .transactionalID, key, context) {
+                c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
+                                                        errorCode: KafkaErrorCode.transactionalIDAuthorizationFailed.rawValue,
+                                                        errorMessage: Self.authorizationFailed)
+            } else if request.keyType != 0 {
                 c = FindCoordinatorResponse.Coordinator(key: key, nodeId: -1, host: "", port: -1,
                                                         errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue,
                                                         errorMessage: "Only group coordinators exist (transactions are not implemented).")

@@ -24,10 +24,16 @@ extension Broker {
         for topic in request.topics {
             var topicResult = DeleteRecordsResponse.DeleteRecordsTopicResult()
             topicResult.name = topic.name
+            let mayDelete = authorize(.delete, .topic, topic.name, context)
             for wanted in topic.partitions {
                 var result = DeleteRecordsResponse.DeleteRecordsPartitionResult()
                 result.partitionIndex = wanted.partitionIndex
                 result.lowWatermark = -1
+                guard mayDelete else {
+                    result.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
+                    topicResult.partitions.append(result)
+                    continue
+                }
                 let key = TopicPartition(TopicName(topic.name), PartitionID(wanted.partitionIndex))
                 defer { topicResult.partitions.append(result) }
                 guard let partition = leaderPartition(key) else {

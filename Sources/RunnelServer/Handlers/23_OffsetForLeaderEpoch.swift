@@ -1,3 +1,4 @@
+import ClusterMetadata
 import KafkaMessages
 import Replication
 import RunnelCore
@@ -10,13 +11,24 @@ import RunnelCore
 // newer than any the log knows answers UNDEFINED (-1, -1). Errors per partition: current_leader_epoch
 // (v2+) older → FENCED_LEADER_EPOCH, newer → UNKNOWN_LEADER_EPOCH; not the leader →
 // NOT_LEADER_OR_FOLLOWER; unknown → UNKNOWN_TOPIC_OR_PARTITION; an offline log → KAFKA_STORAGE_ERROR.
+// With ACLs on, a consumer needs DESCRIBE on the topic and a follower (replica_id >= 0, v3+)
+// CLUSTER_ACTION on the cluster; otherwise TOPIC_AUTHORIZATION_FAILED (29) per partition.
 extension Broker {
     func handleOffsetForLeaderEpoch(_ request: OffsetForLeaderEpochRequest, _ context: RequestContext,
                                     _ respond: Responder<OffsetForLeaderEpochResponse>) {
         var response = OffsetForLeaderEpochResponse()
+        let follower = request.replicaId >= 0
+        let clusterAction = follower && authorizeCluster(.clusterAction, context)
         for topic in request.topics {
             var topicResult = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
             topicResult.topic = topic.topic
+            guard follower ? clusterAction : authorize(.describe, .topic, topic.topic, context) else {
+                topicResult.partitions = topic.partitions.map {
+                    .init(errorCode: KafkaErrorCode.topicAuthorizationFailed.rawValue, partition: $0.partition)
+                }
+                response.topics.append(topicResult)
+                continue
+            }
             for wanted in topic.partitions {
                 var result = OffsetForLeaderEpochResponse.EpochEndOffset()
                 result.partition = wanted.partition

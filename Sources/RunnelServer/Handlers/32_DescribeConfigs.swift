@@ -41,6 +41,12 @@ extension Broker {
             result.resourceType = resource.resourceType
             result.resourceName = resource.resourceName
             result.errorMessage = nil
+            if let refused = mayConfigure(.describeConfigs, type: resource.resourceType, name: resource.resourceName, context) {
+                result.errorCode = refused.rawValue
+                result.errorMessage = Self.authorizationFailed
+                response.results.append(result)
+                continue
+            }
             let described: [DescribedConfig]
             switch resource.resourceType {
             case 2:

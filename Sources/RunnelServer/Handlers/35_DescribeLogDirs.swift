@@ -12,9 +12,16 @@ import RunnelCore
 // has one entry: its absolute path and every local replica asked for (all with a null topic
 // list) with the bytes of its segments. offset_lag is 0 and is_future_key false: there are no
 // future replicas (no moves between directories). v4 adds the file system's total and free bytes.
+// With ACLs on it needs DESCRIBE on the cluster.
 extension Broker {
     func handleDescribeLogDirs(_ request: DescribeLogDirsRequest, _ context: RequestContext,
                                _ respond: Responder<DescribeLogDirsResponse>) {
+        guard authorizeCluster(.describe, context) else {
+            // Kafka: CLUSTER_AUTHORIZATION_FAILED at the top (v3+) and no directories.
+            var response = DescribeLogDirsResponse()
+            response.errorCode = KafkaErrorCode.clusterAuthorizationFailed.rawValue
+            return respond.send(response)
+        }
         var result = DescribeLogDirsResponse.DescribeLogDirsResult()
         result.logDir = URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.path
         let wanted: Set<TopicPartition>? = request.topics.map { topics in

@@ -1,3 +1,4 @@
+import ClusterMetadata
 import KafkaMessages
 import NIOCore
 import RaftCore
@@ -16,6 +17,12 @@ import RunnelCore
 extension Broker {
     func handleDescribeQuorum(_ request: DescribeQuorumRequest, _ context: RequestContext,
                               _ respond: Responder<DescribeQuorumResponse>) {
+        guard authorizeCluster(.describe, context) else {
+            var response = DescribeQuorumResponse()
+            response.errorCode = KafkaErrorCode.clusterAuthorizationFailed.rawValue
+            response.errorMessage = Self.authorizationFailed
+            return respond.send(response)
+        }
         let answerHere = { [self] in
             let quorum = controlPlane.quorum
             let version = context.version

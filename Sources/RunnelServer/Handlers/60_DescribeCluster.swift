@@ -37,7 +37,7 @@ extension Broker {
             return broker
         }
         if request.includeClusterAuthorizedOperations {
-            response.clusterAuthorizedOperations = authorizer.authorizedOperations(.cluster, name: "kafka-cluster", context: context)
+            response.clusterAuthorizedOperations = authorizedOperations(.cluster, name: AclResourceType.clusterName, context: context)
         }
         respond.send(response)
     }

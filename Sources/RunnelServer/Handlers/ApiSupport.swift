@@ -34,6 +34,9 @@ import RunnelCore
 /// | 44  | IncrementalAlterConfigs | 0-1 | SET/DELETE/APPEND/SUBTRACT; forwarded to the active controller |
 /// | 37  | CreatePartitions | 0-3        | |
 /// | 43  | ElectLeaders     | 0-2        | preferred and unclean; forwarded to the active controller |
+/// | 29  | DescribeAcls     | 1-3        | from the metadata image; SECURITY_DISABLED with ACLs off |
+/// | 30  | CreateAcls       | 1-3        | metadata records; forwarded to the active controller |
+/// | 31  | DeleteAcls       | 1-3        | filters as Kafka's; forwarded to the active controller |
 /// | 55  | DescribeQuorum   | 0-2        | the metadata quorum, from the active controller (forwarded) |
 /// | 60  | DescribeCluster  | 0-2        | v2: fenced brokers on request (KIP-1073) |
 /// | 8   | OffsetCommit     | 0-9        | v9: KIP-848 member epoch |
@@ -69,6 +72,9 @@ enum ApiSupport {
         (32, 0, 4),
         (37, 0, 3),
         (43, 0, 2),
+        (29, 1, 3),
+        (30, 1, 3),
+        (31, 1, 3),
         (55, 0, 2),
         (60, 0, 2),
         (8, 0, 9),
