@@ -142,4 +142,96 @@ import Testing
         #expect(finishedRuns == 1)
         #expect(cut >= 20)
     }
+    /// Each sealed segment's batches as the cleaner summarizes them (for the pure model).
+    static func summaries(_ log: PartitionLog) throws -> [[BatchSummary]] {
+        try log.segments.dropLast().map { segment in
+            var batches: [BatchSummary] = []
+            var position = 0
+            while let header = segment.header(at: position) {
+                let bytes = Array(segment.bytes(position ..< position + header.totalSize))
+                batches.append(try CleanerJob.summarize(bytes, header: header, path: segment.logPath, position: position).summary)
+                position += header.totalSize
+            }
+            return batches
+        }
+    }
+
+    /// D150: with a map of 3 keys a clean covers only the segments whose keys fit, exactly where
+    /// the pure model stops; every clean keeps the consumer's view, and cleans from each new
+    /// checkpoint reach the active segment in a bounded number of steps.
+    @Test func aBoundedMapCleansOnlyTheSegmentsItHolds() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (log, newest) = try Self.overwrittenLog(dir, fileSystem: PosixFileSystem())
+        let activeBase = log.activeSegment.baseOffset
+        let pure = OffsetMap.build(segments: try Self.summaries(log), from: 0, to: activeBase.rawValue, maxKeys: 3)
+        var checkpoint: Offset? = nil
+        var checkpoints: [Offset] = []
+        for _ in 0..<40 where checkpoint != activeBase {
+            let input = log.cleanerInput(name: "t-0", highWatermark: log.logEndOffset, checkpoint: checkpoint, config: Self.compaction)
+            let range = CleanerSelection.cleanableRange(input, nowMs: 1_000)
+            let result = try log.clean(range, nowMs: 1_000, deleteRetentionMs: 500, producerLastOffsets: [:], maxKeys: 3)
+            #expect(try Self.view(log) == newest)
+            #expect(result.bytesRead > 0)
+            checkpoints.append(result.checkpoint)
+            checkpoint = result.checkpoint
+        }
+        #expect(checkpoints.first?.rawValue == pure.latestOffset + 1)
+        #expect(checkpoints.first! < activeBase)
+        #expect(checkpoints.count >= 2)
+        #expect(checkpoints == checkpoints.sorted() && Set(checkpoints).count == checkpoints.count)
+        #expect(checkpoint == activeBase)
+        try log.close()
+    }
+
+    /// A job asked to stop between batches leaves no cleaned file and the log as it was; a group
+    /// whose segments the log no longer has (DeleteRecords meanwhile) is not swapped in.
+    @Test func anAbortedOrOvertakenCleanChangesNothing() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (log, _) = try Self.overwrittenLog(dir, fileSystem: PosixFileSystem())
+        let before = try Self.records(log)
+        let input = log.cleanerInput(name: "t-0", highWatermark: log.logEndOffset, checkpoint: nil, config: Self.compaction)
+        let range = CleanerSelection.cleanableRange(input, nowMs: 1_000)
+        let leftovers = { try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".cleaned") || $0.hasSuffix(".swap") } }
+
+        // How many batches the job reads before it hands over its first group.
+        var asked = 0
+        var firstApply = 0
+        let counting = try log.prepareClean(range, nowMs: 1_000, deleteRetentionMs: 500, producerLastOffsets: [:])
+        _ = try counting.run(isAborted: { asked += 1; return false }) { group in
+            firstApply = asked
+            if let path = group.cleanedPath { try? FileManager.default.removeItem(atPath: path) }
+            return false
+        }
+        #expect(firstApply > 20)
+        // Stopped at one batch after another, in the map pass and in the first group's passes.
+        for stopAt in stride(from: 1, through: firstApply, by: 3) {
+            let job = try log.prepareClean(range, nowMs: 1_000, deleteRetentionMs: 500, producerLastOffsets: [:])
+            asked = 0
+            let result = try job.run(isAborted: { asked += 1; return asked >= stopAt }) { _ in
+                Issue.record("an aborted job applied a group (stop at \(stopAt))")
+                return false
+            }
+            #expect(result == nil)
+            #expect(try leftovers().isEmpty)
+            #expect(try Self.records(log).map(\.0) == before.map(\.0))
+        }
+
+        // Overtaken: the first segments go (DeleteRecords) after the job was prepared.
+        let job = try log.prepareClean(range, nowMs: 1_000, deleteRetentionMs: 500, producerLastOffsets: [:])
+        try log.deleteRecords(before: log.segmentBaseOffsets[2])
+        var applied: [Bool] = []
+        let result = try job.run { (group) throws(StorageError) -> Bool in
+            let done = try log.applyCleanedGroup(group)
+            applied.append(done)
+            return done
+        }
+        #expect(result == nil)
+        #expect(applied == [false])
+        #expect(try leftovers().isEmpty)
+        #expect(try Self.records(log).map(\.0) == before.map(\.0).filter { $0 >= log.logStartOffset.rawValue })
+        try log.close()
+    }
 }
+
