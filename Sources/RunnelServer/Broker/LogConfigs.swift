@@ -1,4 +1,6 @@
 import ClusterMetadata
+import Compaction
+import Foundation
 import KafkaMessages
 import KafkaWire
 import LogStorage
@@ -34,6 +36,25 @@ enum LogConfigs {
             flushIntervalMs: int("flush.ms")!,
             messageTimestampType: effective("message.timestamp.type", overrides: overrides, broker: broker) == "LogAppendTime"
                 ? .logAppendTime : .createTime)
+    }
+
+    /// cleanup.policy: whether the cleaner compacts the topic, and whether retention deletes.
+    static func cleanupPolicy(_ overrides: [String: String], broker: BrokerConfig) -> (compact: Bool, delete: Bool) {
+        let words = (effective("cleanup.policy", overrides: overrides, broker: broker) ?? "delete")
+            .lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (words.contains("compact"), words.contains("delete"))
+    }
+
+    /// The compaction keys of a topic (delete.retention.ms, min.cleanable.dirty.ratio,
+    /// min/max.compaction.lag.ms) with their broker defaults.
+    static func compaction(_ overrides: [String: String], broker: BrokerConfig) -> CompactionConfig {
+        func int(_ key: String, _ fallback: Int64) -> Int64 {
+            effective(key, overrides: overrides, broker: broker).flatMap { Int64($0) } ?? fallback
+        }
+        let ratio = effective("min.cleanable.dirty.ratio", overrides: overrides, broker: broker).flatMap { Double($0) } ?? 0.5
+        return CompactionConfig(minCleanableDirtyRatio: ratio, minCompactionLagMs: int("min.compaction.lag.ms", 0),
+                                maxCompactionLagMs: int("max.compaction.lag.ms", Int64.max),
+                                deleteRetentionMs: int("delete.retention.ms", 86_400_000))
     }
 
     static func maxMessageBytes(_ overrides: [String: String], broker: BrokerConfig) -> Int {
