@@ -233,5 +233,32 @@ import Testing
         #expect(try Self.records(log).map(\.0) == before.map(\.0).filter { $0 >= log.logStartOffset.rawValue })
         try log.close()
     }
+    /// D152: a follower copies its leader's cleaned log (thinned batches with gaps) with
+    /// `appendAssigned`, which used to refuse a batch with fewer records than offsets.
+    @Test func aFollowerTakesTheLeadersCompactedBatches() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let (leader, newest) = try Self.overwrittenLog(dir, fileSystem: PosixFileSystem())
+        _ = try Self.cleanNow(leader, checkpoint: nil, nowMs: 1_000)
+        let batches = leader.storedBatches()
+        let strictFailures = batches.filter { batch in
+            if case .failure = batch.bytes.withUnsafeBytes({ RecordBatchHeader.validate($0) }) { return true }
+            return false
+        }
+        #expect(!strictFailures.isEmpty, "the clean left no thinned batch to copy")
+        let followerDir = TempDirectory()
+        defer { followerDir.remove() }
+        let follower = try openLog(followerDir.path, config: Self.config)
+        for batch in batches {
+            _ = try batch.bytes.withUnsafeBytes { raw in
+                Result { () throws(StorageError) -> Offset in try follower.appendAssigned(raw, now: TimestampMs(0)) }
+            }.get()
+        }
+        #expect(try Self.records(follower).map(\.0) == Self.records(leader).map(\.0))
+        #expect(try Self.view(follower) == newest)
+        try follower.close()
+        try leader.close()
+    }
 }
+
 

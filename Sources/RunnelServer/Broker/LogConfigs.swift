@@ -25,13 +25,15 @@ enum LogConfigs {
 
     static func forTopic(_ overrides: [String: String], broker: BrokerConfig) -> LogConfig {
         func int(_ key: String) -> Int64? { effective(key, overrides: overrides, broker: broker).flatMap { Int64($0) } }
+        // cleanup.policy=compact alone: retention deletes nothing (Kafka; D152).
+        let deletes = cleanupPolicy(overrides, broker: broker).delete
         return LogConfig(
             segmentBytes: Int(int("segment.bytes")!),
             segmentMs: int("segment.ms")!,
             indexIntervalBytes: Int(int("index.interval.bytes")!),
             indexSizeMaxBytes: Int(int("segment.index.bytes")!),
-            retentionMs: int("retention.ms")!,
-            retentionBytes: int("retention.bytes")!,
+            retentionMs: deletes ? int("retention.ms")! : -1,
+            retentionBytes: deletes ? int("retention.bytes")! : -1,
             flushIntervalMessages: int("flush.messages")!,
             flushIntervalMs: int("flush.ms")!,
             messageTimestampType: effective("message.timestamp.type", overrides: overrides, broker: broker) == "LogAppendTime"
@@ -71,7 +73,7 @@ enum LogConfigs {
 
     /// Validates CreateTopics/AlterConfigs topic overrides with Kafka's types and ranges; returns
     /// the normalized map or a message naming the key, the value and what is allowed. Two values
-    /// a client would rely on are refused because Runnel lacks the feature: compaction and tiered
+    /// a client would rely on is refused because Runnel lacks the feature: tiered
     /// storage (Kafka refuses the latter too unless remote.log.storage.system.enable is set).
     static func validateTopicOverrides(_ configs: [(String, String?)],
                                        broker: BrokerConfig) -> Result<[String: String], ConfigError> {
@@ -82,9 +84,6 @@ enum LogConfigs {
             }
             guard let value else {
                 return .failure(ConfigError("topic configuration '\(key)' has a null value"))
-            }
-            if key == "cleanup.policy" && value.lowercased().contains("compact") {
-                return .failure(ConfigError("invalid value '\(value)' for 'cleanup.policy': only 'delete' is supported (log compaction is not implemented yet)"))
             }
             do {
                 out[key] = try entry.key.validate(value)
