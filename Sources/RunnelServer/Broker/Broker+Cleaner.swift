@@ -82,7 +82,12 @@ extension Broker: CleanerHost {
             if let path = group.cleanedPath { try? PosixFileSystem().remove(path) }
             return false
         }
-        return try partition.applyCleaned(group)
+        let swapped = try partition.applyCleaned(group)
+        if swapped {
+            logger.info("cleaner: swapped in the cleaned segment at \(group.firstBase) of \(key) for \(counted(group.segmentCount, "segment"))",
+                        metadata: .partition(key))
+        }
+        return swapped
     }
 
     func cleanerFinished(_ key: TopicPartition, outcome: Result<PartitionLog.CleanResult?, StorageError>, aborted: Bool) {
