@@ -64,6 +64,17 @@ struct CompactionIntegrationTests {
         return got
     }
 
+    /// A one-partition compacted topic cleaned once a tenth of it is dirty.
+    func createCompactedTopic(_ bootstrap: String, _ prefix: String, replicationFactor: Int16, segmentBytes: Int) async throws -> String {
+        let topic = uniqueTopic(prefix)
+        let admin = try client(bootstrap)
+        defer { Task { await admin.shutdown() } }
+        _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: replicationFactor,
+                                        configs: ["cleanup.policy": "compact", "segment.bytes": "\(segmentBytes)",
+                                                  "min.cleanable.dirty.ratio": "0.1"])
+        return topic
+    }
+
     static func view(_ records: [(Int64, String, String?)]) -> [String: String?] {
         var view: [String: String?] = [:]
         for (_, key, value) in records { view[key] = value }
@@ -86,12 +97,7 @@ struct CompactionIntegrationTests {
         let data = first.dataDirectory
         defer { data.remove() }
         try first.start()
-        let topic = uniqueTopic("compacted")
-        let admin = try client(first.bootstrap)
-        _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: 1,
-                                        configs: ["cleanup.policy": "compact", "segment.bytes": "131072",
-                                                  "min.cleanable.dirty.ratio": "0.1"])
-        await admin.shutdown()
+        let topic = try await createCompactedTopic(first.bootstrap, "compacted", replicationFactor: 1, segmentBytes: 131_072)
         let (newest, written) = try await writeOverwrites(first.bootstrap, topic: topic, keys: 100, rounds: 40, valueBytes: 1000)
         #expect(first.stop() == 0)
 
@@ -141,12 +147,7 @@ struct CompactionIntegrationTests {
                 defer { Task { await c.shutdown() } }
                 return try await c.refreshMetadata(topics: []).brokers.count == 3
             }
-            let topic = uniqueTopic("compacted-rf3")
-            let admin = try client(cluster.bootstrap)
-            _ = try await admin.createTopic(topic, partitions: 1, replicationFactor: 3,
-                                            configs: ["cleanup.policy": "compact", "segment.bytes": "16384",
-                                                      "min.cleanable.dirty.ratio": "0.1"])
-            await admin.shutdown()
+            let topic = try await createCompactedTopic(cluster.bootstrap, "compacted-rf3", replicationFactor: 3, segmentBytes: 16_384)
             for node in cluster.nodes {
                 try await eventually("node on port \(node.port) to know the topic's leader", seconds: 20) {
                     let c = try client(node.bootstrap)
