@@ -136,6 +136,26 @@ struct CompactionIntegrationTests {
         #expect(final.count <= afterCrash.count)
     }
 
+    /// `runnel bench produce --keys N` (the load of Benchmarks/cleaner.sh) gives records the keys
+    /// key-0 … key-(N-1) in turn; the cleaner then leaves about one record per key.
+    @Test func benchProduceWithKeysFeedsACompactedTopic() async throws {
+        try await withBroker(overrides: ["log.cleaner.backoff.ms=50"]) { broker in
+            let b = ["-b", broker.bootstrap]
+            let topic = try await createCompactedTopic(broker.bootstrap, "bench-keys", replicationFactor: 1, segmentBytes: 16_384)
+            let produce = try runCLI(["bench", "produce", "--topic", topic, "--records", "3000", "--record-size", "100",
+                                      "--keys", "5", "--batch-bytes", "4000", "--acks", "1"] + b)
+            #expect(produce.status == 0, "\(produce.stderr)")
+            try await eventually("a clean", seconds: 30) { broker.log.contains("cleaner: cleaned \(topic)-0") }
+            let consumed = try runCLI(["consume", topic, "-o", "beginning", "-e", "-f", "%o %k\n"] + b)
+            #expect(consumed.status == 0, "\(consumed.stderr)")
+            let lines = consumed.stdoutLines.map { $0.split(separator: " ") }
+            #expect(Set(lines.map { String($0[1]) }) == Set((0..<5).map { "key-\($0)" }))
+            #expect(lines.count < 3000, "\(lines.count) records: nothing was compacted")
+            // The last five records are the last five sent: key-0 … key-4 in turn, as sent.
+            #expect(lines.suffix(5).map { String($0[1]) } == (0..<5).map { "key-\($0)" })
+        }
+    }
+
     @Test func aFollowerCompactsItsOwnLogAndServesTheNewestValuesOnceItLeads() async throws {
         let cluster = try TestCluster(size: 3, overrides: ["broker.heartbeat.interval.ms=300", "broker.session.timeout.ms=2000",
                                                            "auto.leader.rebalance.enable=false", "log.cleaner.backoff.ms=100"])

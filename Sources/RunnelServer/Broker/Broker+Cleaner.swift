@@ -1,4 +1,5 @@
 import ClusterMetadata
+import Foundation
 import Compaction
 import LogStorage
 import Logging
@@ -23,7 +24,7 @@ extension Broker: CleanerHost {
         } catch {
             logger.warning("\(Self.cleanerCheckpointName) is unreadable (\(error)); every compacted log is cleaned from its start")
         }
-        let rate = config.string("log.cleaner.io.max.bytes.per.second").flatMap { Double($0) } ?? .infinity
+        let rate = config.string("log.cleaner.io.max.bytes.per.second").flatMap { Double($0) } ?? 1e8
         let settings = LogCleaner.Settings(threads: Int(config.int("log.cleaner.threads") ?? 1),
                                            backoffMs: config.int("log.cleaner.backoff.ms") ?? 15_000,
                                            ioBytesPerSecond: rate,
@@ -90,13 +91,16 @@ extension Broker: CleanerHost {
         return swapped
     }
 
-    func cleanerFinished(_ key: TopicPartition, outcome: Result<PartitionLog.CleanResult?, StorageError>, aborted: Bool) {
+    func cleanerFinished(_ key: TopicPartition, outcome: Result<PartitionLog.CleanResult?, StorageError>, aborted: Bool,
+                         seconds: Double) {
         switch outcome {
         case .success(let result?) where !aborted:
             cleanerStats.cleans += 1
             cleanerStats.bytesRead += result.bytesRead
             cleanerStats.bytesWritten += result.bytesWritten
-            logger.info("cleaner: cleaned \(key): \(counted(result.groupsRewritten, "group")) rewritten, \(counted(result.batchesDropped, "batch")) dropped, \(result.bytesBefore) → \(result.bytesAfter) bytes; checkpoint \(result.checkpoint)",
+            // Kafka's cleaner reports its rate the same way: bytes read over the clean's time.
+            let mbPerSecond = seconds > 0 ? Double(result.bytesRead) / seconds / 1e6 : 0
+            logger.info("cleaner: cleaned \(key): \(counted(result.groupsRewritten, "group")) rewritten, \(counted(result.batchesDropped, "batch")) dropped, \(result.bytesBefore) → \(result.bytesAfter) bytes; read \(result.bytesRead) and wrote \(result.bytesWritten) bytes in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", mbPerSecond)) MB/s read); checkpoint \(result.checkpoint)",
                         metadata: .partition(key))
             guard partitions[key] != nil, cleanerCheckpoints[key] != result.checkpoint else { return }
             cleanerCheckpoints[key] = result.checkpoint

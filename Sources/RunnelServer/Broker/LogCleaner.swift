@@ -100,6 +100,7 @@ final class LogCleaner: @unchecked Sendable {
             }
             let key = work.key
             let outcome: Result<PartitionLog.CleanResult?, StorageError>
+            let started = DispatchTime.now().uptimeNanoseconds
             do {
                 let result = try work.job.run(charge: { [throttle] bytes in throttle.charge(bytes) },
                                               isAborted: { [self] in lock.withLock { inProgress[key] ?? true } },
@@ -109,7 +110,8 @@ final class LogCleaner: @unchecked Sendable {
                 outcome = .failure(error)
             }
             let aborted = lock.withLock { inProgress.removeValue(forKey: key) ?? true }
-            let finished = loop.submit { [self] in host?.cleanerFinished(key, outcome: outcome, aborted: aborted) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            let finished = loop.submit { [self] in host?.cleanerFinished(key, outcome: outcome, aborted: aborted, seconds: seconds) }
             _ = try? finished.wait()
         }
     }
@@ -167,7 +169,8 @@ protocol CleanerHost: AnyObject {
     /// Swaps a written group into `key`'s log; false when the log changed (or went) meanwhile.
     func applyCleaned(_ group: CleanedGroup, of key: TopicPartition) throws(StorageError) -> Bool
     /// A clean ended: its checkpoint (when it finished and was not aborted) is recorded.
-    func cleanerFinished(_ key: TopicPartition, outcome: Result<PartitionLog.CleanResult?, StorageError>, aborted: Bool)
+    func cleanerFinished(_ key: TopicPartition, outcome: Result<PartitionLog.CleanResult?, StorageError>, aborted: Bool,
+                         seconds: Double)
 }
 
 /// Kafka's cleaner throttler: every byte read or written by any cleaner thread is charged, and a
