@@ -163,4 +163,42 @@ import Testing
         let policy = try h.onLoop { broker in LogConfigs.cleanupPolicy(broker.image.topic(TopicName("d"))!.configs, broker: broker.config) }
         #expect(policy.compact && !policy.delete)
     }
+    /// D151: DeleteRecords on a log being cleaned stops the clean (nothing swapped, no file left,
+    /// no checkpoint), and a truncation below the checkpoint lowers it in the file.
+    @Test func aLogThatShrinksStopsItsCleanAndATruncationLowersTheCheckpoint() throws {
+        // 100 kB/s: the clean of ~150 kB of log takes seconds.
+        let h = try BrokerHarness(overrides: ["log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=100000"])
+        try createTopic(h, "slow", configs: ["cleanup.policy": "delete", "segment.bytes": "4096"])
+        for i in 0..<150 { try produce(h, "slow", [("key-\(i % 4)", String(repeating: "v", count: 900))]) }
+        let before = try readAll(h, "slow")
+        let answer = try alter(h, "slow", ["cleanup.policy": "compact"])
+        #expect(answer.errorCode == 0)
+        let key = TopicPartition(TopicName("slow"), PartitionID(0))
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try h.onLoop({ $0.cleaner?.busy.contains(key) }) != true { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try h.onLoop { $0.cleaner?.busy.contains(key) } == true, "the clean never started")
+        // DeleteRecords moves the log start past the first segment while the clean runs.
+        let cut = before[20].offset
+        try h.onLoop { broker in _ = try broker.partitions[key]!.moveLogStart(to: Offset(cut)) }
+        while Date() < deadline, try h.onLoop({ $0.cleanerStats.aborted + $0.cleanerStats.cleans }) == 0 {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let stats = try h.onLoop { $0.cleanerStats }
+        #expect(stats.aborted == 1 && stats.cleans == 0 && stats.failed == 0, "\(stats)")
+        #expect(try h.onLoop { $0.cleanerCheckpoints[key] } == nil)
+        let partitionDir = try h.onLoop { $0.partitions[key]!.directory }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: partitionDir).filter { $0.hasSuffix(".cleaned") || $0.hasSuffix(".swap") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(try readAll(h, "slow").map(\.offset) == before.map(\.offset).filter { $0 >= cut })
+
+        // A truncation below the checkpoint lowers it, in memory and in the file.
+        try h.onLoop { broker in
+            broker.cleanerCheckpoints[key] = Offset(120)
+            broker.logShrunk(key, to: Offset(100))
+        }
+        #expect(try h.onLoop { $0.cleanerCheckpoints[key] } == Offset(100))
+        let text = try String(contentsOfFile: h.directory.path + "/cleaner-offset-checkpoint", encoding: .utf8)
+        #expect(text == "0\n1\nslow 0 100\n")
+    }
 }
+
