@@ -163,14 +163,17 @@ public final class CleanerJob: @unchecked Sendable {
                 count += 1
             }
             let group = Array(covered[index..<index + count])
+            let holdsLogStart = index == 0
             index += count
             result.bytesBefore += bytes
             // Walk 1 plans the group; only a group that changes is read again and written.
             var changed = false
             var keepsAny = false
             var dropped = 0
+            var lastBase: Int64 = -1
             for source in group {
                 let done = try walk(source, io: io, isAborted: isAborted) { (batch) throws(StorageError) in
+                    lastBase = batch.summary.baseOffset
                     let plan = self.plan(batch.summary, map: map)
                     switch plan.action {
                     case .copy: keepsAny = true
@@ -184,7 +187,17 @@ public final class CleanerJob: @unchecked Sendable {
                 result.bytesAfter += bytes
                 continue
             }
-            guard let written = try write(group, map: map, hasBatches: keepsAny, io: io, isAborted: isAborted) else {
+            // D154: the group at the log start is never removed whole (the next open would move
+            // the log start past it); its last batch stays, emptied, as Kafka keeps an empty
+            // cleaned segment there.
+            var emptyAt: Int64? = nil
+            if holdsLogStart && !keepsAny {
+                emptyAt = lastBase
+                keepsAny = true
+                dropped -= 1
+            }
+            guard let written = try write(group, map: map, hasBatches: keepsAny, emptyAt: emptyAt, io: io,
+                                          isAborted: isAborted) else {
                 return nil
             }
             let cleaned = CleanedGroup(segments: group.map(\.segment), firstBase: group[0].baseOffset,
@@ -249,7 +262,7 @@ public final class CleanerJob: @unchecked Sendable {
     /// Pass 2 for a group that changes: its kept batches, in order, into `<base>.log.cleaned`,
     /// each checked as `replaceSegments` checks them, then fsynced. With nothing kept, no file.
     /// nil when aborted (the partial file removed).
-    private func write(_ group: [Source], map: OffsetMap, hasBatches: Bool, io: IOCount,
+    private func write(_ group: [Source], map: OffsetMap, hasBatches: Bool, emptyAt: Int64?, io: IOCount,
                        isAborted: () -> Bool) throws(StorageError) -> (path: String, bytes: Int)? {
         let path = directory + "/" + LogSegment.fileName(baseOffset: group[0].baseOffset, suffix: ".log") + ".cleaned"
         guard hasBatches else { return (path, 0) }
@@ -260,7 +273,12 @@ public final class CleanerJob: @unchecked Sendable {
         do throws(StorageError) {
             for source in group {
                 let done = try walk(source, io: io, isAborted: isAborted) { (batch) throws(StorageError) in
-                    let plan = self.plan(batch.summary, map: map)
+                    var plan = self.plan(batch.summary, map: map)
+                    if batch.summary.baseOffset == emptyAt {
+                        plan.action = .retainEmpty
+                        plan.kept = []
+                        plan.deleteHorizonMs = nil
+                    }
                     var output: [UInt8]
                     switch plan.action {
                     case .copy: output = batch.bytes

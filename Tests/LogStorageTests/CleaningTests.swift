@@ -259,6 +259,36 @@ import Testing
         try follower.close()
         try leader.close()
     }
+    /// D154: when every record of the first segments is superseded, the clean keeps the group's
+    /// last batch, emptied, so the log still starts at 0 after a reopen and a consumer at offset
+    /// 0 reads on from the first kept record (it would get an out-of-range answer otherwise).
+    @Test func theLogStartStaysWhenTheFirstSegmentsEmpty() throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let log = try openLog(dir.path, config: Self.config)
+        for i in 0..<60 { try log.append(Self.keyed([("k\(i % 3)", "v\(i)")])) }
+        let firstSegmentEnd = log.segmentBaseOffsets[1].rawValue
+        #expect(firstSegmentEnd > 3 && firstSegmentEnd < 57, "the first segment holds the keys' newest records")
+        let result = try Self.cleanNow(log, checkpoint: nil, nowMs: 1_000)
+        #expect(result.groupsRewritten >= 1)
+        let records = try Self.records(log)
+        try log.close()
+        let reopened = try openLog(dir.path, config: Self.config)
+        #expect(reopened.logStartOffset == .zero)
+        #expect(reopened.segmentBaseOffsets.first == .zero)
+        #expect(try Self.records(reopened).map(\.0) == records.map(\.0))
+        guard case .records(let slice) = reopened.read(from: .zero, maxBytes: 1 << 20) else {
+            Issue.record("a read at offset 0 is out of range after the clean")
+            return
+        }
+        // The first segment now holds one batch with no records.
+        let first = try #require(reopened.storedBatches().first)
+        #expect(first.base < firstSegmentEnd && first.last < firstSegmentEnd)
+        #expect(try RecordBatchDecoder.decodeAll(ByteBuffer(bytes: first.bytes), decompressedBytesMax: 1 << 20).first?.records.isEmpty == true)
+        #expect(slice.batchCount >= 1)
+        try reopened.close()
+    }
 }
+
 
 
