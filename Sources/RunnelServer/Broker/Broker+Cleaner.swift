@@ -29,7 +29,7 @@ extension Broker: CleanerHost {
                                            backoffMs: config.int("log.cleaner.backoff.ms") ?? 15_000,
                                            ioBytesPerSecond: rate,
                                            dedupeBufferBytes: config.int("log.cleaner.dedupe.buffer.size") ?? 134_217_728)
-        let cleaner = LogCleaner(settings: settings, host: self, loop: loop, logger: logger)
+        let cleaner = LogCleaner(settings: settings, host: self, loop: loop)
         self.cleaner = cleaner
         replicas.onLogShrunk = { [weak self] key, offset in self?.logShrunk(key, to: offset) }
         cleaner.start()

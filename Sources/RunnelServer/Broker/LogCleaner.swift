@@ -1,6 +1,5 @@
 import Foundation
 import LogStorage
-import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import RunnelCore
@@ -32,7 +31,6 @@ final class LogCleaner: @unchecked Sendable {
     let settings: Settings
     let throttle: CleanerThrottle
     private let loop: any EventLoop
-    private let logger: Logger
     private weak var host: (any CleanerHost)?
     private let lock = NIOLock()
     private let wakeUp = NSCondition()
@@ -41,16 +39,16 @@ final class LogCleaner: @unchecked Sendable {
     private var inProgress: [TopicPartition: Bool] = [:]
     private var running = 0
 
-    init(settings: Settings, host: any CleanerHost, loop: any EventLoop, logger: Logger) {
+    init(settings: Settings, host: any CleanerHost, loop: any EventLoop) {
         self.settings = settings
         self.throttle = CleanerThrottle(bytesPerSecond: settings.ioBytesPerSecond)
         self.host = host
         self.loop = loop
-        self.logger = logger
     }
 
-    /// Kafka's `maxKeys` for a clean: the dedupe buffer over 24 bytes of map entry plus the
-    /// average key size seen so far (a guess of 16 bytes before any), split among the threads.
+    /// `maxKeys` for a clean (D151): the dedupe buffer, split among the threads, over 40 bytes a
+    /// key (Kafka's 24-byte entry and 16-byte digest). The map holds exact keys (D140), so this
+    /// bounds a count of keys, not bytes.
     var maxKeysPerClean: Int {
         let perThread = settings.dedupeBufferBytes / Int64(max(1, settings.threads))
         return Int(max(1, perThread / (24 + 16)))
