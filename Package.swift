@@ -86,7 +86,7 @@ let package = Package(
         // Shells
         .target(
             name: "RunnelServer",
-            dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata",
+            dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata", "Compaction",
                            "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
                            nioCore, nioPosix, nioConcurrency, logging,
                            .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -78,7 +78,7 @@ public struct OffsetMap: Sendable, Equatable {
     }
 
     /// The number of distinct keys `batch` would add.
-    func newKeys(in batch: BatchSummary, below end: Int64) -> Int {
+    public func newKeys(in batch: BatchSummary, below end: Int64) -> Int {
         guard !batch.isControl else { return 0 }
         var seen = Set<[UInt8]>()
         for record in batch.records where record.offset < end {
@@ -87,31 +87,80 @@ public struct OffsetMap: Sendable, Equatable {
         return seen.count
     }
 
+    /// One segment's keys gathered against a map before they join it, so that a caller reading
+    /// a segment batch by batch holds only its distinct keys, never its batches. `newKeys` counts
+    /// the keys the map does not hold yet: the map with this segment merged has
+    /// `count + newKeys` keys.
+    public struct SegmentKeys: Sendable {
+        var latest: [[UInt8]: Int64] = [:]
+        var latestOffset: Int64
+        public internal(set) var newKeys = 0
+        /// Batches of the range seen (a segment with none leaves the map as it was).
+        public internal(set) var batches = 0
+
+        init(latestOffset: Int64) { self.latestOffset = latestOffset }
+    }
+
+    /// An empty gathering for the next segment.
+    public func startSegment() -> SegmentKeys { SegmentKeys(latestOffset: latestOffset) }
+
+    /// Adds `batch` (records below `end`) to `segment`, as `add` would add it to the map.
+    public func gather(_ batch: BatchSummary, into segment: inout SegmentKeys, below end: Int64 = Int64.max) {
+        segment.batches += 1
+        guard !batch.isControl else {
+            segment.latestOffset = max(segment.latestOffset, min(batch.lastOffset, end - 1))
+            return
+        }
+        for record in batch.records where record.offset < end {
+            if let key = record.key {
+                if segment.latest.updateValue(record.offset, forKey: key) == nil, latest[key] == nil { segment.newKeys += 1 }
+            }
+            segment.latestOffset = max(segment.latestOffset, record.offset)
+        }
+        if batch.lastOffset < end { segment.latestOffset = max(segment.latestOffset, batch.lastOffset) }
+    }
+
+    /// Adds a segment gathered with `gather` (its offsets all above the map's).
+    public mutating func merge(_ segment: SegmentKeys) {
+        latest.merge(segment.latest) { _, newer in newer }
+        latestOffset = max(latestOffset, segment.latestOffset)
+    }
+
     /// The map over the dirty range `[from, to)` of `segments` (each a list of batches in offset
     /// order). With `maxKeys`, the map stops at the end of the last whole segment that fits, as
     /// Kafka's does; if not even the first dirty segment fits, it stops after the last batch that
-    /// does (at least one batch, so that a clean always makes progress).
+    /// does (at least one batch, so that a clean always makes progress). Storage builds the same
+    /// map segment by segment with `gather` and `merge` (and `addFirstSegmentInPart` when the
+    /// first does not fit).
     public static func build(segments: [[BatchSummary]], from: Int64, to: Int64, maxKeys: Int = Int.max) -> OffsetMap {
         var map = OffsetMap(firstDirtyOffset: from)
         var first = true
         for segment in segments {
-            let batches = segment.filter { $0.lastOffset >= from && $0.baseOffset < to }
-            guard !batches.isEmpty else { continue }
-            var trial = map
-            for batch in batches { trial.add(batch, below: to) }
-            if trial.count <= maxKeys {
-                map = trial
+            var keys = map.startSegment()
+            for batch in segment where batch.lastOffset >= from && batch.baseOffset < to {
+                map.gather(batch, into: &keys, below: to)
+            }
+            guard keys.batches > 0 else { continue }
+            if map.count + keys.newKeys <= maxKeys {
+                map.merge(keys)
                 first = false
                 continue
             }
             guard first else { return map }
-            for batch in batches {
-                if map.latestOffset >= from && map.count + map.newKeys(in: batch, below: to) > maxKeys { break }
-                map.add(batch, below: to)
+            for batch in segment where batch.lastOffset >= from && batch.baseOffset < to {
+                if !map.addInPart(batch, from: from, to: to, maxKeys: maxKeys) { break }
             }
             return map
         }
         return map
+    }
+
+    /// The first dirty segment holds more keys than `maxKeys`: adds its batches one at a time
+    /// while they fit (the first always). False once one does not fit: the map ends before it.
+    public mutating func addInPart(_ batch: BatchSummary, from: Int64, to: Int64, maxKeys: Int) -> Bool {
+        if latestOffset >= from && count + newKeys(in: batch, below: to) > maxKeys { return false }
+        add(batch, below: to)
+        return true
     }
 }
 

@@ -31,11 +31,12 @@ extension PartitionLog {
             throw .corruptFile(path: directory, reason: "no \(count) sealed segments start at \(firstBase) to replace")
         }
         let rangeEnd = segments[index + count].baseOffset
-        let previousEnd = index > 0 ? segments[index - 1].nextOffset : firstBase
         let logPath = directory + "/" + LogSegment.fileName(baseOffset: firstBase, suffix: ".log")
         var expected = firstBase
         for batch in batches {
-            let header = try Self.checkedCleanedBatch(batch, path: logPath + ".cleaned")
+            let header = try batch.withUnsafeBytes { bytes in
+                Result { () throws(StorageError) in try Self.checkedCleanedBatch(bytes, path: logPath + ".cleaned") }
+            }.get()
             guard header.baseOffset >= expected.rawValue, header.lastOffset < rangeEnd.rawValue else {
                 throw .malformedBatch(path: logPath + ".cleaned",
                                       reason: "batch \(header.baseOffset)-\(header.lastOffset) is outside \(expected)..<\(rangeEnd)")
@@ -54,37 +55,48 @@ extension PartitionLog {
                     position += batch.count
                 }
                 try cleaned.sync()
-                // 2. The commit point.
-                try fileSystem.rename(logPath + ".cleaned", to: logPath + ".swap")
-                try fileSystem.syncDirectory(directory)
             }
-            // 3. The old segments leave.
-            let old = Array(segments[index..<index + count])
-            var files: [String] = []
-            for segment in old { files += try segment.renameForDeletion() }
-            var replacement: [LogSegment] = []
-            if !batches.isEmpty {
-                // 4. The swap takes the first old segment's name; its indexes are rebuilt.
-                try fileSystem.rename(logPath + ".swap", to: logPath)
-                let segment = try LogSegment.open(directory: directory, baseOffset: firstBase, fileSystem: fileSystem)
-                if let cut = try segment.recover(minimumOffset: previousEnd, config: config) {
-                    throw .corruptFile(path: cut.path, reason: "the cleaned segment did not read back: \(cut.reason)")
-                }
-                try segment.finishRecoveredSealed()
-                replacement = [segment]
-            }
-            try fileSystem.syncDirectory(directory)
-            segments.replaceSubrange(index..<index + count, with: replacement)
-            if let removeLater {
-                removeLater(LogRemoval(files: files, fileSystem: fileSystem, segments: old))
-            } else {
-                for file in files { try fileSystem.remove(file) }
-            }
+            try commitSwapUnguarded(at: index, count: count, hasCleaned: !batches.isEmpty)
         }
     }
 
-    private static func checkedCleanedBatch(_ batch: [UInt8], path: String) throws(StorageError) -> RecordBatchHeader {
-        let result = batch.withUnsafeBytes { RecordBatchHeader.validateStored($0) }
+    /// Steps 2–4 of the swap for the `count` segments at `index`, whose `<base>.log.cleaned` file
+    /// (when `hasCleaned`) is whole and fsynced. Owner thread; the caller guards.
+    func commitSwapUnguarded(at index: Int, count: Int, hasCleaned: Bool) throws(StorageError) {
+        let firstBase = segments[index].baseOffset
+        let previousEnd = index > 0 ? segments[index - 1].nextOffset : firstBase
+        let logPath = directory + "/" + LogSegment.fileName(baseOffset: firstBase, suffix: ".log")
+        if hasCleaned {
+            // 2. The commit point.
+            try fileSystem.rename(logPath + ".cleaned", to: logPath + ".swap")
+            try fileSystem.syncDirectory(directory)
+        }
+        // 3. The old segments leave.
+        let old = Array(segments[index..<index + count])
+        var files: [String] = []
+        for segment in old { files += try segment.renameForDeletion() }
+        var replacement: [LogSegment] = []
+        if hasCleaned {
+            // 4. The swap takes the first old segment's name; its indexes are rebuilt.
+            try fileSystem.rename(logPath + ".swap", to: logPath)
+            let segment = try LogSegment.open(directory: directory, baseOffset: firstBase, fileSystem: fileSystem)
+            if let cut = try segment.recover(minimumOffset: previousEnd, config: config) {
+                throw .corruptFile(path: cut.path, reason: "the cleaned segment did not read back: \(cut.reason)")
+            }
+            try segment.finishRecoveredSealed()
+            replacement = [segment]
+        }
+        try fileSystem.syncDirectory(directory)
+        segments.replaceSubrange(index..<index + count, with: replacement)
+        if let removeLater {
+            removeLater(LogRemoval(files: files, fileSystem: fileSystem, segments: old))
+        } else {
+            for file in files { try fileSystem.remove(file) }
+        }
+    }
+
+    static func checkedCleanedBatch(_ batch: UnsafeRawBufferPointer, path: String) throws(StorageError) -> RecordBatchHeader {
+        let result = RecordBatchHeader.validateStored(batch)
         switch result {
         case .success(let header) where header.totalSize == batch.count:
             return header

@@ -148,14 +148,16 @@ public final class PartitionLog {
     }
 
     /// Appends batches that already carry their offsets (a follower copying the leader's log):
-    /// every batch is validated (CRC included) and must start at or after the log end.
+    /// every batch is validated (CRC included) and must start at or after the log end. Checked
+    /// as stored batches (`validateStored`, D147): a compacted leader sends batches with fewer
+    /// records than offsets, or none.
     public func appendAssigned(_ batches: UnsafeRawBufferPointer, now: TimestampMs) throws(StorageError) -> Offset {
         try checkWritable()
         var position = 0
         while position < batches.count {
             let rest = UnsafeRawBufferPointer(rebasing: batches[position...])
             let header: RecordBatchHeader
-            switch RecordBatchHeader.validate(rest) {
+            switch RecordBatchHeader.validateStored(rest) {
             case .success(let valid): header = valid
             case .failure(let invalid): throw .malformedBatch(path: directory, reason: "at byte \(position): \(invalid)")
             }

@@ -20,7 +20,9 @@ struct BenchProduceCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var bench: BenchOptions
     @OptionGroup var producer: BenchProducerOptions
-    @Option(name: .customLong("record-size"), help: "Value size in bytes (records have no key).") var recordSize: Int = 100
+    @Option(name: .customLong("record-size"), help: "Value size in bytes (records have no key unless --keys).") var recordSize: Int = 100
+    @Option(name: .customLong("keys"), help: "Give records the keys key-0 … key-(N-1) in turn, so that a compacted topic has overwrites to clean (default: no key).")
+    var keys: Int?
     @Option(name: .customLong("producers"), help: "Producers sending concurrently.") var producers: Int = 1
     @Option(name: .customLong("throughput"), help: "Records per second over all producers (default: no limit).")
     var throughput: Double?
@@ -32,6 +34,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
         guard recordSize >= 0 else { throw ValidationError("--record-size must not be negative") }
         guard producers > 0 else { throw ValidationError("--producers must be positive") }
         if let throughput, throughput <= 0 { throw ValidationError("--throughput must be positive") }
+        if let keys, keys <= 0 { throw ValidationError("--keys must be positive") }
         guard BenchPayload(rawValue: payload) != nil else {
             throw ValidationError("--payload must be repeat, letters or json (got '\(payload)')")
         }
@@ -61,7 +64,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
                 let kafkaProducer = try await KafkaProducer(client: clients[index], config: config)
                 workers.append(ProduceWorker(producer: kafkaProducer, topic: topic, records: share, partitions: owned,
                                              partitionCount: partitionCount, values: values, latency: latency,
-                                             recordsPerBatch: max(1, config.batchBytes / (recordSize + 12))))
+                                             recordsPerBatch: max(1, config.batchBytes / (recordSize + 12)), keyCount: keys ?? 0))
             }
             for worker in workers { try await worker.warmUp() }
             let allWorkers = workers
@@ -145,6 +148,8 @@ final class ProduceWorker: @unchecked Sendable {
     let partitions: [PartitionID]
     /// Record values, used in turn.
     let values: [ByteBuffer]
+    /// Record keys, used in turn (empty: no key).
+    let keys: [ByteBuffer]
     let latency: LatencyRecorder
     let recordsPerBatch: Int
     private let queues: [SendTimeQueue]
@@ -152,12 +157,13 @@ final class ProduceWorker: @unchecked Sendable {
     private var countersValue = Counters()
 
     init(producer: KafkaProducer, topic: String, records: Int, partitions: [PartitionID], partitionCount: Int,
-         values: [[UInt8]], latency: LatencyRecorder, recordsPerBatch: Int) {
+         values: [[UInt8]], latency: LatencyRecorder, recordsPerBatch: Int, keyCount: Int = 0) {
         self.producer = producer
         self.topic = topic
         self.records = records
         self.partitions = partitions
         self.values = values.map { ByteBuffer(bytes: $0) }
+        self.keys = (0..<keyCount).map { ByteBuffer(string: "key-\($0)") }
         self.latency = latency
         self.recordsPerBatch = recordsPerBatch
         // Enough slots for every record the producer's buffer can hold (12 B of record overhead
@@ -204,7 +210,8 @@ final class ProduceWorker: @unchecked Sendable {
                 }
                 queue.push(BenchClock.nowNs())
                 let value = values.count == 1 ? values[0] : values[sequence % values.count]
-                let handle = try await producer.send(topic: topic, partition: partition, key: nil, value: value)
+                let key = keys.isEmpty ? nil : keys[sequence % keys.count]
+                let handle = try await producer.send(topic: topic, partition: partition, key: key, value: value)
                 if handle.indexInBatch == 0 {
                     handle.whenBatchCompletes { [self] result in self.completed(queue, result) }
                 }

@@ -23,7 +23,7 @@ import Testing
         let rf3 = try create(h, [.init(name: "x", numPartitions: 1, replicationFactor: 3)])[0]
         #expect(rf3.errorCode == 38 && rf3.errorMessage?.contains("Replication factor 3") == true)
         var badConfig = CreateTopicsRequest.CreatableTopic(name: "y", numPartitions: 1, replicationFactor: 1)
-        badConfig.configs = [.init(name: "cleanup.policy", value: "compact")]
+        badConfig.configs = [.init(name: "cleanup.policy", value: "compress")]
         #expect(try create(h, [badConfig])[0].errorCode == 40)
         #expect(try create(h, [.init(name: "bad name", numPartitions: 1, replicationFactor: 1)])[0].errorCode == 17)
         let defaults = try create(h, [.init(name: "dflt", numPartitions: -1, replicationFactor: -1)])[0]

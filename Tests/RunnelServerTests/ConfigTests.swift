@@ -87,7 +87,8 @@ import Testing
         #expect(try check("leader.replication.throttled.replicas", "") == ["leader.replication.throttled.replicas": ""])
         for version in ["2.8", "0.10.2", "0.8.2.1", "3.0-IV1"] { #expect(try check("message.format.version", version).count == 1) }
         #expect(throws: ConfigError.self) { try check("retention.ms", "soon") }
-        #expect(throws: ConfigError.self) { try check("cleanup.policy", "compact") }
+        #expect(try check("cleanup.policy", "Compact , delete") == ["cleanup.policy": "compact,delete"])
+        #expect(throws: ConfigError.self) { try check("cleanup.policy", "compact,shred") }
         #expect(throws: ConfigError.self) { try check("no.such.key", "1") }
         #expect(throws: ConfigError.self) { try check("segment.bytes", "10") }
         #expect(throws: ConfigError.self) { try check("message.format.version", "3") }

@@ -122,14 +122,14 @@ def test_create_with_every_kafka_topic_config_and_read_them_back(module_broker):
         assert key in configs, f"{key} missing from {sorted(configs)}"
         assert configs[key].value == value, f"{key}: {configs[key].value!r} != {value!r}"
         assert ConfigSource(configs[key].source) == ConfigSource.DYNAMIC_TOPIC_CONFIG, f"{key} source"
-    # Compaction stays refused, with its reason.
+    # An unknown cleanup policy is refused, naming the value and the allowed ones.
     bad = unique_topic("adm-compact")
     futures = admin.create_topics([NewTopic(bad, num_partitions=1, replication_factor=1,
-                                            config={"cleanup.policy": "compact"})], request_timeout=TIMEOUT_S)
+                                            config={"cleanup.policy": "compact,shred"})], request_timeout=TIMEOUT_S)
     with pytest.raises(KafkaException) as info:
         futures[bad].result(timeout=TIMEOUT_S)
     assert info.value.args[0].code() == KafkaError.INVALID_CONFIG
-    assert "compaction is not implemented" in info.value.args[0].str()
+    assert "shred" in info.value.args[0].str() and "compact, delete" in info.value.args[0].str()
     futures = admin.create_topics([NewTopic(bad, num_partitions=1, replication_factor=1,
                                             config={"compression.type": "brotli"})], request_timeout=TIMEOUT_S)
     with pytest.raises(KafkaException) as info:

@@ -66,6 +66,11 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     private var periodicTasks: [RepeatedTask] = []
     /// Prometheus metrics (`runnel.metrics.listener`), nil when off; see `attachMetrics`.
     var metrics: BrokerMetrics?
+    /// The log cleaner (Broker+Cleaner.swift), nil when `log.cleaner.enable` is false.
+    var cleaner: LogCleaner?
+    /// `cleaner-offset-checkpoint`: each compacted log's first dirty offset.
+    var cleanerCheckpoints: [TopicPartition: Offset] = [:]
+    var cleanerStats = CleanerStats()
 
     var nodeID: BrokerID { config.nodeID }
     var partitions: [TopicPartition: Partition] { replicas.partitions }
@@ -117,6 +122,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
         followRoleChanges(delta.roles, removed: delta.removed)
         groups.start()
         schedulePeriodicWork()
+        startCleaner()
     }
 
     func partitionAppended(_ key: TopicPartition) { fetchWaiters.notify(key, .appended) }
@@ -256,6 +262,7 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
         controlPlane.stop()
         shuttingDown = true
         for task in periodicTasks { task.cancel() }
+        cleaner?.stop()
         replicaFetchers.shutdown()
         groups.shutdown()
         fetchWaiters.completeAll()

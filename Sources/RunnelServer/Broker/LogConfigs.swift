@@ -1,4 +1,6 @@
 import ClusterMetadata
+import Compaction
+import Foundation
 import KafkaMessages
 import KafkaWire
 import LogStorage
@@ -23,17 +25,38 @@ enum LogConfigs {
 
     static func forTopic(_ overrides: [String: String], broker: BrokerConfig) -> LogConfig {
         func int(_ key: String) -> Int64? { effective(key, overrides: overrides, broker: broker).flatMap { Int64($0) } }
+        // cleanup.policy=compact alone: retention deletes nothing (Kafka; D152).
+        let deletes = cleanupPolicy(overrides, broker: broker).delete
         return LogConfig(
             segmentBytes: Int(int("segment.bytes")!),
             segmentMs: int("segment.ms")!,
             indexIntervalBytes: Int(int("index.interval.bytes")!),
             indexSizeMaxBytes: Int(int("segment.index.bytes")!),
-            retentionMs: int("retention.ms")!,
-            retentionBytes: int("retention.bytes")!,
+            retentionMs: deletes ? int("retention.ms")! : -1,
+            retentionBytes: deletes ? int("retention.bytes")! : -1,
             flushIntervalMessages: int("flush.messages")!,
             flushIntervalMs: int("flush.ms")!,
             messageTimestampType: effective("message.timestamp.type", overrides: overrides, broker: broker) == "LogAppendTime"
                 ? .logAppendTime : .createTime)
+    }
+
+    /// cleanup.policy: whether the cleaner compacts the topic, and whether retention deletes.
+    static func cleanupPolicy(_ overrides: [String: String], broker: BrokerConfig) -> (compact: Bool, delete: Bool) {
+        let words = (effective("cleanup.policy", overrides: overrides, broker: broker) ?? "delete")
+            .lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return (words.contains("compact"), words.contains("delete"))
+    }
+
+    /// The compaction keys of a topic (delete.retention.ms, min.cleanable.dirty.ratio,
+    /// min/max.compaction.lag.ms) with their broker defaults.
+    static func compaction(_ overrides: [String: String], broker: BrokerConfig) -> CompactionConfig {
+        func int(_ key: String, _ fallback: Int64) -> Int64 {
+            effective(key, overrides: overrides, broker: broker).flatMap { Int64($0) } ?? fallback
+        }
+        let ratio = effective("min.cleanable.dirty.ratio", overrides: overrides, broker: broker).flatMap { Double($0) } ?? 0.5
+        return CompactionConfig(minCleanableDirtyRatio: ratio, minCompactionLagMs: int("min.compaction.lag.ms", 0),
+                                maxCompactionLagMs: int("max.compaction.lag.ms", Int64.max),
+                                deleteRetentionMs: int("delete.retention.ms", 86_400_000))
     }
 
     static func maxMessageBytes(_ overrides: [String: String], broker: BrokerConfig) -> Int {
@@ -50,7 +73,7 @@ enum LogConfigs {
 
     /// Validates CreateTopics/AlterConfigs topic overrides with Kafka's types and ranges; returns
     /// the normalized map or a message naming the key, the value and what is allowed. Two values
-    /// a client would rely on are refused because Runnel lacks the feature: compaction and tiered
+    /// a client would rely on is refused because Runnel lacks the feature: tiered
     /// storage (Kafka refuses the latter too unless remote.log.storage.system.enable is set).
     static func validateTopicOverrides(_ configs: [(String, String?)],
                                        broker: BrokerConfig) -> Result<[String: String], ConfigError> {
@@ -61,9 +84,6 @@ enum LogConfigs {
             }
             guard let value else {
                 return .failure(ConfigError("topic configuration '\(key)' has a null value"))
-            }
-            if key == "cleanup.policy" && value.lowercased().contains("compact") {
-                return .failure(ConfigError("invalid value '\(value)' for 'cleanup.policy': only 'delete' is supported (log compaction is not implemented yet)"))
             }
             do {
                 out[key] = try entry.key.validate(value)

@@ -1,4 +1,5 @@
 import ClusterMetadata
+import Compaction
 import KafkaMessages
 import KafkaWire
 import LogStorage
@@ -43,6 +44,9 @@ final class Partition: AdoptingReplica {
     var acksAllFsync = true
     /// Called when the high watermark moved (fetches parked on it wake up).
     var onHighWatermarkChanged: (() -> Void)?
+    /// The log lost segments or a tail (retention, DeleteRecords, truncation: the offset cut to,
+    /// else nil): a clean of it in progress must stop (D151).
+    var onLogShrunk: ((Offset?) -> Void)?
     let groupCommit: GroupCommit
     var producers = ProducerStateTable()
     /// Its topic's counters and the flush timer (nil when metrics are off).
@@ -355,6 +359,7 @@ final class Partition: AdoptingReplica {
             return
         }
         logger.notice("\(log.topic)-\(log.partition): truncating from \(log.logEndOffset) to \(offset) (leader epoch divergence)", metadata: .partition(key, epoch: leaderEpoch))
+        onLogShrunk?(offset)
         try log.truncate(to: offset)
         afterTruncation()
     }
@@ -362,6 +367,7 @@ final class Partition: AdoptingReplica {
     /// A follower whose leader's log starts past all of its data starts over at `offset`.
     func restart(at offset: Offset) throws(StorageError) {
         logger.notice("\(log.topic)-\(log.partition): log restarts at \(offset) (the leader's log starts there)", metadata: .partition(key, epoch: leaderEpoch))
+        onLogShrunk?(.zero)
         try log.truncateFully(startingAt: offset)
         afterTruncation()
     }
@@ -399,6 +405,7 @@ final class Partition: AdoptingReplica {
     func moveLogStart(to offset: Offset) throws(StorageError) -> Bool {
         guard offset > log.logStartOffset, !log.isOffline else { return false }
         let before = log.logStartOffset
+        onLogShrunk?(nil)
         try log.deleteRecords(before: offset)
         if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
         return log.logStartOffset != before
@@ -410,9 +417,32 @@ final class Partition: AdoptingReplica {
     func applyRetention(now: TimestampMs) throws(StorageError) -> PartitionLog.RetentionResult? {
         guard !log.isOffline else { return nil }
         let result = try log.applyRetention(now: now)
+        if result.deletedSegments > 0 { onLogShrunk?(nil) }
         if epochCache.truncateFromStart(log.logStartOffset) { saveEpochCache() }
         return result
     }
+
+    // MARK: Compaction (D151; the cleaner's owner-side steps)
+
+    func cleanerInput(name: String, checkpoint: Offset?, config: CompactionConfig) -> LogToCleanInput {
+        log.cleanerInput(name: name, highWatermark: highWatermark, checkpoint: checkpoint, config: config)
+    }
+
+    /// For each idempotent producer this replica remembers, the last offset of its last batch
+    /// (D144: such a batch is kept, empty if need be, so its sequence survives a restart).
+    var producerLastOffsets: [Int64: Int64] {
+        producers.entries.compactMapValues { entry in
+            entry.batches.last.map { $0.baseOffset.rawValue + Int64($0.lastSequence &- $0.firstSequence) }
+        }
+    }
+
+    func prepareClean(_ range: CleanableRange, nowMs: Int64, deleteRetentionMs: Int64, maxKeys: Int) throws(StorageError) -> CleanerJob? {
+        guard !log.isOffline else { return nil }
+        return try log.prepareClean(range, nowMs: nowMs, deleteRetentionMs: deleteRetentionMs,
+                                    producerLastOffsets: producerLastOffsets, maxKeys: maxKeys)
+    }
+
+    func applyCleaned(_ group: CleanedGroup) throws(StorageError) -> Bool { try log.applyCleanedGroup(group) }
 
     /// Kafka's flush policy says a background flush is due.
     func flushIsDue(now: TimestampMs) -> Bool { log.flushIsDue(now: now) }

@@ -34,6 +34,9 @@ final class ReplicaManager {
     private(set) var failed: [TopicPartition: String] = [:]
     /// Told when a replica's high watermark moved (parked fetches wake up).
     var onHighWatermarkChanged: ((TopicPartition) -> Void)?
+    /// A log lost segments or a tail, or is deleted (the offset it was cut to, else nil): the
+    /// cleaner stops a clean of it (D151).
+    var onLogShrunk: ((TopicPartition, Offset?) -> Void)?
     /// The counters of a topic, for each replica made (set when metrics are on).
     var topicMetrics: ((TopicName) -> TopicMetrics)?
 
@@ -102,6 +105,7 @@ final class ReplicaManager {
                 partition.acksAllFsync = fsync
                 partition.metrics = topicMetrics?(key.topic)
                 partition.onHighWatermarkChanged = { [weak self] in self?.onHighWatermarkChanged?(key) }
+                partition.onLogShrunk = { [weak self] offset in self?.onLogShrunk?(key, offset) }
                 if let change = partition.adopt(state, now: Clock.now().rawValue) { delta.roles[key] = change }
                 partitions[key] = partition
                 failed[key] = nil
@@ -140,6 +144,7 @@ final class ReplicaManager {
     }
 
     private func deleteLog(_ key: TopicPartition) {
+        onLogShrunk?(key, .zero)
         do {
             guard let removal = try logs.detachLog(topic: key.topic, partition: key.partition) else { return }
             removeGradually(removal, key: key)

@@ -45,7 +45,8 @@ public enum TopicKeys {
 
     /// Keys Runnel acts on.
     static let inEffectKeys: [Entry] = [
-        entry("cleanup.policy", .choiceList(["delete"]), "Delete old segments (compact is not implemented yet).",
+        entry("cleanup.policy", .choiceList(["compact", "delete"]),
+              "delete: retention drops old segments; compact: the cleaner keeps the newest record of each key; both: both.",
               synonyms: broker("log.cleanup.policy"), inEffect: true),
         entry("retention.ms", BrokerKeys.retention, "Delete sealed segments older than this (-1 = forever).",
               synonyms: retentionChain, inEffect: true),
@@ -82,13 +83,13 @@ public enum TopicKeys {
         entry("compression.zstd.level", BrokerKeys.zstdLevel, "zstd level when the broker recompresses.",
               synonyms: broker("compression.zstd.level"), inEffect: true),
         entry("delete.retention.ms", nonNegative, "How long compaction keeps tombstones.",
-              synonyms: broker("log.cleaner.delete.retention.ms"), inEffect: false),
+              synonyms: broker("log.cleaner.delete.retention.ms"), inEffect: true),
         entry("min.compaction.lag.ms", nonNegative, "Youngest a record may be and still be compacted.",
-              synonyms: broker("log.cleaner.min.compaction.lag.ms"), inEffect: false),
+              synonyms: broker("log.cleaner.min.compaction.lag.ms"), inEffect: true),
         entry("max.compaction.lag.ms", .int(1...Int64.max), "Oldest a record may get before compaction must run.",
-              synonyms: broker("log.cleaner.max.compaction.lag.ms"), inEffect: false),
+              synonyms: broker("log.cleaner.max.compaction.lag.ms"), inEffect: true),
         entry("min.cleanable.dirty.ratio", .double(0...1), "Share of uncompacted log that triggers compaction.",
-              synonyms: broker("log.cleaner.min.cleanable.ratio"), inEffect: false),
+              synonyms: broker("log.cleaner.min.cleanable.ratio"), inEffect: true),
         entry("file.delete.delay.ms", nonNegative, "Wait before a deleted segment's files are removed (Runnel removes them at once).",
               synonyms: broker("log.segment.delete.delay.ms"), inEffect: false),
         entry("segment.jitter.ms", nonNegative, "Largest random amount subtracted from segment.ms per segment.",
