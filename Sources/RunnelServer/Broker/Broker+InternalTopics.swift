@@ -10,9 +10,9 @@ extension Broker {
     /// nil once `__consumer_offsets` exists. Otherwise starts creating it (once; Kafka does
     /// this on the first FindCoordinator for a group) and says why group requests must wait:
     /// COORDINATOR_NOT_AVAILABLE while the creation is under way (clients retry), or the
-    /// refusal. With a single-voter quorum the creation completes within the call. Its
-    /// partitions never expire by time or size: Kafka keeps the topic compacted, and until Runnel
-    /// has compaction, deleting old segments would lose committed offsets. The replication
+    /// refusal. With a single-voter quorum the creation completes within the call. The topic is
+    /// compacted, as in Kafka (D10): the newest record of each group, member and committed
+    /// partition stays, tombstones go after `delete.retention.ms`. The replication
     /// factor is offsets.topic.replication.factor capped at the available brokers, as Kafka does.
     func ensureConsumerOffsetsTopic() -> MetadataController.Refusal? {
         if image.topic(TopicName(Self.consumerOffsetsTopic)) != nil { return nil }
@@ -23,9 +23,8 @@ extension Broker {
         let partitions = Int32(config.int("offsets.topic.num.partitions")!)
         let rf = Int16(config.int("offsets.topic.replication.factor")!)
         let configs = [
+            "cleanup.policy": "compact",
             "segment.bytes": config.string("offsets.topic.segment.bytes")!,
-            "retention.ms": "-1",
-            "retention.bytes": "-1",
         ]
         var outcome: MetadataController.Refusal?? = nil
         createTopic(name: Self.consumerOffsetsTopic, partitions: partitions, replicationFactor: rf, configs: configs,
