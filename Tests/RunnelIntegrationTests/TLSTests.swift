@@ -89,7 +89,8 @@ struct TLSTests {
         let certs = try TestCertificates()
         let missing = certs.file("absent.pem")
         let port = try freeLoopbackPort()
-        let broker = try BrokerProcess(overrides: ["ssl.keystore.location=\(missing)", "listeners=SSL://127.0.0.1:\(port)"], port: port)
+        let broker = try BrokerProcess(overrides: ["ssl.keystore.location=\(missing)", "listeners=SSL://127.0.0.1:\(port)",
+                                                        "inter.broker.listener.name=SSL"], port: port)
         defer {
             broker.stop()
             broker.dataDirectory.remove()

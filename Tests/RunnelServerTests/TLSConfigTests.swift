@@ -69,7 +69,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func failure(_ overrides: [String]) -> String {
             do {
-                _ = try BrokerConfig(overrides: ["listeners=SSL://:9093", "ssl.keystore.location=\(dir)/broker.pem"] + overrides).loadingTLS()
+                _ = try BrokerConfig(overrides: ["listeners=SSL://:9093", "inter.broker.listener.name=SSL",
+                                                 "ssl.keystore.location=\(dir)/broker.pem"] + overrides).loadingTLS()
                 return "no error"
             } catch {
                 return error.message
@@ -85,6 +86,8 @@ import Testing
         #expect(failure(["ssl.keystore.type=JKS"]).contains("invalid value 'JKS' for 'ssl.keystore.type'"))
         #expect(failure(["listener.name.ssl.ssl.bogus=1"]).contains("unknown configuration key 'listener.name.ssl.ssl.bogus'"))
         #expect(failure(["listener.security.protocol.map=SSL:TLS"]).contains("security protocol 'TLS'"))
+        #expect(failure(["inter.broker.listener.name=PLAINTEXT"])
+            == "inter.broker.listener.name 'PLAINTEXT' is not one of this broker's advertised listeners (SSL); set it to the listener other brokers use")
         try (String(contentsOfFile: "\(dir)/broker-enc-key.pem", encoding: .utf8) + String(contentsOfFile: "\(dir)/broker-cert.pem", encoding: .utf8))
             .write(toFile: "\(dir)/enc.pem", atomically: true, encoding: .utf8)
         #expect(failure(["ssl.keystore.location=\(dir)/enc.pem"]).contains("is encrypted and ssl.key.password is not set"))

@@ -31,14 +31,16 @@ subprocess.run(["sh", str(REPO / "scripts" / "make-test-certs.sh"), str(CERTS)],
 
 SSL_PORT = free_port()
 MTLS_PORT = free_port()
+ASK_PORT = free_port()
 ALICE = "User:CN=alice,OU=dev,O=Runnel,C=DE"
 
 BROKER_OVERRIDES = {
     "num.partitions": "1",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,ASK:SSL,CONTROLLER:PLAINTEXT",
     "ssl.keystore.location": str(CERTS / "broker.pem"),
     "ssl.truststore.location": str(CERTS / "ca.pem"),
     "listener.name.mtls.ssl.client.auth": "required",
+    "listener.name.ask.ssl.client.auth": "requested",
 }
 
 
@@ -48,9 +50,9 @@ def tls_broker(request):
     b = Broker(runnel_bin(), BROKER_OVERRIDES, "tls")
     _VISIBLE_BROKERS.append(b)
     b.overrides["listeners"] = (f"PLAINTEXT://127.0.0.1:{b.port},SSL://127.0.0.1:{SSL_PORT},"
-                                f"MTLS://127.0.0.1:{MTLS_PORT}")
+                                f"MTLS://127.0.0.1:{MTLS_PORT},ASK://127.0.0.1:{ASK_PORT}")
     b.start()
-    wait_until(lambda: _port_open(SSL_PORT) and _port_open(MTLS_PORT), 20, "the TLS listeners")
+    wait_until(lambda: all(_port_open(p) for p in (SSL_PORT, MTLS_PORT, ASK_PORT)), 20, "the TLS listeners")
     yield b
     b.close()
 
@@ -218,6 +220,19 @@ def test_runnel_cli_over_ssl_and_mtls(tls_broker, tmp_path):
     assert res.stdout.decode().splitlines() == ["one", "two", "one", "two"]
 
 
+def test_runnel_bench_produces_over_mtls(tls_broker, tmp_path):
+    import json
+    props = tmp_path / "bench.properties"
+    props.write_text(f"security.protocol=SSL\nssl.ca.location={CERTS / 'ca.pem'}\n"
+                     f"ssl.certificate.location={CERTS / 'client-cert.pem'}\nssl.key.location={CERTS / 'client-key.pem'}\n")
+    res = subprocess.run([runnel_bin(), "bench", "produce", "-b", mtls_bootstrap(), "--command-config", str(props),
+                          "--topic", unique_topic("tls-bench"), "--records", "20000", "--acks", "all", "--json",
+                          "--progress-ms", "0"], capture_output=True, timeout=120)
+    assert res.returncode == 0, res.stderr.decode()
+    result = json.loads(res.stdout)
+    assert result["ok"] and result["log_growth"] == 20000 and result["failed"] == 0, result
+
+
 def test_runnel_cli_names_a_bad_client_file(tls_broker, tmp_path):
     props = tmp_path / "client.properties"
     missing = tmp_path / "nope.pem"
@@ -288,6 +303,22 @@ def test_mtls_refuses_a_bad_client_and_goes_on_serving(tls_broker, cert):
     assert "TLS handshake with" in tls_broker.log_text()
 
 
+def test_requested_client_auth_takes_a_client_without_a_certificate_but_checks_one_given(tls_broker):
+    before = tls_broker.log_text().count("on listener ASK")
+    assert tls_api_versions(ASK_PORT, None)[:4] == (7).to_bytes(4, "big")
+    assert tls_api_versions(ASK_PORT, "client")[:4] == (7).to_bytes(4, "big")
+    wait_until(lambda: f"on listener ASK (tlsv13) authenticated as {ALICE}" in tls_broker.log_text(), 10,
+               "the ASK listener to log alice's principal")
+    with pytest.raises((ssl.SSLError, ConnectionError)) as refused:
+        tls_api_versions(ASK_PORT, "untrusted")
+    assert not isinstance(refused.value, (socket.timeout, TimeoutError)), refused.value
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        tls_api_versions(ASK_PORT, "expired")
+    # One line for alice, one for each refused handshake; none for the client without a certificate.
+    wait_until(lambda: tls_broker.log_text().count("on listener ASK") - before == 3, 10,
+               "three log lines about the ASK listener")
+
+
 def test_only_tls_1_2_and_later_are_accepted(tls_broker):
     assert tls_api_versions(SSL_PORT, None, ssl.TLSVersion.TLSv1_2)[:4] == (7).to_bytes(4, "big")
     assert tls_api_versions(SSL_PORT, None, ssl.TLSVersion.TLSv1_3)[:4] == (7).to_bytes(4, "big")
@@ -311,7 +342,7 @@ def start_failure(overrides: dict[str, str]) -> str:
     Returns its output."""
     data = Path(tempfile.mkdtemp(prefix="runnel-tls-bad-"))
     port = free_port()
-    conf = {"listeners": f"SSL://127.0.0.1:{port}", "log.dirs": str(data / "data"),
+    conf = {"listeners": f"SSL://127.0.0.1:{port}", "inter.broker.listener.name": "SSL", "log.dirs": str(data / "data"),
             "ssl.keystore.location": str(CERTS / "broker.pem"), "ssl.truststore.location": str(CERTS / "ca.pem")}
     conf.update(overrides)
     cmd = [runnel_bin(), "broker"] + [a for k, v in conf.items() for a in ("--override", f"{k}={v}")]
@@ -373,6 +404,15 @@ def test_an_encrypted_key_with_its_password_serves(start_broker, tmp_path):
     b.start()
     wait_until(lambda: _port_open(port), 20, "the SSL listener")
     assert tls_api_versions(port, None)[:4] == (7).to_bytes(4, "big")
+    # DescribeConfigs never gives the passphrase away (Kafka's PASSWORD type: sensitive, no value).
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    resource = ConfigResource(ConfigResource.Type.BROKER, "1")
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    described = admin.describe_configs([resource])[resource].result(timeout=20)
+    entry = described["ssl.key.password"]
+    assert entry.is_sensitive and entry.value is None, (entry.is_sensitive, entry.value)
+    assert described["ssl.keystore.location"].value == str(both)
+    assert "brokerpass" not in repr({k: v.value for k, v in described.items()})
 
 
 def test_old_tls_versions_and_jks_are_refused_at_start_up():

@@ -114,6 +114,12 @@ public struct BrokerConfig: Sendable {
         let roles = values["process.roles"]!.splitList()
         isController = roles.contains("controller")
         isBroker = roles.contains("broker")
+        // Kafka's rule: other brokers reach this one on a listener it has (D167).
+        let interBroker = values["inter.broker.listener.name"]!.uppercased()
+        if isBroker && !advertisedListeners.contains(where: { $0.name == interBroker }) {
+            throw ConfigError("inter.broker.listener.name '\(values["inter.broker.listener.name"]!)' is not one of this broker's "
+                + "advertised listeners (\(advertisedListeners.map(\.name).joined(separator: ", "))); set it to the listener other brokers use")
+        }
         metricsListener = try MetricsListener.parse(values["runnel.metrics.listener"])
         quorumVoters = try QuorumVoter.parseList(values["controller.quorum.voters"]!)
         if isController && !quorumVoters.isEmpty && !quorumVoters.contains(where: { $0.id == nodeID }) {

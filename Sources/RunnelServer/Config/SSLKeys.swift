@@ -27,6 +27,10 @@ public enum SSLKeys {
                   "How a client certificate becomes a principal; only DEFAULT (User:<subject>)."),
     ]
 
+    /// Kafka's PASSWORD-type keys: DescribeConfigs reports them as sensitive, with no value.
+    static let sensitive: Set<String> = ["ssl.key.password", "ssl.keystore.key", "ssl.keystore.certificate.chain",
+                                         "ssl.truststore.certificates"]
+
     static let byName: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// The key for `name` when it is a per-listener override (`listener.name.ssl.ssl.client.auth`),
