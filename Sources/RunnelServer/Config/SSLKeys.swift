@@ -4,7 +4,8 @@ public enum SSLKeys {
     public static let all: [ConfigKey] = [
         ConfigKey("ssl.keystore.type", "PEM", .choice(["PEM"]),
                   "Format of the keystore; Runnel reads PEM only (JKS and PKCS12 are refused)."),
-        ConfigKey("ssl.keystore.location", nil, .string,
+        // Empty = unset (the file keys default to "", so that DescribeConfigs has a value for them).
+        ConfigKey("ssl.keystore.location", "", .string,
                   "PEM file holding this broker's private key and its certificate chain (leaf first)."),
         ConfigKey("ssl.keystore.certificate.chain", nil, .string,
                   "The certificate chain itself as PEM text (instead of ssl.keystore.location)."),
@@ -12,7 +13,7 @@ public enum SSLKeys {
                   "The private key itself as PEM text (with ssl.keystore.certificate.chain)."),
         ConfigKey("ssl.key.password", nil, .string, "Passphrase of an encrypted private key."),
         ConfigKey("ssl.truststore.type", "PEM", .choice(["PEM"]), "Format of the truststore; PEM only."),
-        ConfigKey("ssl.truststore.location", nil, .string,
+        ConfigKey("ssl.truststore.location", "", .string,
                   "PEM file of the CA certificates that client certificates (mTLS) and other brokers' certificates must chain to."),
         ConfigKey("ssl.truststore.certificates", nil, .string, "The trusted CA certificates themselves as PEM text."),
         ConfigKey("ssl.client.auth", "none", .choice(["none", "requested", "required"]),

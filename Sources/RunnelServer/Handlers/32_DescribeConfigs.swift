@@ -9,8 +9,8 @@ import RunnelCore
 
 // DescribeConfigs (key 32), versions 0-4. Resource types TOPIC (2) and BROKER (4; name = this
 // node's id, or "" for the cluster-wide dynamic defaults, which lists only the keys set there, as
-// Kafka does). Every key has a value, except unset TLS files and the TLS keys Kafka types as
-// PASSWORD (`SSLKeys.sensitive`: isSensitive, no value, type PASSWORD 9), with its source (v1+: TOPIC_CONFIG 1
+// Kafka does). Every key has a value, except the TLS keys Kafka types as PASSWORD
+// (`SSLKeys.sensitive`: isSensitive, no value, type PASSWORD 9), with its source (v1+: TOPIC_CONFIG 1
 // for a topic override, DYNAMIC_BROKER_CONFIG 2 and DYNAMIC_DEFAULT_BROKER_CONFIG 3 for keys set
 // by AlterConfigs, STATIC_BROKER_CONFIG 4 for an explicitly set broker key, DEFAULT_CONFIG 5);
 // a broker key is read-only unless it can change at run time,
