@@ -244,6 +244,27 @@ def test_runnel_cli_names_a_bad_client_file(tls_broker, tmp_path):
     assert "ssl.truststore.location" in err and str(missing) in err and "no such file" in err, err
 
 
+@pytest.mark.parametrize("case", ["no certificate", "expired certificate", "other CA", "plain TCP to TLS",
+                                  "TLS to plain TCP"])
+def test_runnel_cli_says_why_tls_failed(tls_broker, tmp_path, case):
+    ca = f"ssl.truststore.location={CERTS / 'ca.pem'}\n"
+    props, bootstrap, expected = {
+        "no certificate": (ca, mtls_bootstrap(), "the broker requires a client certificate"),
+        "expired certificate": (ca + f"ssl.keystore.location={CERTS / 'expired.pem'}\n", mtls_bootstrap(),
+                                "the broker refused this client's certificate (SSLV3_ALERT_CERTIFICATE_EXPIRED)"),
+        "other CA": (f"ssl.truststore.location={CERTS / 'rogue-ca.pem'}\n", ssl_bootstrap(),
+                     "the broker's certificate is not trusted by ssl.truststore.location"),
+        "plain TCP to TLS": (None, ssl_bootstrap(), "these bytes are a TLS record"),
+        "TLS to plain TCP": (ca, tls_broker.bootstrap, "is this a TLS (SSL) listener?"),
+    }[case]
+    args = [runnel_bin(), "topic", "list", "-b", bootstrap, "--timeout-ms", "5000"]
+    if props is not None:
+        (tmp_path / "c.properties").write_text("security.protocol=SSL\n" + props)
+        args += ["--command-config", str(tmp_path / "c.properties")]
+    res = subprocess.run(args, capture_output=True, timeout=60)
+    assert res.returncode == 1 and expected in res.stderr.decode(), res.stderr.decode()
+
+
 def test_plaintext_client_on_the_ssl_listener_is_not_served(tls_broker):
     # A PLAINTEXT ApiVersions frame on a TLS port is not a ClientHello: the broker closes.
     with socket.create_connection(("127.0.0.1", SSL_PORT), timeout=10) as s:
