@@ -1,4 +1,7 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
+import RunnelTesting
 import RunnelClient
 import Testing
 @testable import RunnelServer
@@ -121,5 +124,30 @@ import Testing
             _ = try missing.makeTLS()
         }
         #expect(try ClientSecurityConfig.plaintext.makeTLS() == nil)
+    }
+}
+
+/// The principal a verified certificate (or SASL) names reaches the requests of the connection.
+@Suite struct ConnectionPrincipalTests {
+    final class RecordingDispatcher: RequestDispatcher {
+        var seen: [ConnectionInfo] = []
+        func dispatch(frame: ByteBuffer, connection: ConnectionInfo, completion: @escaping (DispatchResult) -> Void) {
+            seen.append(connection)
+            completion(.noResponse)
+        }
+    }
+
+    @Test func requestsAfterAuthenticationCarryThePrincipal() throws {
+        let dispatcher = RecordingDispatcher()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            KafkaConnectionHandler(dispatcher: dispatcher, info: ConnectionInfo(id: 1, remote: "test", securityProtocol: .ssl),
+                                   logger: LogCapture().logger, inFlightMax: 8))
+        try channel.writeInbound(ByteBuffer(bytes: [0, 18, 0, 0, 0, 0, 0, 1]))
+        channel.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated(principal: KafkaPrincipal(name: "CN=alice,O=Runnel")))
+        try channel.writeInbound(ByteBuffer(bytes: [0, 18, 0, 0, 0, 0, 0, 2]))
+        #expect(dispatcher.seen.map(\.principal.description) == ["User:ANONYMOUS", "User:CN=alice,O=Runnel"])
+        #expect(dispatcher.seen.allSatisfy { $0.securityProtocol == .ssl })
+        _ = try channel.finish()
     }
 }
