@@ -42,6 +42,19 @@ import Testing
         #expect(throws: (any Error).self) { try CertificateSubject.rfc2253(certificateDER: [0x30, 0x05, 0x01]) }
         #expect(CertificateSubject.escape("a,b+c\"d\\e<f>g;h") == "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h")
         #expect(CertificateSubject.escape("#lead ") == "\\#lead\\ ")
+        // Damaged certificates (bytes flipped, cut short) throw or give some name; never trap.
+        let good = try Self.der("client-cert.pem", in: dir)
+        var rng = SystemRandomNumberGenerator()
+        var named = 0
+        for round in 0..<20_000 {
+            var bytes = good
+            if round % 4 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))) }
+            for _ in 0..<Int.random(in: 1...4, using: &rng) where !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            if (try? CertificateSubject.rfc2253(certificateDER: bytes)) != nil { named += 1 }
+        }
+        #expect(named > 0 && named < 20_000)
     }
 
     @Test func sslListenersLoadTheirFilesAndOverridesWin() throws {
