@@ -10,7 +10,8 @@ Certificates are made for the run by scripts/make-test-certs.sh (openssl), never
 from __future__ import annotations
 
 import asyncio
-import os
+import atexit
+import shutil
 import socket
 import ssl
 import subprocess
@@ -26,6 +27,7 @@ from interop_support import (CLIENT_TIMEOUT_S, Rec, by_partition, ck_produce, re
 
 REPO = Path(__file__).resolve().parents[2]
 CERTS = Path(tempfile.mkdtemp(prefix="runnel-tls-certs-"))
+atexit.register(shutil.rmtree, CERTS, True)
 subprocess.run(["sh", str(REPO / "scripts" / "make-test-certs.sh"), str(CERTS)], check=True,
                capture_output=True, timeout=120)
 
@@ -374,6 +376,8 @@ def start_failure(overrides: dict[str, str]) -> str:
         proc.kill()
         proc.communicate(timeout=10)
         pytest.fail(f"broker with {overrides} did not stop at start-up")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
     assert proc.returncode != 0, f"broker with {overrides} started: {out.decode()[-2000:]}"
     return out.decode()
 
