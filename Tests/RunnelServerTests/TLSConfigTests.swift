@@ -164,3 +164,20 @@ import Testing
         _ = try channel.finish()
     }
 }
+
+/// config/single-node-tls.properties and config/client-ssl.properties work with the certificates
+/// of scripts/make-test-certs.sh, as their comments say.
+@Suite struct TLSExampleConfigTests {
+    @Test func theExamplesLoad() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = try TLSConfigTests.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try BrokerConfig(file: root.appendingPathComponent("config/single-node-tls.properties").path,
+                                      overrides: ["ssl.keystore.location=\(dir)/broker.pem", "ssl.truststore.location=\(dir)/ca.pem"])
+        let loaded = try config.loadingTLS()
+        #expect(loaded.tls.servers["SSL"]?.clientAuth == "required")
+        #expect(loaded.securityProtocol(ofListener: "PLAINTEXT") == .plaintext)
+        let client = try ClientSecurityConfig.load(file: root.appendingPathComponent("config/client-ssl.properties").path)
+        #expect(client.securityProtocol == .ssl && client.caFile == "certs/ca.pem" && client.certificateFile == "certs/client.pem")
+    }
+}
