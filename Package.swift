@@ -16,6 +16,7 @@ let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioConcurrency = Target.Dependency.product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -47,6 +48,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // TLS listeners and TLS clients (issue 14, docs/decisions.md D160).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // C shims
@@ -88,12 +91,13 @@ let package = Package(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata", "Compaction",
                            "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
-                           nioCore, nioPosix, nioConcurrency, logging,
+                           nioCore, nioPosix, nioConcurrency, nioSSL, logging,
+                           .product(name: "NIOTLS", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: shell),
-        .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix],
+        .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix, nioSSL],
                 swiftSettings: shell),
         .target(name: "RunnelTesting", dependencies: ["LogStorage", logging], swiftSettings: shell),
 

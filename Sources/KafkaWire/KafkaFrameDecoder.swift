@@ -30,8 +30,13 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
                 return "\(direction.noun) frame of \(size) bytes is shorter than a \(direction.noun) header"
             }
             let limit = direction == .requests ? "socket.request.max.bytes \(frameBytesMax)" : "the limit of \(frameBytesMax)"
-            return "\(direction.noun) frame of \(size) bytes exceeds \(limit)"
+            return "\(direction.noun) frame of \(size) bytes exceeds \(limit)" + (looksLikeTLS ? Self.tlsHint : "")
         }
+
+        /// A TLS record (handshake 0x16 or alert 0x15, version 3.x) read as a size prefix: one side
+        /// speaks TLS and the other does not.
+        var looksLikeTLS: Bool { (size >> 24 == 0x15 || size >> 24 == 0x16) && (size >> 16) & 0xFF == 0x03 }
+        static let tlsHint = "; these bytes are a TLS record: one side uses TLS (SSL listener, security.protocol=SSL) and the other does not"
     }
 
     public let direction: Direction

@@ -14,6 +14,16 @@ public struct KafkaClientConfig: Sendable {
     /// Largest response frame accepted; bigger ones fail the connection before allocation.
     /// Fetch responses are bounded by the consumer's maxBytes (plus one oversized batch, KIP-74).
     public var responseBytesMax: Int = 256 * 1024 * 1024
+    /// `security.protocol` and its TLS and SASL settings (`--command-config`, D163).
+    public var security = ClientSecurityConfig.plaintext
+    /// The TLS context made from `security` (set with `setSecurity`; nil: plain TCP).
+    public private(set) var tls: ClientTLS?
+
+    /// Sets `security` and loads its TLS files (a bad file is reported here, naming the key).
+    public mutating func setSecurity(_ security: ClientSecurityConfig) throws(ClientSecurityConfig.Failure) {
+        tls = try security.makeTLS()
+        self.security = security
+    }
 
     public init(bootstrapServers: [BrokerAddress]) {
         self.bootstrapServers = bootstrapServers

@@ -28,8 +28,9 @@ public final class BrokerRuntime {
     private let stopRequested = NIOLockedValueBox(false)
     private var signalSources: [any DispatchSourceSignal] = []
 
+    /// Loads the TLS files first: a bad or missing one stops start-up here, naming the key and the file.
     public init(config: BrokerConfig, logger: Logger) throws {
-        self.config = config
+        self.config = try config.loadingTLS()
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.networkThreads)
         threadPool = NIOThreadPool(numberOfThreads: config.ioThreads)
@@ -71,22 +72,25 @@ public final class BrokerRuntime {
         let controllerNames = config.controllerListenerNames
         let router = ControllerRouter(quorum: controlPlane.quorum, controllerService: controlPlane.controllerService,
                                       admin: broker, logger: logger)
-        let controllerServer = KafkaServer(group: group, dispatcher: router, frameBytesMax: config.requestBytesMax, logger: logger)
+        let controllerServer = KafkaServer(group: group, dispatcher: router, frameBytesMax: config.requestBytesMax, logger: logger,
+                                           tls: config.tls, protocols: config.listenerProtocols)
         for listener in config.listeners where controllerNames.contains(listener.name) {
             boundAddresses.append(try controllerServer.bind(listener))
         }
         self.controllerServer = controllerServer
-        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
+        let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger,
+                                 tls: config.tls, protocols: config.listenerProtocols)
         self.server = server
         func bindClientListeners() throws {
             var clientAddresses: [SocketAddress] = []
+            var ports: [String: Int] = [:]
             for listener in config.listeners where !controllerNames.contains(listener.name) {
-                clientAddresses.append(try server.bind(listener))
+                let address = try server.bind(listener)
+                clientAddresses.append(address)
+                ports[listener.name] = address.port
             }
             boundAddresses += clientAddresses
-            if let port = clientAddresses.first?.port {
-                try owner.submit { broker.boundPort = port }.wait()
-            }
+            try owner.submit { broker.boundPorts = ports }.wait()
         }
         if let quorumLoop, !config.isController {
             // A broker-only node is a learner of the quorum: the log reaches it on its client

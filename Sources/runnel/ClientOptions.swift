@@ -12,6 +12,11 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("timeout-ms"), help: "How long one request may wait for its response.")
     var timeoutMs: Int64 = 30_000
 
+    @Option(name: .customLong("command-config"),
+            help: ArgumentHelp("Kafka client properties: security.protocol, ssl.truststore.location, ssl.keystore.location, sasl.* (README, Security).",
+                               valueName: "file"))
+    var commandConfig: String?
+
     var bootstrap: String {
         if let bootstrapServer { return bootstrapServer }
         if let env = ProcessInfo.processInfo.environment["RUNNEL_BOOTSTRAP_SERVERS"], !env.isEmpty { return env }
@@ -25,6 +30,7 @@ struct ClientOptions: ParsableArguments {
         do {
             var config = try KafkaClientConfig(bootstrapServers: bootstrap)
             config.requestTimeoutMs = timeoutMs
+            if let commandConfig { try config.setSecurity(try ClientSecurityConfig.load(file: commandConfig)) }
             client = KafkaClient(config: config)
         } catch {
             throw CommandFailure.report(error)

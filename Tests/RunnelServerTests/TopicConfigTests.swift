@@ -112,6 +112,11 @@ import Testing
 
         let broker = try describe(h, type: 4, "1")
         for (name, entry) in broker {
+            // Kafka's PASSWORD keys never have a value, and say they are sensitive.
+            if SSLKeys.sensitive.contains(name) {
+                #expect(entry.value == nil && entry.isSensitive, "broker key \(name)")
+                continue
+            }
             #expect(entry.value != nil, "broker key \(name) has a null value")
             // The harness sets log.dirs and listeners; log.dir and advertised.listeners fall back to them.
             let explicit = ["log.dirs", "listeners", "log.dir", "advertised.listeners"].contains(name)

@@ -2,6 +2,7 @@ import KafkaMessages
 import KafkaWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RunnelCore
 
 /// One TCP connection to one broker: frames requests, pipelines them (any number may be
@@ -44,15 +45,19 @@ public final class BrokerConnection: @unchecked Sendable {
     }
 
     /// Connects and negotiates API versions. Fails with `KafkaClientError.brokerUnreachable`
-    /// when no TCP connection can be made, or with the negotiation's error.
+    /// when no TCP connection can be made, or with the negotiation's error. With `tls`, the
+    /// connection runs inside TLS (a failed handshake fails the negotiation).
     public static func connect(to address: BrokerAddress, on eventLoop: any EventLoop, clientId: String,
                         connectTimeoutMs: Int64, requestTimeoutMs: Int64,
-                        frameBytesMax: Int) -> EventLoopFuture<BrokerConnection> {
+                        frameBytesMax: Int, tls: ClientTLS? = nil) -> EventLoopFuture<BrokerConnection> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(connectTimeoutMs))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: address.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(.responses, frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(KafkaClientHandler(address: address))

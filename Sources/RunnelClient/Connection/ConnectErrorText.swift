@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,7 +25,33 @@ enum ConnectErrorText {
             }
         }
         if error is SocketAddressError { return "cannot resolve host" }
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "TLS: the broker's certificate does not name the host connected to (\(error))"
+        }
+        if isTLS(error) { return describeTLS("\(error)") }
         return "\(error)"
+    }
+
+    static func isTLS(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+    }
+
+    /// BoringSSL's reason code (`…:TLSV1_ALERT_CERTIFICATE_REQUIRED at …`) with what it means here.
+    static func describeTLS(_ text: String) -> String {
+        let code = text.split(separator: ":").last { $0.contains(" at ") }.map { String($0.prefix { $0 != " " }) }
+            ?? (text.contains("EOF during handshake") ? "EOF during handshake" : text)
+        let hint: String
+        switch code {
+        case "TLSV1_ALERT_CERTIFICATE_REQUIRED": hint = "the broker requires a client certificate (ssl.keystore.location)"
+        case "CERTIFICATE_VERIFY_FAILED": hint = "the broker's certificate is not trusted by ssl.truststore.location, or has expired"
+        case "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+             "TLSV1_ALERT_DECRYPT_ERROR", "SSLV3_ALERT_CERTIFICATE_UNKNOWN":
+            hint = "the broker refused this client's certificate"
+        case "EOF during handshake", "WRONG_VERSION_NUMBER":
+            hint = "the handshake did not complete: is this a TLS (SSL) listener?"
+        default: hint = "the handshake failed"
+        }
+        return "TLS: \(hint) (\(code))"
     }
 
     static func describe(errno code: Int32, fallback: String) -> String {

@@ -68,8 +68,8 @@ final class KafkaClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         let reason: String
         if let tooLarge = error as? KafkaFrameDecoder.FrameSizeError {
             reason = "\(tooLarge)"
-        } else if let io = error as? IOError {
-            reason = ConnectErrorText.describe(io)
+        } else if error is IOError || ConnectErrorText.isTLS(error) {
+            reason = ConnectErrorText.describe(error)
         } else {
             reason = "\(error)"
         }

@@ -19,7 +19,11 @@ extension Broker {
         let fetchers = ReplicaFetchers(
             loop: loop, settings: settings, logger: logger,
             partition: { [weak self] key in self?.replicas.partitions[key] },
-            endpoint: { [weak self] id in self?.endpoint(of: id).map { BrokerAddress(host: $0.host, port: Int($0.port)) } })
+            endpoint: { [weak self] id in
+                guard let self else { return nil }
+                return endpoint(of: id, listener: config.interBrokerListenerName).map { BrokerAddress(host: $0.host, port: Int($0.port)) }
+            },
+            tls: config.tls.interBroker)
         return fetchers
     }
 

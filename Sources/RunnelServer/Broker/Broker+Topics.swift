@@ -15,27 +15,36 @@ import RunnelCore
 extension Broker {
     typealias Refusal = MetadataController.Refusal
 
-    /// The advertised listener clients should use: the first advertised one, with the bound port
-    /// when the configured port was 0 and a real host name when the host was left empty.
-    var advertisedListener: Listener {
+    /// The advertised listener clients should use by default: the first advertised one.
+    var advertisedListener: Listener { advertisedListeners[0] }
+
+    /// Every advertised client listener (not the controllers'), each with the bound port when the
+    /// configured port was 0 and a real host name when the host was left empty. All of them are
+    /// registered, so that a client is answered with the listener it came in on (as in Kafka).
+    var advertisedListeners: [Listener] {
         let controllerNames = config.controllerListenerNames
-        var listener = config.advertisedListeners.first { !controllerNames.contains($0.name) } ?? config.advertisedListeners[0]
-        if listener.port == 0, let bound = boundPort { listener.port = bound }
-        if listener.host.isEmpty || listener.host == "0.0.0.0" || listener.host == "::" {
-            listener.host = ProcessInfo.processInfo.hostName
+        var listeners = config.advertisedListeners.filter { !controllerNames.contains($0.name) }
+        if listeners.isEmpty { listeners = [config.advertisedListeners[0]] }
+        return listeners.map { advertised in
+            var listener = advertised
+            if listener.port == 0, let bound = boundPorts[listener.name] { listener.port = bound }
+            if listener.host.isEmpty || listener.host == "0.0.0.0" || listener.host == "::" {
+                listener.host = ProcessInfo.processInfo.hostName
+            }
+            return listener
         }
-        return listener
     }
 
-    /// Where clients reach broker `id`: this broker at its live advertised listener, another at
-    /// the listener of the same name in its registration (or its first one); nil when unknown.
-    func endpoint(of id: BrokerID) -> (host: String, port: Int32)? {
+    /// Where clients of listener `name` (default: the first advertised one) reach broker `id`:
+    /// this broker at its live advertised listener of that name, another at the listener of the
+    /// same name in its registration (or its first one); nil when unknown.
+    func endpoint(of id: BrokerID, listener name: String? = nil) -> (host: String, port: Int32)? {
+        let name = name.flatMap { n in advertisedListeners.contains { $0.name == n } ? n : nil } ?? advertisedListener.name
         if id == nodeID {
-            let listener = advertisedListener
+            let listener = advertisedListeners.first { $0.name == name } ?? advertisedListener
             return (listener.host, Int32(listener.port))
         }
         guard let registration = image.broker(id) else { return nil }
-        let name = config.advertisedListeners[0].name
         guard let endpoint = registration.listeners.first(where: { $0.name == name }) ?? registration.listeners.first else { return nil }
         return (endpoint.host, endpoint.port)
     }

@@ -47,8 +47,9 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
     lazy var groups = GroupService(host: self, brokerConfig: config)
     /// What each request may do: everything unless `authorizer.class.name` turns ACLs on.
     let authorizer: Authorizer
-    /// The port actually bound, when the listener asked for port 0 (set by BrokerRuntime).
-    var boundPort: Int?
+    /// The ports actually bound, by listener name, for listeners that asked for port 0 (set by
+    /// BrokerRuntime).
+    var boundPorts: [String: Int] = [:]
     /// Next producer id to hand out; ids up to image.nextProducerID are reserved for this run.
     /// Starts at the reserved end, so ids reserved by an earlier run are never reused.
     lazy var producerIDsNext: Int64 = image.nextProducerID

@@ -32,15 +32,18 @@ final class ReplicaFetchers {
     let logger: Logger
     /// This broker's replica of a partition.
     let partition: (TopicPartition) -> Partition?
-    /// Where a broker's client listener is, from the metadata.
+    /// Where a broker's inter-broker listener is, from the metadata.
     let endpoint: (BrokerID) -> BrokerAddress?
+    /// TLS when inter.broker.listener.name is an SSL listener (nil: plain TCP).
+    let tls: ClientTLS?
     /// Told after batches were appended to a follower's log.
     var appended: ((TopicPartition) -> Void)?
     private var fetchers: [BrokerID: ReplicaFetcher] = [:]
     private var sources: [TopicPartition: BrokerID] = [:]
 
     init(loop: any EventLoop, settings: Settings, logger: Logger, partition: @escaping (TopicPartition) -> Partition?,
-         endpoint: @escaping (BrokerID) -> BrokerAddress?) {
+         endpoint: @escaping (BrokerID) -> BrokerAddress?, tls: ClientTLS? = nil) {
+        self.tls = tls
         self.loop = loop
         self.settings = settings
         self.logger = logger
@@ -234,7 +237,8 @@ final class ReplicaFetcher {
         if let connection { return connection }
         guard let address = owner.endpoint(source) else { return nil }
         let made = BrokerConnection.connect(to: address, on: loop, clientId: "runnel-replica-\(settings.nodeID)",
-                                            connectTimeoutMs: 2000, requestTimeoutMs: 30_000, frameBytesMax: 200 << 20)
+                                            connectTimeoutMs: 2000, requestTimeoutMs: 30_000, frameBytesMax: 200 << 20,
+                                            tls: owner.tls)
         connection = made
         return made
     }

@@ -1,4 +1,5 @@
 import Foundation
+import RunnelClient
 import RunnelCore
 
 /// The broker's resolved configuration. Sources, lowest precedence first: the embedded defaults
@@ -37,6 +38,12 @@ public struct BrokerConfig: Sendable {
     public let isBroker: Bool
     /// `runnel.metrics.listener`: where /metrics and /health are served (nil: off).
     public let metricsListener: MetricsListener?
+    /// Each listener's security protocol, from listener.security.protocol.map (a listener not in
+    /// the map is named after its protocol, as in Kafka).
+    public let listenerProtocols: [String: SecurityProtocol]
+    /// The TLS contexts of the SSL and SASL_SSL listeners and of this node's own connections,
+    /// loaded by `loadingTLS()` (BrokerRuntime does, before anything else; D162).
+    public private(set) var tls = BrokerTLS.none
 
     public init(file: String? = nil, environment: [String: String] = [:], overrides: [String] = []) throws(ConfigError) {
         var values: [String: String] = [:]
@@ -44,15 +51,15 @@ public struct BrokerConfig: Sendable {
         for key in BrokerKeys.all { if let d = key.defaultValue { values[key.name] = d; sources[key.name] = .defaultValue } }
 
         func set(_ name: String, _ raw: String, _ source: Source, origin: String) throws(ConfigError) {
-            guard let key = BrokerKeys.byName[name] else {
+            guard let key = BrokerKeys.byName[name] ?? SSLKeys.listenerOverride(name) else {
                 throw ConfigError("unknown configuration key '\(name)' (\(origin)); see the README's configuration reference for the keys Runnel accepts")
             }
             do {
-                values[name] = try key.validate(raw)
+                values[key.name] = try key.validate(raw)
             } catch {
                 throw ConfigError("\(error.message) (\(origin))")
             }
-            sources[name] = source
+            sources[key.name] = source
         }
 
         if let file {
@@ -85,12 +92,16 @@ public struct BrokerConfig: Sendable {
         listeners = try Listener.parseList(values["listeners"]!)
         advertisedListeners = try values["advertised.listeners"].map { v throws(ConfigError) in try Listener.parseList(v) } ?? listeners
         let securityMap = Self.securityMap(values["listener.security.protocol.map"]!)
+        var protocols: [String: SecurityProtocol] = [:]
         for l in listeners {
             let proto = securityMap[l.name] ?? l.name
-            guard proto == "PLAINTEXT" else {
-                throw ConfigError("listener '\(l)' uses security protocol \(proto); only PLAINTEXT is supported so far")
+            guard let parsed = SecurityProtocol(rawValue: proto) else {
+                throw ConfigError("listener '\(l)' has security protocol '\(proto)' (listener.security.protocol.map); "
+                    + "expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
             }
+            protocols[l.name] = parsed
         }
+        listenerProtocols = protocols
         let explicitDirs = sources["log.dirs"] != .defaultValue ? values["log.dirs"] : nil
         let dirs = (explicitDirs ?? values["log.dir"] ?? values["log.dirs"]!).splitList()
         guard dirs.count == 1 else {
@@ -103,6 +114,12 @@ public struct BrokerConfig: Sendable {
         let roles = values["process.roles"]!.splitList()
         isController = roles.contains("controller")
         isBroker = roles.contains("broker")
+        // Kafka's rule: other brokers reach this one on a listener it has (D167).
+        let interBroker = values["inter.broker.listener.name"]!.uppercased()
+        if isBroker && !advertisedListeners.contains(where: { $0.name == interBroker }) {
+            throw ConfigError("inter.broker.listener.name '\(values["inter.broker.listener.name"]!)' is not one of this broker's "
+                + "advertised listeners (\(advertisedListeners.map(\.name).joined(separator: ", "))); set it to the listener other brokers use")
+        }
         metricsListener = try MetricsListener.parse(values["runnel.metrics.listener"])
         quorumVoters = try QuorumVoter.parseList(values["controller.quorum.voters"]!)
         if isController && !quorumVoters.isEmpty && !quorumVoters.contains(where: { $0.id == nodeID }) {
@@ -118,6 +135,23 @@ public struct BrokerConfig: Sendable {
             throw ConfigError("group.min.session.timeout.ms \(minSession) is above group.max.session.timeout.ms \(maxSession)")
         }
     }
+
+    /// This configuration with its TLS files loaded and checked (a bad one throws, naming the key
+    /// and the file).
+    public func loadingTLS() throws(ConfigError) -> BrokerConfig {
+        var copy = self
+        copy.tls = try BrokerTLS(config: self)
+        return copy
+    }
+
+    /// The security protocol of listener `name` (PLAINTEXT when it is not configured).
+    public func securityProtocol(ofListener name: String) -> SecurityProtocol {
+        listenerProtocols[name] ?? Self.securityMap(values["listener.security.protocol.map"]!)[name].flatMap(SecurityProtocol.init(rawValue:))
+            ?? .plaintext
+    }
+
+    /// inter.broker.listener.name, upper-cased as listener names are.
+    public var interBrokerListenerName: String { values["inter.broker.listener.name"]!.uppercased() }
 
     /// controller.listener.names, parsed.
     public var controllerListenerNames: [String] { values["controller.listener.names"]!.splitList() }

@@ -19,7 +19,7 @@ public enum BrokerKeys {
                   "Addresses returned to clients in Metadata; default: listeners."),
         ConfigKey("listener.security.protocol.map",
                   "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
-                  .list, "Listener name to security protocol; only PLAINTEXT is supported so far."),
+                  .list, "Listener name to security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."),
         ConfigKey("controller.listener.names", "CONTROLLER", .list,
                   "Listener names used by the controller quorum."),
         ConfigKey("controller.quorum.voters", "", .list,
@@ -142,7 +142,7 @@ public enum BrokerKeys {
                   "Default of message.downconversion.enable (Kafka 3.x)."),
         ConfigKey("log.local.retention.ms", "-2", .int(-2...Int64.max), "Default of local.retention.ms."),
         ConfigKey("log.local.retention.bytes", "-2", .int(-2...Int64.max), "Default of local.retention.bytes."),
-    ]
+    ] + SSLKeys.all
 
     /// Kafka's codec names for compression.type (`producer` keeps what the producer sent).
     static let compressionTypes = ConfigKind.choice(["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"])

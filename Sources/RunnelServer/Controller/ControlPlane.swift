@@ -4,6 +4,7 @@ import LogStorage
 import Logging
 import NIOCore
 import RaftCore
+import RunnelClient
 import RunnelCore
 
 /// What the control plane needs of the broker it feeds: where applied metadata goes, and the
@@ -64,6 +65,9 @@ final class ControlPlane {
                                              clusterID: clusterID, directory: dataDirectory + "/" + Self.metadataDirectoryName)
         options.snapshotBytes = Int(config.int("metadata.log.max.record.bytes.between.snapshots")!)
         options.listenerName = config.controllerListenerNames.first ?? options.listenerName
+        options.interBrokerListenerName = config.interBrokerListenerName
+        options.controllerTLS = config.tls.controller
+        options.interBrokerTLS = config.tls.interBroker
         for voter in config.quorumVoters { options.peers[NodeID(UInt64(voter.id.rawValue))] = (voter.host, voter.port) }
         legacy = try LegacyMetadataLog.read(dataDirectory: dataDirectory, logger: logger)
         quorum = try MetadataQuorum(options: options, loop: quorumLoop ?? loop, logger: logger)
@@ -79,7 +83,8 @@ final class ControlPlane {
         controllerService = ControllerService(quorum: quorum, controller: controller, logger: logger)
         var addresses: [BrokerID: (host: String, port: Int)] = [:]
         for voter in config.quorumVoters { addresses[voter.id] = (voter.host, voter.port) }
-        controllerChannel = ControllerChannel(loop: loop, nodeID: config.nodeID, addresses: addresses, logger: logger)
+        controllerChannel = ControllerChannel(loop: loop, nodeID: config.nodeID, addresses: addresses, logger: logger,
+                                              tls: config.tls.controller)
     }
 
     /// Where the metadata quorum keeps its Raft log and snapshots (Kafka's directory name).
@@ -200,20 +205,20 @@ final class ControlPlane {
     // MARK: Serving
 
     /// Once the broker serves: the controller's periodic work, and registration with heartbeats.
-    func startServing(advertising listener: Listener) {
+    func startServing(advertising listeners: [Listener]) {
         scheduleControllerWork()
-        startLifecycle(advertising: listener)
+        startLifecycle(advertising: listeners)
     }
 
     /// Registers with the controller and starts heartbeating (a single voter is registered and
     /// unfenced when this returns). A broker-only node starts it before its metadata has caught
     /// up: registering is what makes the controller add it to the quorum as a learner.
-    func startLifecycle(advertising listener: Listener) {
+    func startLifecycle(advertising listeners: [Listener]) {
         loop.preconditionInEventLoop()
         if let lifecycle { return lifecycle.start() }
         let context = BrokerLifecycle.Context(
             nodeID: nodeID, clusterID: clusterID,
-            listeners: [.init(name: listener.name, host: listener.host, port: Int32(listener.port))],
+            listeners: listeners.map { .init(name: $0.name, host: $0.host, port: Int32($0.port)) },
             rack: config.string("broker.rack").flatMap { $0.isEmpty ? nil : $0 }, heartbeatIntervalMs: config.int("broker.heartbeat.interval.ms")!,
             metadataOffset: { [unowned self] in host?.image.recordCount ?? 0 },
             isLocalControllerActive: { [unowned self] in isActiveControllerHere })

@@ -22,7 +22,12 @@ final class ControllerChannel {
     private(set) var activeID: BrokerID?
     private var connection: (id: BrokerID, future: EventLoopFuture<BrokerConnection>)?
 
-    init(loop: any EventLoop, nodeID: BrokerID, addresses: [BrokerID: (host: String, port: Int)], logger: Logger) {
+    /// TLS when the controllers' listener is an SSL one (nil: plain TCP).
+    private let tls: ClientTLS?
+
+    init(loop: any EventLoop, nodeID: BrokerID, addresses: [BrokerID: (host: String, port: Int)], logger: Logger,
+         tls: ClientTLS? = nil) {
+        self.tls = tls
         self.loop = loop
         self.nodeID = nodeID
         self.addresses = addresses
@@ -72,7 +77,7 @@ final class ControllerChannel {
         } else {
             future = BrokerConnection.connect(to: BrokerAddress(host: address.host, port: address.port), on: loop,
                                               clientId: "runnel-broker-\(nodeID)", connectTimeoutMs: 2000,
-                                              requestTimeoutMs: timeoutMs, frameBytesMax: 100 << 20)
+                                              requestTimeoutMs: timeoutMs, frameBytesMax: 100 << 20, tls: tls)
             connection = (id, future)
         }
         return future.flatMap { $0.send(request, version: version, timeoutMs: timeoutMs) }

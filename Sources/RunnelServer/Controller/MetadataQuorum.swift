@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import RaftCore
 import RaftStorage
+import RunnelClient
 import RunnelCore
 
 /// This node's member of the metadata Raft group (DESIGN.md §5): a voter on controller nodes, a
@@ -34,6 +35,11 @@ final class MetadataQuorum {
         var proposalTimeoutMs: Int64 = 30_000
         /// The CONTROLLER listener's name, for DescribeQuorum's voter endpoints.
         var listenerName = "CONTROLLER"
+        /// The listener of broker-only learners the log is sent to, and the TLS of each kind of
+        /// peer (nil: plain TCP).
+        var interBrokerListenerName = "PLAINTEXT"
+        var controllerTLS: ClientTLS?
+        var interBrokerTLS: ClientTLS?
     }
 
     /// The quorum as its leader sees it (DescribeQuorum): Raft indexes are metadata log offsets
@@ -119,7 +125,9 @@ final class MetadataQuorum {
         config.applied = snapshot.index
         node = RaftNode(config: config, storage: storage)
         transport = RaftTransport(selfID: options.nodeID, clusterID: options.clusterID, loop: loop, logger: logger)
-        for (id, address) in options.peers where id != options.nodeID { transport.setPeer(id, host: address.host, port: address.port) }
+        for (id, address) in options.peers where id != options.nodeID {
+            transport.setPeer(id, host: address.host, port: address.port, tls: options.controllerTLS)
+        }
         notePeers(image.brokers.values.map { .registerBroker($0) })
     }
 
@@ -244,8 +252,11 @@ final class MetadataQuorum {
     private func notePeers(_ records: [MetadataRecord]) {
         for case .registerBroker(let registration) in records {
             let id = NodeID(UInt64(registration.id.rawValue))
-            guard id != options.nodeID, options.peers[id] == nil, let endpoint = registration.listeners.first else { continue }
-            transport.setPeer(id, host: endpoint.host, port: Int(endpoint.port))
+            guard id != options.nodeID, options.peers[id] == nil,
+                  let endpoint = registration.listeners.first(where: { $0.name == options.interBrokerListenerName })
+                    ?? registration.listeners.first else { continue }
+            transport.setPeer(id, host: endpoint.host, port: Int(endpoint.port),
+                              tls: endpoint.name == options.interBrokerListenerName ? options.interBrokerTLS : nil)
         }
     }
 

@@ -19,13 +19,14 @@ final class RaftTransport {
     private final class Link {
         let host: String
         let port: Int
+        let tls: ClientTLS?
         var connection: BrokerConnection?
         var connecting = false
         var queue: [RaftMessage] = []
         var backoffMs: Int64 = RaftTransport.backoffMinMs
         var retry: Scheduled<Void>?
         var reportedDown = false
-        init(host: String, port: Int) { self.host = host; self.port = port }
+        init(host: String, port: Int, tls: ClientTLS?) { self.host = host; self.port = port; self.tls = tls }
     }
 
     let selfID: NodeID
@@ -43,10 +44,10 @@ final class RaftTransport {
     }
 
     /// Where node `id`'s CONTROLLER listener is (a changed address drops the old connection).
-    func setPeer(_ id: NodeID, host: String, port: Int) {
+    func setPeer(_ id: NodeID, host: String, port: Int, tls: ClientTLS? = nil) {
         if let link = links[id], link.host == host, link.port == port { return }
         links[id]?.connection?.close()
-        links[id] = Link(host: host, port: port)
+        links[id] = Link(host: host, port: port, tls: tls)
     }
 
     var peers: [NodeID] { links.keys.sorted() }
@@ -98,7 +99,7 @@ final class RaftTransport {
         link.connecting = true
         BrokerConnection.connect(to: BrokerAddress(host: link.host, port: link.port), on: loop,
                                  clientId: "runnel-raft-\(selfID)", connectTimeoutMs: 1000,
-                                 requestTimeoutMs: Self.requestTimeoutMs, frameBytesMax: 100 << 20)
+                                 requestTimeoutMs: Self.requestTimeoutMs, frameBytesMax: 100 << 20, tls: link.tls)
             .hop(to: loop)
             .whenComplete { [weak self] result in
                 guard let self else { return }

@@ -9,7 +9,8 @@ import RunnelCore
 
 // DescribeConfigs (key 32), versions 0-4. Resource types TOPIC (2) and BROKER (4; name = this
 // node's id, or "" for the cluster-wide dynamic defaults, which lists only the keys set there, as
-// Kafka does). Every key has a value (none is sensitive), with its source (v1+: TOPIC_CONFIG 1
+// Kafka does). Every key has a value, except the TLS keys Kafka types as PASSWORD
+// (`SSLKeys.sensitive`: isSensitive, no value, type PASSWORD 9), with its source (v1+: TOPIC_CONFIG 1
 // for a topic override, DYNAMIC_BROKER_CONFIG 2 and DYNAMIC_DEFAULT_BROKER_CONFIG 3 for keys set
 // by AlterConfigs, STATIC_BROKER_CONFIG 4 for an explicitly set broker key, DEFAULT_CONFIG 5);
 // a broker key is read-only unless it can change at run time,
@@ -76,6 +77,7 @@ extension Broker {
                 var out = DescribeConfigsResponse.DescribeConfigsResourceResult()
                 out.name = c.name
                 out.value = c.value
+                out.isSensitive = c.type == Self.passwordType
                 out.readOnly = resource.resourceType == 4 && !ConfigAlteration.dynamicBrokerKeys.contains(c.name)
                 out.isDefault = c.source == ConfigSource.defaultValue
                 out.configSource = c.source
@@ -115,10 +117,17 @@ extension Broker {
     func describeBrokerConfigs() -> [DescribedConfig] {
         BrokerKeys.all.map { key in
             let chain = BrokerKeys.chain(of: key.name)
-            let synonyms = brokerSynonyms(chain)
-            let value = config.resolve(chain, msPerUnit: chain[0].msPerUnit)
+            var synonyms = brokerSynonyms(chain)
+            var value = config.resolve(chain, msPerUnit: chain[0].msPerUnit)
+            var type = Self.configType(key.kind)
+            if SSLKeys.sensitive.contains(key.name) {
+                // Never sent: a key's passphrase or the key itself.
+                value = nil
+                synonyms = synonyms.map { ($0.name, nil, $0.source) }
+                type = Self.passwordType
+            }
             return DescribedConfig(name: key.name, value: value, source: synonyms.first?.source ?? ConfigSource.defaultValue,
-                                   synonyms: synonyms, type: Self.configType(key.kind), doc: key.doc)
+                                   synonyms: synonyms, type: type, doc: key.doc)
         }
     }
 
@@ -145,6 +154,9 @@ extension Broker {
         case .file, .environment, .override: return ConfigSource.staticBroker
         }
     }
+
+    /// Kafka's ConfigType PASSWORD.
+    static let passwordType: Int8 = 9
 
     /// Kafka's ConfigType codes: BOOLEAN 1, STRING 2, INT 3, LONG 5, DOUBLE 6, LIST 7. An integer
     /// key whose range fits 32 bits is Kafka's INT.

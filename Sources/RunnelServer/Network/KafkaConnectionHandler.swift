@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import RunnelClient
 
 /// What the broker does with one request frame.
 enum DispatchResult {
@@ -29,6 +30,8 @@ struct ConnectionInfo {
     var listenerName: String = ""
     /// Who the connection acts as (anonymous until SASL or a client certificate says otherwise).
     var principal: KafkaPrincipal = .anonymous
+    /// The listener's security protocol (listener.security.protocol.map).
+    var securityProtocol: SecurityProtocol = .plaintext
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a
@@ -118,6 +121,12 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         } else {
             context.read()
         }
+    }
+
+    /// A verified client certificate (or SASL) names the connection's principal.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let authenticated = event as? ConnectionAuthenticated { info.principal = authenticated.principal }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -6,6 +6,8 @@ import KafkaWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
+import RunnelClient
 import RunnelCore
 
 /// The listening side: binds every configured listener and wires each accepted connection to the
@@ -19,7 +21,14 @@ final class KafkaServer {
     private var nextConnectionID: UInt64 = 0
     private let idLock = NIOLock()
 
-    init(group: any EventLoopGroup, dispatcher: any RequestDispatcher, frameBytesMax: Int, logger: Logger) {
+    /// The TLS contexts of the SSL and SASL_SSL listeners, and each listener's protocol.
+    private let tls: BrokerTLS
+    private let protocols: [String: SecurityProtocol]
+
+    init(group: any EventLoopGroup, dispatcher: any RequestDispatcher, frameBytesMax: Int, logger: Logger,
+         tls: BrokerTLS = .none, protocols: [String: SecurityProtocol] = [:]) {
+        self.tls = tls
+        self.protocols = protocols
         self.group = group
         self.dispatcher = dispatcher
         self.frameBytesMax = frameBytesMax
@@ -38,6 +47,9 @@ final class KafkaServer {
     }
 
     private func bind(_ listener: Listener, host: String) throws -> SocketAddress {
+        let securityProtocol = protocols[listener.name] ?? .plaintext
+        let tlsServer = tls.servers[listener.name]
+        precondition(tlsServer != nil || !securityProtocol.usesTLS, "listener \(listener.name) has no TLS context")
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,11 +65,15 @@ final class KafkaServer {
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
                 let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
                                           host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"),
-                                          listenerName: listener.name)
+                                          listenerName: listener.name, securityProtocol: securityProtocol)
                 let decoder = ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax))
                 let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
                                                      inFlightMax: Limits.inFlightRequestsPerConnectionMax)
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tlsServer {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsServer.context))
+                        try channel.pipeline.syncOperations.addHandler(TLSPrincipalHandler(listener: listener.name, logger: logger))
+                    }
                     try channel.pipeline.syncOperations.addHandler(decoder)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
