@@ -11,7 +11,7 @@
 #   libre2-dev    KIP-848 subscription regexes, matched in linear time (Sources/CRE2)
 #
 # Package names given as arguments are installed the same way, in the same apt-get run:
-# scripts/test-all.sh adds kcat, a test tool, so that a fresh machine updates its package lists
+# scripts/test-all.sh adds kcat and openssl, test tools, so that a fresh machine updates its package lists
 # once; scripts/fault-suite.sh adds python3-fusepy (lossyfs, its power-cut file system). The
 # Swift toolchain itself (with its clang, which compiles the C and C++ shims) is not installed
 # here. Off Debian (no dpkg), the script only checks that pkg-config finds re2, zlib, snappy, lz4

@@ -44,8 +44,9 @@ summary_and_exit() {
 # ---------------------------------------------------------------- 1. tools
 phase "1/6 build dependencies and test tools"
 status=0
-# The build's Debian packages, and kcat with them (one apt-get update on a fresh machine).
-bash scripts/install-deps.sh kcat nftables iproute2 || status=$?
+# The build's Debian packages, and kcat and openssl (the TLS tests' certificates,
+# scripts/make-test-certs.sh) with them (one apt-get update on a fresh machine).
+bash scripts/install-deps.sh kcat openssl nftables iproute2 || status=$?
 declare -A PIP_PINS=(
     [confluent_kafka]="confluent-kafka==2.16.1"
     [kafka]="kafka-python==3.0.12"
