@@ -19,6 +19,8 @@ public struct MetadataImage: Equatable, Sendable {
     /// Dynamic broker configs by resource name: a broker id ("1"), or "" for the cluster-wide
     /// default (Kafka's `<default>` entity). Keys validated by the broker before the record was written.
     public private(set) var brokerConfigs: [String: [String: String]] = [:]
+    /// SCRAM credentials by user name, then by Kafka's mechanism code (docs/decisions.md D173).
+    public internal(set) var scramCredentials: [String: [Int8: ScramCredential]] = [:]
     /// Next producer id InitProducerId may hand out.
     public private(set) var nextProducerID: Int64 = 0
     /// Records applied so far (the metadata log's length): the offset the next record gets.
@@ -106,6 +108,8 @@ public struct MetadataImage: Equatable, Sendable {
             }
             next.brokerConfigs[resourceName, default: [:]][key] = value
             if next.brokerConfigs[resourceName]?.isEmpty == true { next.brokerConfigs[resourceName] = nil }
+        case .scramCredential(let user, let mechanism, let credential):
+            try next.applyScramCredential(user: user, mechanism: mechanism, credential: credential)
         }
         return next
     }
@@ -135,6 +139,7 @@ public struct MetadataImage: Equatable, Sendable {
             let configs = brokerConfigs[resource]!
             records += configs.keys.sorted().map { .brokerConfig(resourceName: resource, key: $0, value: configs[$0]) }
         }
+        records += scramCredentialRecords()
         if nextProducerID > 0 { records.append(.producerIDs(nextProducerID: nextProducerID)) }
         return records
     }

@@ -29,6 +29,9 @@ public enum MetadataRecord: Equatable, Sendable {
     /// A dynamic broker config set (value) or removed (nil): Kafka's ConfigRecord for resource
     /// type BROKER. `resourceName` is a broker id ("1") or empty for the cluster-wide default.
     case brokerConfig(resourceName: String, key: String, value: String?)
+    /// A user's SCRAM credential for one mechanism (Kafka's UserScramCredentialRecord), or its
+    /// removal (nil). `mechanism` is Kafka's code: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+    case scramCredential(user: String, mechanism: Int8, credential: ScramCredential?)
 
     var typeTag: UInt8 {
         switch self {
@@ -41,6 +44,7 @@ public enum MetadataRecord: Equatable, Sendable {
         case .brokerChange: return 7
         case .unregisterBroker: return 8
         case .brokerConfig: return 9
+        case .scramCredential: return 10
         }
     }
 
@@ -191,6 +195,8 @@ extension MetadataRecord {
             w.string(resourceName)
             w.string(key)
             w.optionalString(value)
+        case .scramCredential(let user, let mechanism, let credential):
+            w.encodeScramCredential(user: user, mechanism: mechanism, credential: credential)
         }
         return w.bytes
     }
@@ -248,6 +254,8 @@ extension MetadataRecord {
             let resourceName = try r.string()
             let key = try r.string()
             record = .brokerConfig(resourceName: resourceName, key: key, value: try r.optionalString())
+        case 10:
+            record = try r.decodeScramCredential()
         default:
             throw MetadataDecodeError(reason: "unknown record type \(tag)")
         }

@@ -141,6 +141,8 @@ struct ControllerScenario {
         case .unregisterBroker(let id, let epoch): return "unregister-broker \(id) epoch=\(epoch)"
         case .brokerConfig(let resource, let key, let value):
             return "broker-config \(resource.isEmpty ? "<default>" : resource) \(key)=\(value ?? "<removed>")"
+        case .scramCredential(let user, let mechanism, let credential):
+            return "scram-credential \(user) mechanism=\(mechanism) " + (credential.map { "iterations=\($0.iterations)" } ?? "<removed>")
         }
     }
 
