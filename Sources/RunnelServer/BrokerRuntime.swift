@@ -77,6 +77,8 @@ public final class BrokerRuntime {
         }
         self.controllerServer = controllerServer
         let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger)
+        server.securityProtocols = BrokerConfig.securityMap(config.values["listener.security.protocol.map"]!)
+        server.saslSettings = SaslSettings(config: config)
         self.server = server
         func bindClientListeners() throws {
             var clientAddresses: [SocketAddress] = []

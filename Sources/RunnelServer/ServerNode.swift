@@ -43,12 +43,12 @@ struct ServerNode {
     /// deleted), groups loaded, periodic work scheduled, registration with the controller begun.
     func finishStartup() {
         broker.finishStartup(latest: controlPlane.sharesLoop ? controlPlane.quorum.image : nil)
-        controlPlane.startServing(advertising: broker.advertisedListener)
+        controlPlane.startServing(advertising: broker.advertisedListeners)
     }
 
     /// Registers with the controller and starts heartbeating before the metadata has caught up
     /// (a broker-only node: registering makes the controller add it to the quorum as a learner).
     func startLifecycle() {
-        controlPlane.startLifecycle(advertising: broker.advertisedListener)
+        controlPlane.startLifecycle(advertising: broker.advertisedListeners)
     }
 }

@@ -55,11 +55,11 @@ final class BrokerHarness {
         return frame
     }
 
-    func dispatch(_ frame: ByteBuffer) throws -> DispatchResult {
+    func dispatch(_ frame: ByteBuffer, connection: ConnectionInfo = ConnectionInfo(id: 1, remote: "harness")) throws -> DispatchResult {
         let broker = self.broker!
         let promise = broker.loop.makePromise(of: DispatchResult.self)
         broker.loop.execute {
-            broker.dispatch(frame: frame, connection: ConnectionInfo(id: 1, remote: "harness")) { promise.succeed($0) }
+            broker.dispatch(frame: frame, connection: connection) { promise.succeed($0) }
         }
         return try promise.futureResult.wait()
     }
@@ -74,7 +74,7 @@ final class BrokerHarness {
         switch result {
         case .noResponse: return nil
         case .close(let reason): throw HarnessError(message: "broker closed the connection: \(reason)")
-        case .respond(var body):
+        case .respond(var body), .respondThenClose(var body, _):
             let header = try ResponseHeader(from: &body, headerVersion: R.apiKey.responseHeaderVersion(apiVersion: version))
             #expect(header.correlationId == 7)
             let response = try R.Response(from: &body, version: version)

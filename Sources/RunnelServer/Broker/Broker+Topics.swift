@@ -17,10 +17,21 @@ extension Broker {
 
     /// The advertised listener clients should use: the first advertised one, with the bound port
     /// when the configured port was 0 and a real host name when the host was left empty.
-    var advertisedListener: Listener {
+    var advertisedListener: Listener { advertisedListener(named: nil) }
+
+    /// Every advertised client listener (registered with the controller, so that each listener's
+    /// clients are sent to the same listener of other brokers, as Kafka does).
+    var advertisedListeners: [Listener] {
         let controllerNames = config.controllerListenerNames
-        var listener = config.advertisedListeners.first { !controllerNames.contains($0.name) } ?? config.advertisedListeners[0]
-        if listener.port == 0, let bound = boundPort { listener.port = bound }
+        return config.advertisedListeners.filter { !controllerNames.contains($0.name) }.map { advertisedListener(named: $0.name) }
+    }
+
+    /// The advertised listener called `name` (the one a request came in on), else the first.
+    func advertisedListener(named name: String?) -> Listener {
+        let controllerNames = config.controllerListenerNames
+        let first = config.advertisedListeners.first { !controllerNames.contains($0.name) } ?? config.advertisedListeners[0]
+        var listener = name.flatMap { n in config.advertisedListeners.first { $0.name == n && !controllerNames.contains(n) } } ?? first
+        if listener.port == 0, listener.name == first.name, let bound = boundPort { listener.port = bound }
         if listener.host.isEmpty || listener.host == "0.0.0.0" || listener.host == "::" {
             listener.host = ProcessInfo.processInfo.hostName
         }
@@ -29,13 +40,13 @@ extension Broker {
 
     /// Where clients reach broker `id`: this broker at its live advertised listener, another at
     /// the listener of the same name in its registration (or its first one); nil when unknown.
-    func endpoint(of id: BrokerID) -> (host: String, port: Int32)? {
+    func endpoint(of id: BrokerID, listener listenerName: String? = nil) -> (host: String, port: Int32)? {
         if id == nodeID {
-            let listener = advertisedListener
+            let listener = advertisedListener(named: listenerName)
             return (listener.host, Int32(listener.port))
         }
         guard let registration = image.broker(id) else { return nil }
-        let name = config.advertisedListeners[0].name
+        let name = listenerName.flatMap { n in registration.listeners.contains { $0.name == n } ? n : nil } ?? config.advertisedListeners[0].name
         guard let endpoint = registration.listeners.first(where: { $0.name == name }) ?? registration.listeners.first else { return nil }
         return (endpoint.host, endpoint.port)
     }

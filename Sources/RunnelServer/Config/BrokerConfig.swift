@@ -87,8 +87,13 @@ public struct BrokerConfig: Sendable {
         let securityMap = Self.securityMap(values["listener.security.protocol.map"]!)
         for l in listeners {
             let proto = securityMap[l.name] ?? l.name
-            guard proto == "PLAINTEXT" else {
-                throw ConfigError("listener '\(l)' uses security protocol \(proto); only PLAINTEXT is supported so far")
+            guard proto == "PLAINTEXT" || proto == "SASL_PLAINTEXT" else {
+                throw ConfigError("listener '\(l)' uses security protocol \(proto); only PLAINTEXT and SASL_PLAINTEXT are supported so far")
+            }
+            // Brokers and controllers do not authenticate to each other with SASL (D171).
+            let internalNames = [values["inter.broker.listener.name"]!.uppercased()] + values["controller.listener.names"]!.splitList().map { $0.uppercased() }
+            if proto.hasPrefix("SASL_"), internalNames.contains(l.name) {
+                throw ConfigError("listener '\(l)' uses \(proto), but it is the inter-broker or a controller listener; those must not use SASL")
             }
         }
         let explicitDirs = sources["log.dirs"] != .defaultValue ? values["log.dirs"] : nil

@@ -200,20 +200,20 @@ final class ControlPlane {
     // MARK: Serving
 
     /// Once the broker serves: the controller's periodic work, and registration with heartbeats.
-    func startServing(advertising listener: Listener) {
+    func startServing(advertising listeners: [Listener]) {
         scheduleControllerWork()
-        startLifecycle(advertising: listener)
+        startLifecycle(advertising: listeners)
     }
 
     /// Registers with the controller and starts heartbeating (a single voter is registered and
     /// unfenced when this returns). A broker-only node starts it before its metadata has caught
     /// up: registering is what makes the controller add it to the quorum as a learner.
-    func startLifecycle(advertising listener: Listener) {
+    func startLifecycle(advertising listeners: [Listener]) {
         loop.preconditionInEventLoop()
         if let lifecycle { return lifecycle.start() }
         let context = BrokerLifecycle.Context(
             nodeID: nodeID, clusterID: clusterID,
-            listeners: [.init(name: listener.name, host: listener.host, port: Int32(listener.port))],
+            listeners: listeners.map { .init(name: $0.name, host: $0.host, port: Int32($0.port)) },
             rack: config.string("broker.rack").flatMap { $0.isEmpty ? nil : $0 }, heartbeatIntervalMs: config.int("broker.heartbeat.interval.ms")!,
             metadataOffset: { [unowned self] in host?.image.recordCount ?? 0 },
             isLocalControllerActive: { [unowned self] in isActiveControllerHere })

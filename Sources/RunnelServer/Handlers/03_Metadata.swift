@@ -22,7 +22,7 @@ import RunnelCore
 extension Broker {
     func handleMetadata(_ request: MetadataRequest, _ context: RequestContext, _ respond: Responder<MetadataResponse>) {
         var response = MetadataResponse()
-        response.brokers = liveBrokers()
+        response.brokers = liveBrokers(listener: context.connection.listenerName)
         response.clusterId = clusterID
         response.controllerId = controlPlane.activeControllerID?.rawValue ?? -1
 
@@ -111,10 +111,10 @@ extension Broker {
 
     /// Every unfenced registered broker at its client listener (this one at its live address,
     /// and always listed: before it registers, a client must still reach it).
-    func liveBrokers() -> [MetadataResponse.MetadataResponseBroker] {
-        var out = [advertisedBroker()]
+    func liveBrokers(listener: String? = nil) -> [MetadataResponse.MetadataResponseBroker] {
+        var out = [advertisedBroker(listener: listener)]
         for id in image.unfencedBrokers where id != nodeID {
-            guard let endpoint = endpoint(of: id) else { continue }
+            guard let endpoint = endpoint(of: id, listener: listener) else { continue }
             var broker = MetadataResponse.MetadataResponseBroker()
             broker.nodeId = id.rawValue
             broker.host = endpoint.host
@@ -125,10 +125,10 @@ extension Broker {
         return out.sorted { $0.nodeId < $1.nodeId }
     }
 
-    func advertisedBroker() -> MetadataResponse.MetadataResponseBroker {
+    func advertisedBroker(listener name: String? = nil) -> MetadataResponse.MetadataResponseBroker {
         var broker = MetadataResponse.MetadataResponseBroker()
         broker.nodeId = nodeID.rawValue
-        let listener = advertisedListener
+        let listener = advertisedListener(named: name)
         broker.host = listener.host
         broker.port = Int32(listener.port)
         return broker

@@ -25,7 +25,7 @@ extension Broker {
                 // The coordinator is the leader of the group's __consumer_offsets partition.
                 let partition = PartitionID(groups.partition(forGroup: key))
                 let leader = image.partition(TopicName(Self.consumerOffsetsTopic), partition)?.leader ?? .noLeader
-                if let endpoint = endpoint(of: leader) {
+                if let endpoint = endpoint(of: leader, listener: context.connection.listenerName) {
                     c.nodeId = leader.rawValue
                     c.host = endpoint.host
                     c.port = endpoint.port

@@ -27,7 +27,7 @@ extension Broker {
         var ids = Set(includeFenced ? Array(image.brokers.keys) : image.unfencedBrokers)
         ids.insert(nodeID)  // this broker, as Metadata lists it: it answers, so it serves
         response.brokers = ids.sorted().compactMap { id in
-            guard let endpoint = endpoint(of: id) else { return nil }
+            guard let endpoint = endpoint(of: id, listener: context.connection.listenerName) else { return nil }
             var broker = DescribeClusterResponse.DescribeClusterBroker()
             broker.brokerId = id.rawValue
             broker.host = endpoint.host

@@ -9,6 +9,8 @@ enum DispatchResult {
     case noResponse
     /// Close the connection, logging `reason` (malformed request, unsupported version).
     case close(reason: String)
+    /// Send this response, then close the connection, logging `reason` (a failed SASL authentication).
+    case respondThenClose(ByteBuffer, reason: String)
 }
 
 /// Turns request frames into responses. Implemented by the broker.
@@ -29,6 +31,8 @@ struct ConnectionInfo {
     var listenerName: String = ""
     /// Who the connection acts as (anonymous until SASL or a client certificate says otherwise).
     var principal: KafkaPrincipal = .anonymous
+    /// The SASL state of a connection on a SASL_PLAINTEXT or SASL_SSL listener (nil elsewhere).
+    var sasl: SaslSession?
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a
@@ -93,6 +97,16 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 context.write(wrapOutboundOut(sizePrefix), promise: nil)
                 context.write(wrapOutboundOut(body), promise: nil)
                 wrote = true
+            case .respondThenClose(let body, let reason):
+                guard !closing else { continue }
+                var sizePrefix = context.channel.allocator.buffer(capacity: 4)
+                sizePrefix.writeInteger(Int32(body.readableBytes))
+                context.write(wrapOutboundOut(sizePrefix), promise: nil)
+                logger.notice("closing connection \(info.remote): \(reason)")
+                closing = true
+                // The answer is flushed before the close, so the client reads the error.
+                context.writeAndFlush(wrapOutboundOut(body)).whenComplete { _ in context.close(promise: nil) }
+                return
             case .noResponse:
                 continue
             case .close(let reason):
