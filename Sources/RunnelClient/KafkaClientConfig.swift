@@ -14,6 +14,8 @@ public struct KafkaClientConfig: Sendable {
     /// Largest response frame accepted; bigger ones fail the connection before allocation.
     /// Fetch responses are bounded by the consumer's maxBytes (plus one oversized batch, KIP-74).
     public var responseBytesMax: Int = 256 * 1024 * 1024
+    /// SASL credentials for SASL_PLAINTEXT (and SASL_SSL) listeners; nil: no SASL.
+    public var sasl: SaslClientConfig?
 
     public init(bootstrapServers: [BrokerAddress]) {
         self.bootstrapServers = bootstrapServers

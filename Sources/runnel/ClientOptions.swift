@@ -12,6 +12,8 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("timeout-ms"), help: "How long one request may wait for its response.")
     var timeoutMs: Int64 = 30_000
 
+    @OptionGroup var sasl: SaslOptions
+
     var bootstrap: String {
         if let bootstrapServer { return bootstrapServer }
         if let env = ProcessInfo.processInfo.environment["RUNNEL_BOOTSTRAP_SERVERS"], !env.isEmpty { return env }
@@ -25,6 +27,7 @@ struct ClientOptions: ParsableArguments {
         do {
             var config = try KafkaClientConfig(bootstrapServers: bootstrap)
             config.requestTimeoutMs = timeoutMs
+            config.sasl = try sasl.config()
             client = KafkaClient(config: config)
         } catch {
             throw CommandFailure.report(error)

@@ -9,6 +9,6 @@ struct Runnel: AsyncParsableCommand {
         abstract: "A Kafka-compatible commit-log broker, and a client for it.",
         version: "runnel \(RunnelVersion.current)",
         subcommands: [BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
-                      ClusterCommand.self, ConfigCommand.self, BenchCommand.self, DevCommand.self]
+                      ClusterCommand.self, ConfigCommand.self, UserCommand.self, BenchCommand.self, DevCommand.self]
     )
 }

@@ -34,6 +34,10 @@ public struct ApiVersionTable: Sendable, Equatable {
         .offsetDelete: 0...0,
         .consumerGroupHeartbeat: 1...1,
         .consumerGroupDescribe: 0...0,
+        .saslHandshake: 1...1,
+        .saslAuthenticate: 0...2,
+        .describeUserScramCredentials: 0...0,
+        .alterUserScramCredentials: 0...0,
     ]
 
     /// What the broker advertised, by API key.

@@ -47,7 +47,7 @@ public final class BrokerConnection: @unchecked Sendable {
     /// when no TCP connection can be made, or with the negotiation's error.
     public static func connect(to address: BrokerAddress, on eventLoop: any EventLoop, clientId: String,
                         connectTimeoutMs: Int64, requestTimeoutMs: Int64,
-                        frameBytesMax: Int) -> EventLoopFuture<BrokerConnection> {
+                        frameBytesMax: Int, sasl: SaslClientConfig? = nil) -> EventLoopFuture<BrokerConnection> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(connectTimeoutMs))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -73,6 +73,7 @@ public final class BrokerConnection: @unchecked Sendable {
                 let connection = BrokerConnection(address: address, channel: channel, handler: handler,
                                                   clientId: clientId, requestTimeoutMs: requestTimeoutMs)
                 return connection.negotiate(version: ApiVersionTable.client[.apiVersions]!.upperBound)
+                    .flatMap { sasl.map { connection.authenticate($0) } ?? channel.eventLoop.makeSucceededVoidFuture() }
                     .map { connection }
                     .flatMapError { error in
                         channel.close(promise: nil)
