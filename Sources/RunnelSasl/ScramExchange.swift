@@ -56,7 +56,12 @@ public struct ScramServerExchange: Sendable {
             guard final.channelBinding == Array(clientFirst.gs2Header.utf8) else {
                 throw SaslError("SCRAM channel binding does not match the client-first message's gs2 header")
             }
-            guard final.nonce == serverFirst.nonce else { throw SaslError("SCRAM nonce does not match") }
+            // RFC 5802: the client echoes the server-first nonce. librdkafka (2.0 at least) sends
+            // its own nonce in front of it; Kafka accepts any nonce ending with the server's, Runnel
+            // accepts exactly these two forms (docs/decisions.md D172). The proof covers either.
+            guard final.nonce == serverFirst.nonce || final.nonce == clientFirst.nonce + serverFirst.nonce else {
+                throw SaslError("SCRAM nonce does not match")
+            }
             let authMessage = Array("\(clientFirst.bare),\(serverFirst.text),\(withoutProof)".utf8)
             let clientSignature = mechanism.hmac(key: credential.storedKey, authMessage)
             guard final.proof.count == clientSignature.count else { throw SaslError(invalidCredentials) }
