@@ -19,7 +19,7 @@ public enum BrokerKeys {
                   "Addresses returned to clients in Metadata; default: listeners."),
         ConfigKey("listener.security.protocol.map",
                   "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
-                  .list, "Listener name to security protocol; only PLAINTEXT is supported so far."),
+                  .list, "Listener name to security protocol; PLAINTEXT and SASL_PLAINTEXT are supported so far."),
         ConfigKey("controller.listener.names", "CONTROLLER", .list,
                   "Listener names used by the controller quorum."),
         ConfigKey("controller.quorum.voters", "", .list,
