@@ -301,3 +301,37 @@ def test_user_added_through_one_broker_authenticates_at_another():
             if node in _VISIBLE_BROKERS:
                 _VISIBLE_BROKERS.remove(node)
         cluster.close()
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
+def test_reauthentication_keeps_a_long_lived_producer_connected(mechanism):
+    """KIP-368: with connections.max.reauth.ms the broker tells clients their session lifetime;
+    librdkafka re-authenticates on the live connection before it ends, so a producer that runs for
+    several lifetimes loses nothing and its connection is never closed for expiry."""
+    b = Broker(runnel_bin(), {**SASL_OVERRIDES, "connections.max.reauth.ms": "1500"}, "sasl-reauth")
+    sasl_port = free_port()
+    b.overrides["listeners"] = f"PLAINTEXT://127.0.0.1:{b.port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+    _VISIBLE_BROKERS.append(b)
+    try:
+        b.start()
+        add_user(b.bootstrap, USER, PASSWORD)
+        topic = unique_topic("sasl-reauth")
+        create_topic(b.bootstrap, topic)
+        from confluent_kafka import Producer
+        p = Producer({**ck_conf(f"127.0.0.1:{sasl_port}", mechanism), "acks": "all"})
+        errors: list[str] = []
+        end = time.monotonic() + 5  # more than three session lifetimes
+        sent = 0
+        while time.monotonic() < end:
+            p.produce(topic, value=str(sent).encode(), partition=0,
+                      on_delivery=lambda err, msg: err and errors.append(str(err)))
+            sent += 1
+            p.poll(0.05)
+        assert p.flush(CLIENT_TIMEOUT_S) == 0 and not errors, errors
+        log = b.log_text()
+        assert "expired" not in log, log[-3000:]
+        assert "SASL authentication failed" not in log, log[-3000:]
+    finally:
+        if b in _VISIBLE_BROKERS:
+            _VISIBLE_BROKERS.remove(b)
+        b.close()
