@@ -57,6 +57,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var completed: [UInt64: DispatchResult] = [:]
     private var readPending = false
     private var closing = false
+    static let closeAfterRefusalDelay: TimeAmount = .milliseconds(100)
 
     init(dispatcher: any RequestDispatcher, info: ConnectionInfo, logger: Logger, inFlightMax: Int) {
         self.dispatcher = dispatcher
@@ -104,8 +105,12 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 context.write(wrapOutboundOut(sizePrefix), promise: nil)
                 logger.notice("closing connection \(info.remote): \(reason)")
                 closing = true
-                // The answer is flushed before the close, so the client reads the error.
-                context.writeAndFlush(wrapOutboundOut(body)).whenComplete { _ in context.close(promise: nil) }
+                // The answer is flushed and the close comes 100 ms later (Kafka's
+                // connection.failed.authentication.delay.ms default), so that the client reads
+                // the error before it sees the end of the stream (D174).
+                context.writeAndFlush(wrapOutboundOut(body)).whenComplete { _ in
+                    context.eventLoop.scheduleTask(in: Self.closeAfterRefusalDelay) { context.close(promise: nil) }
+                }
                 return
             case .noResponse:
                 continue
