@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "RunnelServer", targets: ["RunnelServer"]),
         .library(name: "RunnelClient", targets: ["RunnelClient"]),
+        .library(name: "RunnelSasl", targets: ["RunnelSasl"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
     ],
     dependencies: [
@@ -50,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // TLS listeners and TLS clients (issue 14, docs/decisions.md D160).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        // HMAC and SHA-256/512 for SASL/SCRAM (docs/decisions.md D170).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // C shims
@@ -86,18 +89,23 @@ let package = Package(
         .target(name: "RaftStorage", dependencies: ["RaftCore", "LogStorage", "KafkaWire", "RunnelCore", nioCore, logging],
                 swiftSettings: strict),
 
+        // SASL PLAIN and SCRAM message formats and the SCRAM computations, shared by broker and client
+        // (docs/decisions.md D170). Randomness (nonces, salts) is passed in.
+        .target(name: "RunnelSasl", dependencies: ["RunnelCore", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
+
         // Shells
         .target(
             name: "RunnelServer",
             dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "LogStorage", "ClusterMetadata", "Compaction",
-                           "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient",
+                           "Replication", "GroupCoordinator", "RaftCore", "RaftStorage", "RunnelClient", "RunnelSasl",
                            nioCore, nioPosix, nioConcurrency, nioSSL, logging,
                            .product(name: "NIOTLS", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: shell),
-        .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", nioCore, nioPosix, nioSSL],
+        .target(name: "RunnelClient", dependencies: ["RunnelCore", "KafkaWire", "KafkaMessages", "RunnelSasl", nioCore, nioPosix, nioSSL],
                 swiftSettings: shell),
         .target(name: "RunnelTesting", dependencies: ["LogStorage", logging], swiftSettings: shell),
 
@@ -112,6 +120,7 @@ let package = Package(
 
         // Tests
         .testTarget(name: "RunnelCoreTests", dependencies: ["RunnelCore"]),
+        .testTarget(name: "RunnelSaslTests", dependencies: ["RunnelSasl"]),
         .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire", "RunnelCore", nioCore]),
         .testTarget(name: "KafkaMessagesTests", dependencies: ["KafkaMessages", "KafkaWire", "KafkaCodegen", "RunnelCore", nioCore]),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "RunnelCore", "RunnelTesting", "KafkaWire",

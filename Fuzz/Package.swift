@@ -54,6 +54,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "FuzzSasl", dependencies: [
+            "FuzzSupport",
+            .product(name: "RunnelSasl", package: runnel),
+        ]),
         .executableTarget(name: "FuzzMetadata", dependencies: [
             "FuzzSupport", "FuzzMessages",
             .product(name: "ClusterMetadata", package: runnel),

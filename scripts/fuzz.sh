@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TARGETS=(FuzzFrames FuzzRecordBatch FuzzStorageFiles FuzzMetadata)
+TARGETS=(FuzzFrames FuzzRecordBatch FuzzStorageFiles FuzzMetadata FuzzSasl)
 selected=()
 seconds=60
 write_seeds=0
@@ -52,7 +52,7 @@ BIN="$SCRATCH/debug"
 
 if [[ $write_seeds -eq 1 ]]; then
     python3 Fuzz/make-corpus.py
-    for target in FuzzStorageFiles FuzzMetadata; do
+    for target in FuzzStorageFiles FuzzMetadata FuzzSasl; do
         rm -rf "Fuzz/corpus/$target" && mkdir -p "Fuzz/corpus/$target"
         RUNNEL_FUZZ_WRITE_SEEDS="Fuzz/corpus/$target" "$BIN/$target" >/dev/null
     done

@@ -21,6 +21,9 @@ public struct MetadataImage: Equatable, Sendable {
     public private(set) var brokerConfigs: [String: [String: String]] = [:]
     /// The ACLs by id (StandardAuthorizer's data; `AclAuthorizer` decides with them).
     public private(set) var acls: [TopicID: AclBinding] = [:]
+
+    /// SCRAM credentials by user name, then by Kafka's mechanism code (docs/decisions.md D173).
+    public internal(set) var scramCredentials: [String: [Int8: ScramCredential]] = [:]
     /// Next producer id InitProducerId may hand out.
     public private(set) var nextProducerID: Int64 = 0
     /// Records applied so far (the metadata log's length): the offset the next record gets.
@@ -113,6 +116,9 @@ public struct MetadataImage: Equatable, Sendable {
             next.acls[id] = binding
         case .removeAcl(let id):
             guard next.acls.removeValue(forKey: id) != nil else { throw MetadataDecodeError(reason: "removal of unknown ACL \(id)") }
+
+        case .scramCredential(let user, let mechanism, let credential):
+            try next.applyScramCredential(user: user, mechanism: mechanism, credential: credential)
         }
         return next
     }
@@ -143,6 +149,8 @@ public struct MetadataImage: Equatable, Sendable {
             records += configs.keys.sorted().map { .brokerConfig(resourceName: resource, key: $0, value: configs[$0]) }
         }
         records += acls.keys.sorted { ($0.high, $0.low) < ($1.high, $1.low) }.map { .acl(id: $0, binding: acls[$0]!) }
+
+        records += scramCredentialRecords()
         if nextProducerID > 0 { records.append(.producerIDs(nextProducerID: nextProducerID)) }
         return records
     }

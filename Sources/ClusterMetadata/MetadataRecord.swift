@@ -35,6 +35,10 @@ public enum MetadataRecord: Equatable, Sendable {
     /// The ACL with this id was removed (Kafka's RemoveAccessControlEntryRecord).
     case removeAcl(id: TopicID)
 
+    /// A user's SCRAM credential for one mechanism (Kafka's UserScramCredentialRecord), or its
+    /// removal (nil). `mechanism` is Kafka's code: 1 SCRAM-SHA-256, 2 SCRAM-SHA-512.
+    case scramCredential(user: String, mechanism: Int8, credential: ScramCredential?)
+
     var typeTag: UInt8 {
         switch self {
         case .topic: return 1
@@ -48,6 +52,8 @@ public enum MetadataRecord: Equatable, Sendable {
         case .brokerConfig: return 9
         case .acl: return 11
         case .removeAcl: return 12
+
+        case .scramCredential: return 10
         }
     }
 
@@ -209,6 +215,9 @@ extension MetadataRecord {
             w.u8(UInt8(bitPattern: b.permission.rawValue))
         case .removeAcl(let id):
             w.topicID(id)
+
+        case .scramCredential(let user, let mechanism, let credential):
+            w.encodeScramCredential(user: user, mechanism: mechanism, credential: credential)
         }
         return w.bytes
     }
@@ -279,6 +288,9 @@ extension MetadataRecord {
             record = .acl(id: id, binding: binding)
         case 12:
             record = .removeAcl(id: try r.topicID())
+
+        case 10:
+            record = try r.decodeScramCredential()
         default:
             throw MetadataDecodeError(reason: "unknown record type \(tag)")
         }

@@ -115,6 +115,26 @@ public struct ClientSecurityConfig: Sendable, Equatable {
         saslPassword = nonEmpty("sasl.password") ?? jaas["password"]
     }
 
+    /// The SASL credentials of a SASL_PLAINTEXT or SASL_SSL configuration (nil for the others):
+    /// `sasl.mechanism` is required (Kafka's default, GSSAPI, is not one Runnel speaks), and so
+    /// are a user name and a password, from `sasl.username`/`sasl.password` or `sasl.jaas.config`.
+    public func makeSasl() throws(Failure) -> SaslClientConfig? {
+        guard securityProtocol.usesSASL else { return nil }
+        let known = SaslClientConfig.mechanisms.joined(separator: ", ")
+        guard let mechanism = saslMechanism else {
+            throw Failure("security.protocol=\(securityProtocol.rawValue) needs 'sasl.mechanism' (\(known))")
+        }
+        guard let user = saslUsername, let password = saslPassword else {
+            throw Failure("security.protocol=\(securityProtocol.rawValue) needs a user name and a password: "
+                + "'sasl.username' and 'sasl.password', or 'sasl.jaas.config' with username=\"…\" password=\"…\"")
+        }
+        do {
+            return try SaslClientConfig(mechanism: mechanism, username: user, password: password)
+        } catch {
+            throw Failure("invalid value '\(mechanism)' for 'sasl.mechanism': expected one of \(known)")
+        }
+    }
+
     /// The `key="value"` options of a JAAS login-module line
     /// (`…ScramLoginModule required username="alice" password="secret";`).
     public static func jaasOptions(_ text: String) -> [String: String] {

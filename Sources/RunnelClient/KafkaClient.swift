@@ -107,7 +107,8 @@ public final class KafkaClient: @unchecked Sendable {
         BrokerConnection.connect(to: address, on: eventLoop, clientId: config.clientId,
                                  connectTimeoutMs: config.connectTimeoutMs,
                                  requestTimeoutMs: config.requestTimeoutMs,
-                                 frameBytesMax: config.responseBytesMax, tls: config.tls)
+                                 frameBytesMax: config.responseBytesMax, tls: config.tls,
+                                 sasl: config.sasl)
     }
 
     /// The connection to broker `id` (from metadata), shared by all users of the client.

@@ -18,10 +18,16 @@ public struct KafkaClientConfig: Sendable {
     public var security = ClientSecurityConfig.plaintext
     /// The TLS context made from `security` (set with `setSecurity`; nil: plain TCP).
     public private(set) var tls: ClientTLS?
+    /// SASL credentials for SASL_PLAINTEXT and SASL_SSL listeners; nil: no SASL. `setSecurity`
+    /// sets it from `sasl.*` when `security.protocol` is a SASL one; the CLI's `--sasl-*` flags
+    /// may set it directly.
+    public var sasl: SaslClientConfig?
 
-    /// Sets `security` and loads its TLS files (a bad file is reported here, naming the key).
+    /// Sets `security`, loads its TLS files and takes its SASL credentials (a bad file or a
+    /// missing SASL key is reported here, naming the key).
     public mutating func setSecurity(_ security: ClientSecurityConfig) throws(ClientSecurityConfig.Failure) {
         tls = try security.makeTLS()
+        sasl = try security.makeSasl()
         self.security = security
     }
 

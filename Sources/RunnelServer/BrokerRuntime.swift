@@ -80,6 +80,7 @@ public final class BrokerRuntime {
         self.controllerServer = controllerServer
         let server = KafkaServer(group: group, dispatcher: broker, frameBytesMax: config.requestBytesMax, logger: logger,
                                  tls: config.tls, protocols: config.listenerProtocols)
+        server.saslSettings = SaslSettings(config: config)
         self.server = server
         func bindClientListeners() throws {
             var clientAddresses: [SocketAddress] = []

@@ -16,6 +16,7 @@ struct ClientOptions: ParsableArguments {
             help: ArgumentHelp("Kafka client properties: security.protocol, ssl.truststore.location, ssl.keystore.location, sasl.* (README, Security).",
                                valueName: "file"))
     var commandConfig: String?
+    @OptionGroup var sasl: SaslOptions
 
     var bootstrap: String {
         if let bootstrapServer { return bootstrapServer }
@@ -31,6 +32,7 @@ struct ClientOptions: ParsableArguments {
             var config = try KafkaClientConfig(bootstrapServers: bootstrap)
             config.requestTimeoutMs = timeoutMs
             if let commandConfig { try config.setSecurity(try ClientSecurityConfig.load(file: commandConfig)) }
+            if let flags = try sasl.config() { config.sasl = flags }   // --sasl-* flags win over the file
             client = KafkaClient(config: config)
         } catch {
             throw CommandFailure.report(error)

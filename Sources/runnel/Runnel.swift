@@ -9,6 +9,7 @@ struct Runnel: AsyncParsableCommand {
         abstract: "A Kafka-compatible commit-log broker, and a client for it.",
         version: "runnel \(RunnelVersion.current)",
         subcommands: [BrokerCommand.self, TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
-                      ClusterCommand.self, ConfigCommand.self, AclCommand.self, BenchCommand.self, DevCommand.self]
+                      ClusterCommand.self, ConfigCommand.self, AclCommand.self, UserCommand.self, BenchCommand.self,
+                      DevCommand.self]
     )
 }

@@ -143,6 +143,9 @@ struct ControllerScenario {
             return "broker-config \(resource.isEmpty ? "<default>" : resource) \(key)=\(value ?? "<removed>")"
         case .acl(_, let binding): return "acl \(binding)"
         case .removeAcl(let id): return "remove-acl \(id)"
+
+        case .scramCredential(let user, let mechanism, let credential):
+            return "scram-credential \(user) mechanism=\(mechanism) " + (credential.map { "iterations=\($0.iterations)" } ?? "<removed>")
         }
     }
 

@@ -57,10 +57,12 @@ final class BrokerHarness {
         return frame
     }
 
-    func dispatch(_ frame: ByteBuffer) throws -> DispatchResult {
+    /// Dispatches `frame` on `connection` (default: a PLAINTEXT connection of `principal`).
+    func dispatch(_ frame: ByteBuffer, connection: ConnectionInfo? = nil) throws -> DispatchResult {
         let broker = self.broker!
         let promise = broker.loop.makePromise(of: DispatchResult.self)
-        let connection = ConnectionInfo(id: 1, remote: "harness", host: "/127.0.0.1", listenerName: "PLAINTEXT", principal: principal)
+        let connection = connection
+            ?? ConnectionInfo(id: 1, remote: "harness", host: "/127.0.0.1", listenerName: "PLAINTEXT", principal: principal)
         broker.loop.execute {
             broker.dispatch(frame: frame, connection: connection) { promise.succeed($0) }
         }
@@ -77,7 +79,7 @@ final class BrokerHarness {
         switch result {
         case .noResponse: return nil
         case .close(let reason): throw HarnessError(message: "broker closed the connection: \(reason)")
-        case .respond(var body):
+        case .respond(var body), .respondThenClose(var body, _):
             let header = try ResponseHeader(from: &body, headerVersion: R.apiKey.responseHeaderVersion(apiVersion: version))
             #expect(header.correlationId == 7)
             let response = try R.Response(from: &body, version: version)

@@ -42,6 +42,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
     case electLeaders = 43
     case incrementalAlterConfigs = 44
     case offsetDelete = 47
+    case describeUserScramCredentials = 50
+    case alterUserScramCredentials = 51
     case vote = 52
     case beginQuorumEpoch = 53
     case endQuorumEpoch = 54
@@ -96,6 +98,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .electLeaders: return "ElectLeaders"
         case .incrementalAlterConfigs: return "IncrementalAlterConfigs"
         case .offsetDelete: return "OffsetDelete"
+        case .describeUserScramCredentials: return "DescribeUserScramCredentials"
+        case .alterUserScramCredentials: return "AlterUserScramCredentials"
         case .vote: return "Vote"
         case .beginQuorumEpoch: return "BeginQuorumEpoch"
         case .endQuorumEpoch: return "EndQuorumEpoch"
@@ -153,6 +157,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .electLeaders: return 0...2
         case .incrementalAlterConfigs: return 0...1
         case .offsetDelete: return 0...0
+        case .describeUserScramCredentials: return 0...0
+        case .alterUserScramCredentials: return 0...0
         case .vote: return 0...1
         case .beginQuorumEpoch: return 0...1
         case .endQuorumEpoch: return 0...1
@@ -209,6 +215,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .electLeaders: return 2...
         case .incrementalAlterConfigs: return 1...
         case .offsetDelete: return nil
+        case .describeUserScramCredentials: return 0...
+        case .alterUserScramCredentials: return 0...
         case .vote: return 0...
         case .beginQuorumEpoch: return 1...
         case .endQuorumEpoch: return 1...
@@ -265,6 +273,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .electLeaders: return ElectLeadersResponse.self
         case .incrementalAlterConfigs: return IncrementalAlterConfigsResponse.self
         case .offsetDelete: return OffsetDeleteResponse.self
+        case .describeUserScramCredentials: return DescribeUserScramCredentialsResponse.self
+        case .alterUserScramCredentials: return AlterUserScramCredentialsResponse.self
         case .vote: return VoteResponse.self
         case .beginQuorumEpoch: return BeginQuorumEpochResponse.self
         case .endQuorumEpoch: return EndQuorumEpochResponse.self
@@ -321,6 +331,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable, CustomStringConvertible {
         case .electLeaders: return ElectLeadersRequest.self
         case .incrementalAlterConfigs: return IncrementalAlterConfigsRequest.self
         case .offsetDelete: return OffsetDeleteRequest.self
+        case .describeUserScramCredentials: return DescribeUserScramCredentialsRequest.self
+        case .alterUserScramCredentials: return AlterUserScramCredentialsRequest.self
         case .vote: return VoteRequest.self
         case .beginQuorumEpoch: return BeginQuorumEpochRequest.self
         case .endQuorumEpoch: return EndQuorumEpochRequest.self

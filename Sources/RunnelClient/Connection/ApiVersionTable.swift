@@ -37,6 +37,10 @@ public struct ApiVersionTable: Sendable, Equatable {
         .describeAcls: 1...3,
         .createAcls: 1...3,
         .deleteAcls: 1...3,
+        .saslHandshake: 1...1,
+        .saslAuthenticate: 0...2,
+        .describeUserScramCredentials: 0...0,
+        .alterUserScramCredentials: 0...0,
     ]
 
     /// What the broker advertised, by API key.

@@ -49,7 +49,8 @@ public final class BrokerConnection: @unchecked Sendable {
     /// connection runs inside TLS (a failed handshake fails the negotiation).
     public static func connect(to address: BrokerAddress, on eventLoop: any EventLoop, clientId: String,
                         connectTimeoutMs: Int64, requestTimeoutMs: Int64,
-                        frameBytesMax: Int, tls: ClientTLS? = nil) -> EventLoopFuture<BrokerConnection> {
+                        frameBytesMax: Int, tls: ClientTLS? = nil,
+                        sasl: SaslClientConfig? = nil) -> EventLoopFuture<BrokerConnection> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(connectTimeoutMs))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -78,6 +79,7 @@ public final class BrokerConnection: @unchecked Sendable {
                 let connection = BrokerConnection(address: address, channel: channel, handler: handler,
                                                   clientId: clientId, requestTimeoutMs: requestTimeoutMs)
                 return connection.negotiate(version: ApiVersionTable.client[.apiVersions]!.upperBound)
+                    .flatMap { sasl.map { connection.authenticate($0) } ?? channel.eventLoop.makeSucceededVoidFuture() }
                     .map { connection }
                     .flatMapError { error in
                         channel.close(promise: nil)

@@ -99,6 +99,11 @@ public struct BrokerConfig: Sendable {
                 throw ConfigError("listener '\(l)' has security protocol '\(proto)' (listener.security.protocol.map); "
                     + "expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
             }
+            // Brokers and controllers do not authenticate to each other with SASL (D171).
+            let internalNames = [values["inter.broker.listener.name"]!.uppercased()] + values["controller.listener.names"]!.splitList().map { $0.uppercased() }
+            if parsed.usesSASL, internalNames.contains(l.name) {
+                throw ConfigError("listener '\(l)' uses \(proto), but it is the inter-broker or a controller listener; those must not use SASL")
+            }
             protocols[l.name] = parsed
         }
         listenerProtocols = protocols

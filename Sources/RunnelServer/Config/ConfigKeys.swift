@@ -95,6 +95,11 @@ public enum BrokerKeys {
         ConfigKey("super.users", "", .string, "Principals allowed everything whatever the ACLs say, separated by semicolons (User:admin;User:broker)."),
         ConfigKey("allow.everyone.if.no.acl.found", "false", .bool,
                   "With ACLs on, allow an operation on a resource that no ACL names at all."),
+        // SASL (docs/decisions.md D171).
+        ConfigKey("sasl.enabled.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512", .choiceList(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+                  "SASL mechanisms offered on SASL_PLAINTEXT and SASL_SSL listeners."),
+        ConfigKey("connections.max.reauth.ms", "0", ms,
+                  "SASL session lifetime (KIP-368): past it a connection must re-authenticate; 0 = never expires."),
         // Groups (used by the group coordinator).
         ConfigKey("offsets.topic.num.partitions", "50", .int(1...1000), "Partitions of __consumer_offsets."),
         ConfigKey("offsets.topic.replication.factor", "1", .int(1...Int64(Int16.max)), "Replication factor of __consumer_offsets."),

@@ -40,6 +40,7 @@ final class ControllerRouter: RequestDispatcher {
         (ApiKey.brokerRegistration.rawValue, 0, 4),
         (ApiKey.brokerHeartbeat.rawValue, 0, 1),
         (ApiKey.alterPartition.rawValue, 0, 1),
+        (ApiKey.alterUserScramCredentials.rawValue, 0, 0),
         (ApiKey.runnelRaft.rawValue, 0, 0),
     ]
 
@@ -72,7 +73,7 @@ final class ControllerRouter: RequestDispatcher {
     private static let brokerHandled: Set<Int16> = [ApiKey.createTopics.rawValue, ApiKey.deleteTopics.rawValue,
                                                     ApiKey.initProducerId.rawValue, ApiKey.createPartitions.rawValue,
                                                     ApiKey.electLeaders.rawValue, ApiKey.createAcls.rawValue,
-                                                    ApiKey.deleteAcls.rawValue]
+                                                    ApiKey.deleteAcls.rawValue, ApiKey.alterUserScramCredentials.rawValue]
 
     private func route(frame: ByteBuffer, connection: ConnectionInfo, done: @escaping (DispatchResult) -> Void) {
         var body = frame

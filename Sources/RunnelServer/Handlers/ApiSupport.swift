@@ -53,7 +53,12 @@ import RunnelCore
 /// | 68  | ConsumerGroupHeartbeat | 1    | KIP-848; v0 (server-made member ids) is not implemented |
 /// | 69  | ConsumerGroupDescribe  | 0    | |
 ///
-/// Not implemented (so not advertised): transactions, SASL.
+/// | 17  | SaslHandshake    | 0-1        | v0 (raw tokens) answered ILLEGAL_SASL_STATE and closed (D174) |
+/// | 36  | SaslAuthenticate | 0-2        | PLAIN, SCRAM-SHA-256/512; session lifetime v1+ (KIP-368) |
+/// | 50  | DescribeUserScramCredentials | 0 | from the metadata image |
+/// | 51  | AlterUserScramCredentials | 0 | forwarded to the active controller |
+///
+/// Not implemented (so not advertised): transactions.
 enum ApiSupport {
     static let advertised: [(apiKey: Int16, min: Int16, max: Int16)] = [
         (0, 0, 9),
@@ -90,6 +95,10 @@ enum ApiSupport {
         (47, 0, 0),
         (68, 1, 1),
         (69, 0, 0),
+        (17, 0, 1),
+        (36, 0, 2),
+        (50, 0, 0),
+        (51, 0, 0),
     ].sorted { $0.apiKey < $1.apiKey }
 
     static let ranges: [Int16: ClosedRange<Int16>] = Dictionary(

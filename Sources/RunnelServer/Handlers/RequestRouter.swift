@@ -37,6 +37,7 @@ struct Responder<Response: KafkaResponse> {
 enum RequestRouter {
     static func route(frame: ByteBuffer, connection: ConnectionInfo, broker: Broker,
                       done: @escaping (DispatchResult) -> Void) {
+        var connection = connection
         let prefix: RequestHeader.Prefix
         do {
             prefix = try RequestHeader.Prefix.peek(frame)
@@ -46,6 +47,10 @@ enum RequestRouter {
         }
         guard let apiKey = ApiKey(rawValue: prefix.apiKey) else {
             done(.close(reason: "unknown API key \(prefix.apiKey)"))
+            return
+        }
+        // SASL listeners: only ApiVersions and the SASL requests until authenticated (D171).
+        if saslGate(prefix: prefix, apiKey: apiKey, frame: frame, connection: &connection, broker: broker, done: done) {
             return
         }
         guard ApiSupport.supports(apiKey: prefix.apiKey, version: prefix.apiVersion) else {
@@ -91,6 +96,11 @@ enum RequestRouter {
             serve(DeleteAclsRequest.self, &body, context, broker, done, broker.gated(Broker.gateDeleteAcls, controlPlane.viaActiveController(broker.handleDeleteAcls)))
         case .describeQuorum: serve(DescribeQuorumRequest.self, &body, context, broker, done, broker.handleDescribeQuorum)
         case .describeCluster: serve(DescribeClusterRequest.self, &body, context, broker, done, broker.handleDescribeCluster)
+        case .describeUserScramCredentials:
+            serve(DescribeUserScramCredentialsRequest.self, &body, context, broker, done, broker.handleDescribeUserScramCredentials)
+        case .alterUserScramCredentials:
+            serve(AlterUserScramCredentialsRequest.self, &body, context, broker, done,
+                  controlPlane.viaActiveController(broker.handleAlterUserScramCredentials))
         case .findCoordinator: serve(FindCoordinatorRequest.self, &body, context, broker, done, broker.handleFindCoordinator)
         case .joinGroup: serve(KafkaMessages.JoinGroupRequest.self, &body, context, broker, done, broker.handleJoinGroup)
         case .syncGroup: serve(KafkaMessages.SyncGroupRequest.self, &body, context, broker, done, broker.handleSyncGroup)

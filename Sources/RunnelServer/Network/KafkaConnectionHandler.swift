@@ -10,6 +10,8 @@ enum DispatchResult {
     case noResponse
     /// Close the connection, logging `reason` (malformed request, unsupported version).
     case close(reason: String)
+    /// Send this response, then close the connection, logging `reason` (a failed SASL authentication).
+    case respondThenClose(ByteBuffer, reason: String)
 }
 
 /// Turns request frames into responses. Implemented by the broker.
@@ -32,6 +34,8 @@ struct ConnectionInfo {
     var principal: KafkaPrincipal = .anonymous
     /// The listener's security protocol (listener.security.protocol.map).
     var securityProtocol: SecurityProtocol = .plaintext
+    /// The SASL state of a connection on a SASL_PLAINTEXT or SASL_SSL listener (nil elsewhere).
+    var sasl: SaslSession?
 }
 
 /// One client connection: requests are pipelined (the client may send many before reading a
@@ -56,6 +60,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var completed: [UInt64: DispatchResult] = [:]
     private var readPending = false
     private var closing = false
+    static let closeAfterRefusalDelay: TimeAmount = .milliseconds(100)
 
     init(dispatcher: any RequestDispatcher, info: ConnectionInfo, logger: Logger, inFlightMax: Int) {
         self.dispatcher = dispatcher
@@ -96,6 +101,20 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 context.write(wrapOutboundOut(sizePrefix), promise: nil)
                 context.write(wrapOutboundOut(body), promise: nil)
                 wrote = true
+            case .respondThenClose(let body, let reason):
+                guard !closing else { continue }
+                var sizePrefix = context.channel.allocator.buffer(capacity: 4)
+                sizePrefix.writeInteger(Int32(body.readableBytes))
+                context.write(wrapOutboundOut(sizePrefix), promise: nil)
+                logger.notice("closing connection \(info.remote): \(reason)")
+                closing = true
+                // The answer is flushed and the close comes 100 ms later (Kafka's
+                // connection.failed.authentication.delay.ms default), so that the client reads
+                // the error before it sees the end of the stream (D174).
+                context.writeAndFlush(wrapOutboundOut(body)).whenComplete { _ in
+                    context.eventLoop.scheduleTask(in: Self.closeAfterRefusalDelay) { context.close(promise: nil) }
+                }
+                return
             case .noResponse:
                 continue
             case .close(let reason):

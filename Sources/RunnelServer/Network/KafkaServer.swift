@@ -17,6 +17,9 @@ final class KafkaServer {
     private let dispatcher: any RequestDispatcher
     private let logger: Logger
     private let frameBytesMax: Int
+    /// The SASL settings for connections of SASL_PLAINTEXT and SASL_SSL listeners; set before
+    /// binding.
+    var saslSettings: SaslSettings?
     private var channels: [any Channel] = []
     private var nextConnectionID: UInt64 = 0
     private let idLock = NIOLock()
@@ -63,9 +66,12 @@ final class KafkaServer {
                                 value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1 << 20))
             .childChannelInitializer { [self] channel in
                 let id = idLock.withLock { () -> UInt64 in nextConnectionID += 1; return nextConnectionID }
-                let info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
+                var info = ConnectionInfo(id: id, remote: channel.remoteAddress?.description ?? "unknown",
                                           host: "/" + (channel.remoteAddress?.ipAddress ?? "unknown"),
                                           listenerName: listener.name, securityProtocol: securityProtocol)
+                if let saslSettings, securityProtocol.usesSASL {
+                    info.sasl = SaslSession(settings: saslSettings)
+                }
                 let decoder = ByteToMessageHandler(KafkaFrameDecoder(.requests, frameBytesMax: frameBytesMax))
                 let handler = KafkaConnectionHandler(dispatcher: dispatcher, info: info, logger: logger,
                                                      inFlightMax: Limits.inFlightRequestsPerConnectionMax)
