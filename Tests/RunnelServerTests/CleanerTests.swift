@@ -22,6 +22,13 @@ import Testing
         unlimited.charge(1 << 30)
         #expect(Date().timeIntervalSince(quick) < 0.05)
 
+        // A new rate applies to the next charge: 1 kB/s would take 1000 s, unlimited none.
+        let changed = CleanerThrottle(bytesPerSecond: 1_000)
+        changed.set(bytesPerSecond: .infinity)
+        let later = Date()
+        changed.charge(1_000_000)
+        #expect(Date().timeIntervalSince(later) < 0.05 && changed.isUnlimited)
+
         let stopped = CleanerThrottle(bytesPerSecond: 1_000)
         stopped.stop()
         let now = Date()

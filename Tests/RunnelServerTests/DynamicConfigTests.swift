@@ -12,6 +12,19 @@ import Testing
 /// synonyms, changes taking effect on the logs without a restart and surviving one;
 /// DeleteRecords, ListOffsets v7/v8 and DescribeLogDirs.
 @Suite struct DynamicConfigTests {
+
+    /// The cleaner's I/O budget is a dynamic broker key, as in Kafka: a running broker's throttle
+    /// takes the new rate, and deleting the key goes back to the static value (D151, D103).
+    @Test func theCleanersBudgetChangesAtRunTime() throws {
+        let h = try BrokerHarness(overrides: ["log.cleaner.io.max.bytes.per.second=1000000"])
+        #expect(try h.onLoop { $0.cleaner?.throttle.bytesPerSecond } == 1_000_000)
+        #expect(try alter(h, type: 4, "", [("log.cleaner.io.max.bytes.per.second", 0, "2.5E7")]).errorCode == 0)
+        #expect(try h.onLoop { $0.cleaner?.throttle.bytesPerSecond } == 25_000_000)
+        #expect(try alter(h, type: 4, "", [("log.cleaner.io.max.bytes.per.second", 1, nil)]).errorCode == 0)
+        #expect(try h.onLoop { $0.cleaner?.throttle.bytesPerSecond } == 1_000_000)
+        // The other cleaner keys stay static.
+        #expect(try alter(h, type: 4, "", [("log.cleaner.threads", 0, "2")]).errorCode == KafkaErrorCode.invalidRequest.rawValue)
+    }
     static let invalidConfig: Int16 = 40
     static let invalidRequest: Int16 = 42
 

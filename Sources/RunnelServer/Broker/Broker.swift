@@ -156,6 +156,10 @@ final class Broker: RequestDispatcher, GroupServiceHost, ControlPlaneHost {
         guard next.dynamicValues != config.dynamicValues || next.dynamicDefaults != config.dynamicDefaults else { return }
         config = next
         replicas.config = next
+        if let rate = next.string("log.cleaner.io.max.bytes.per.second").flatMap(Double.init),
+           let throttle = cleaner?.throttle, throttle.bytesPerSecond != rate {
+            throttle.set(bytesPerSecond: rate)
+        }
         logger.info("dynamic broker configuration now \((next.dynamicValues.merging(next.dynamicDefaults) { mine, _ in mine }).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))")
     }
 

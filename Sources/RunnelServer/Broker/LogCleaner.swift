@@ -176,29 +176,41 @@ protocol CleanerHost: AnyObject {
 /// tenth of a second's budget may be saved up while idle.
 final class CleanerThrottle: @unchecked Sendable {
     // @unchecked: mutable state is behind `lock`.
-    let bytesPerSecond: Double
     private let lock = NIOLock()
+    private var rate: Double
+    /// The budget; `log.cleaner.io.max.bytes.per.second` is a dynamic broker key, so it changes
+    /// at run time (`set(bytesPerSecond:)`), as Kafka's `updateDesiredRatePerSec`.
+    var bytesPerSecond: Double { lock.withLock { rate } }
     private var available: Double
     private var last: UInt64
     private var stopped = false
 
     init(bytesPerSecond: Double) {
-        self.bytesPerSecond = bytesPerSecond
+        self.rate = bytesPerSecond
         self.available = 0
         self.last = DispatchTime.now().uptimeNanoseconds
     }
 
-    var isUnlimited: Bool { !bytesPerSecond.isFinite || bytesPerSecond <= 0 }
+    var isUnlimited: Bool { Self.unlimited(bytesPerSecond) }
+    private static func unlimited(_ rate: Double) -> Bool { !rate.isFinite || rate <= 0 }
+
+    /// A new budget for the bytes charged from now on (a debt already being slept off stands).
+    func set(bytesPerSecond: Double) {
+        lock.withLock {
+            rate = bytesPerSecond
+            available = min(available, Self.unlimited(rate) ? 0 : rate / 10)
+        }
+    }
 
     /// Charges `bytes`; returns after the debt, if any, is slept off (or at once after `stop`).
     func charge(_ bytes: Int) {
-        guard !isUnlimited else { return }
         var wait: Double = lock.withLock {
             let now = DispatchTime.now().uptimeNanoseconds
-            let refill = Double(now &- last) / 1e9 * bytesPerSecond
-            last = now
-            available = min(bytesPerSecond / 10, available + refill) - Double(bytes)
-            return available < 0 ? -available / bytesPerSecond : 0
+            defer { last = now }
+            guard !Self.unlimited(rate) else { return 0 }
+            let refill = Double(now &- last) / 1e9 * rate
+            available = min(rate / 10, available + refill) - Double(bytes)
+            return available < 0 ? -available / rate : 0
         }
         while wait > 0, !lock.withLock({ stopped }) {
             let step = min(wait, 0.01)

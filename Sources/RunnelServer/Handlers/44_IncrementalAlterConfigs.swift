@@ -33,11 +33,13 @@ enum ConfigAlteration {
     /// Broker keys that may change at run time (per broker or cluster-wide), as Kafka's
     /// DynamicLogConfig allows: the primary broker synonym of every topic key (log.retention.ms,
     /// log.segment.bytes, message.max.bytes, min.insync.replicas, unclean.leader.election.enable, …),
-    /// minus log.message.format.version. Runnel has none of Kafka's other dynamic groups (thread
-    /// pools, listeners, TLS), so every other broker key is static.
+    /// minus log.message.format.version, and of Kafka's cleaner group the cleaner's I/O budget
+    /// (`log.cleaner.io.max.bytes.per.second`). Runnel has none of Kafka's other dynamic groups
+    /// (thread pools, listeners, TLS), so every other broker key is static.
     static let dynamicBrokerKeys: Set<String> = Set(
         TopicKeys.all.compactMap(\.synonyms.first?.name).filter { BrokerKeys.byName[$0] != nil })
         .subtracting(["log.message.format.version"])
+        .union(["log.cleaner.io.max.bytes.per.second"])
 
     static func target(_ resource: ConfigResource, current: [String: String], changes: [(String, ConfigChange)],
                        replace: Bool, broker config: BrokerConfig) -> Result<[String: String], MetadataController.Refusal> {

@@ -2,6 +2,7 @@ import ClusterMetadata
 import KafkaMessages
 import KafkaWire
 import NIOCore
+import NIOPosix
 import RunnelCore
 import RunnelSasl
 
@@ -123,8 +124,26 @@ extension RequestRouter {
                 answer(response, closing: close)
             } else {
                 let request = try SaslAuthenticateRequest(from: &body, version: context.version)
-                let (response, close) = saslAuthenticate(request, version: context.version, session: connection.sasl,
-                                                         remote: connection.remote, image: broker.image)
+                let session = connection.sasl, remote = connection.remote, image = broker.image
+                if let session, case .handshook("PLAIN") = session.state,
+                   let message = try? PlainMessage(parsing: request.authBytes) {
+                    // PLAIN derives the salted password (thousands of HMAC rounds): on the thread
+                    // pool, so that a flood of PLAIN attempts cannot stall the owner loop (D103).
+                    let credentials = ScramMechanism.allCases.compactMap { m in
+                        image.scramCredential(user: message.username, mechanism: m.rawValue).map { (m, $0) }
+                    }
+                    broker.threadPool.runIfActive(eventLoop: broker.loop) {
+                        credentials.contains { m, credential in credential.matches(password: message.password, mechanism: m) }
+                    }.whenComplete { result in
+                        let verdict = (try? result.get()) ?? false
+                        let (response, close) = saslAuthenticate(request, version: context.version, session: session,
+                                                                 remote: remote, image: image, plainVerdict: verdict)
+                        answer(response, closing: close)
+                    }
+                    return true
+                }
+                let (response, close) = saslAuthenticate(request, version: context.version, session: session,
+                                                         remote: remote, image: image)
                 answer(response, closing: close)
             }
         } catch {
@@ -170,8 +189,11 @@ extension RequestRouter {
     }
 
     /// SaslAuthenticate (key 36), versions 0-2.
+    /// `plainVerdict`: whether a PLAIN request's password matched, when the caller checked it
+    /// already (off the owner loop); nil checks it here.
     static func saslAuthenticate(_ request: SaslAuthenticateRequest, version: Int16, session: SaslSession?,
-                                 remote: String, image: MetadataImage) -> (SaslAuthenticateResponse, close: String?) {
+                                 remote: String, image: MetadataImage,
+                                 plainVerdict: Bool? = nil) -> (SaslAuthenticateResponse, close: String?) {
         var response = SaslAuthenticateResponse()
         response.errorMessage = nil
         guard let session else {
@@ -217,7 +239,7 @@ extension RequestRouter {
                     return fail(.saslAuthenticationFailed, error.message, mechanism: mechanism, user: nil)
                 }
                 // PLAIN checks the password against the user's SCRAM credential (D172).
-                let valid = ScramMechanism.allCases.contains { m in
+                let valid = plainVerdict ?? ScramMechanism.allCases.contains { m in
                     lookup(m)(message.username).map { $0.matches(password: message.password, mechanism: m) } ?? false
                 }
                 guard valid else {
