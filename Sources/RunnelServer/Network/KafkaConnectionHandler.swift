@@ -96,22 +96,19 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             switch next {
             case .respond(let body):
                 guard !closing else { continue }
-                var sizePrefix = context.channel.allocator.buffer(capacity: 4)
-                sizePrefix.writeInteger(Int32(body.readableBytes))
-                context.write(wrapOutboundOut(sizePrefix), promise: nil)
-                context.write(wrapOutboundOut(body), promise: nil)
+                writeFrame(body, context: context, promise: nil)
                 wrote = true
             case .respondThenClose(let body, let reason):
                 guard !closing else { continue }
-                var sizePrefix = context.channel.allocator.buffer(capacity: 4)
-                sizePrefix.writeInteger(Int32(body.readableBytes))
-                context.write(wrapOutboundOut(sizePrefix), promise: nil)
                 logger.notice("closing connection \(info.remote): \(reason)")
                 closing = true
                 // The answer is flushed and the close comes 100 ms later (Kafka's
                 // connection.failed.authentication.delay.ms default), so that the client reads
                 // the error before it sees the end of the stream (D174).
-                context.writeAndFlush(wrapOutboundOut(body)).whenComplete { _ in
+                let written = context.eventLoop.makePromise(of: Void.self)
+                writeFrame(body, context: context, promise: written)
+                context.flush()
+                written.futureResult.whenComplete { _ in
                     context.eventLoop.scheduleTask(in: Self.closeAfterRefusalDelay) { context.close(promise: nil) }
                 }
                 return
@@ -131,6 +128,14 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             readPending = false
             context.read()
         }
+    }
+
+    /// Writes one response frame: its size, then the body (not flushed).
+    private func writeFrame(_ body: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        var sizePrefix = context.channel.allocator.buffer(capacity: 4)
+        sizePrefix.writeInteger(Int32(body.readableBytes))
+        context.write(wrapOutboundOut(sizePrefix), promise: nil)
+        context.write(wrapOutboundOut(body), promise: promise)
     }
 
     // Backpressure: hold back the read request while too many requests are in flight.

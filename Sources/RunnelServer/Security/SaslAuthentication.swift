@@ -16,8 +16,6 @@ struct SaslSettings {
     /// SaslHandshake requests one connection may send before it authenticates: a client that
     /// retries another mechanism gets a second try, not an endless loop (D174).
     static let handshakesBeforeAuthenticationMax = 3
-    /// The security protocols whose connections must authenticate with SASL first.
-    static let saslProtocols: Set<String> = ["SASL_PLAINTEXT", "SASL_SSL"]
 
     init(config: BrokerConfig) {
         mechanisms = config.values["sasl.enabled.mechanisms"]!.splitList()
@@ -189,8 +187,8 @@ extension RequestRouter {
     }
 
     /// SaslAuthenticate (key 36), versions 0-2.
-    /// `plainVerdict`: whether a PLAIN request's password matched, when the caller checked it
-    /// already (off the owner loop); nil checks it here.
+    /// `plainVerdict`: whether a PLAIN request's password matched its user's SCRAM credential,
+    /// checked by the caller off the owner loop (nil for other mechanisms).
     static func saslAuthenticate(_ request: SaslAuthenticateRequest, version: Int16, session: SaslSession?,
                                  remote: String, image: MetadataImage,
                                  plainVerdict: Bool? = nil) -> (SaslAuthenticateResponse, close: String?) {
@@ -239,10 +237,8 @@ extension RequestRouter {
                     return fail(.saslAuthenticationFailed, error.message, mechanism: mechanism, user: nil)
                 }
                 // PLAIN checks the password against the user's SCRAM credential (D172).
-                let valid = plainVerdict ?? ScramMechanism.allCases.contains { m in
-                    lookup(m)(message.username).map { $0.matches(password: message.password, mechanism: m) } ?? false
-                }
-                guard valid else {
+                // The gate checked the password off the owner loop (`plainVerdict`).
+                guard plainVerdict == true else {
                     return fail(.saslAuthenticationFailed, "Authentication failed: invalid user name or password",
                                 mechanism: mechanism, user: message.username)
                 }
